@@ -1,0 +1,3 @@
+fn main() {
+    println!("boltward {}", env!("CARGO_PKG_VERSION"));
+}
