@@ -290,6 +290,23 @@ def check_context(rep: Report, root: Path, ignore: DockerIgnore) -> None:
     if manifest.get("package", {}).get("name") != "boltward":
         rep.error("Cargo.toml", "root package is not `boltward` (the Dockerfile builds --bin boltward)")
 
+    # Files pulled into the build by include_str!/include_bytes! must reach the builder.
+    include = re.compile(r'include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)')
+    for member in ["."] + members:
+        base = root / member
+        for d in ("src", "benches", "tests", "examples", "build.rs"):
+            top = base / d
+            files = [top] if top.is_file() else sorted(top.rglob("*.rs")) if top.is_dir() else []
+            for rs in files:
+                for target in include.findall(rs.read_text(errors="replace")):
+                    dest = (rs.parent / target).resolve()
+                    try:
+                        rel = dest.relative_to(root).as_posix()
+                    except ValueError:
+                        continue
+                    if ignore.excluded(rel):
+                        rep.error(where, f"excludes {rel}, which {rs.relative_to(root)} includes at compile time")
+
     if ignore.excluded("Cargo.lock"):
         rep.error(where, "excludes Cargo.lock, which `cargo build --locked` needs")
     elif not (root / "Cargo.lock").is_file():
@@ -452,7 +469,8 @@ def check_compose(rep: Report, root: Path, model: dict, df: dict, cfg: dict) -> 
         if control and control[1] != CONTROL_PORT:
             rep.error("docker/boltward.toml", f"[control] addr port {control[1]} != published target {CONTROL_PORT}")
         if upstream and upstream[0] not in neo4js:
-            rep.error("docker/boltward.toml", f"[upstream] addr host {upstream[0]!r} is not a Neo4j service of the compose file")
+            rep.error("docker/boltward.toml",
+                      f"[upstream] addr host {upstream[0]!r} is not a Neo4j service of the compose file")
         for section in ("journal", "snapshot"):
             d = cfg.get(section, {}).get("dir")
             if isinstance(d, str) and state and not d.startswith(state.get("target", "") + "/"):

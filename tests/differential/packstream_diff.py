@@ -309,17 +309,25 @@ _CTRL = "".join(chr(c) for c in range(0x00, 0x20)) + "\x7f"
 _TWO = "éßΩжאعߒ\u0080\u07ff"
 _THREE = "€中文日本語한ह\u0800\ufeff\uffff\ufffd\ue000"
 _FOUR = "😀🎉👍🦀𝄞𐍈\U00010000\U0010ffff\U0001f9d1"
+# (characters, UTF-8 width of each)
+_P_ASCII = (_ASCII, 1)
+_P_CTRL = (_CTRL, 1)
+_P_TWO = (_TWO, 2)
+_P_THREE = (_THREE, 3)
+_P_FOUR = (_FOUR, 4)
+for _pool, _w in (_P_ASCII, _P_CTRL, _P_TWO, _P_THREE, _P_FOUR):
+    assert all(len(c.encode("utf-8")) == _w for c in _pool), _pool
 
 
 class Gen:
-    NODE_BUDGET = 400  # values per top-level value, beyond which only scalars
+    NODE_BUDGET = 50  # values per top-level value, beyond which only scalars
 
     def __init__(self, seed, count, max_depth):
         self.rng = random.Random(seed)
         self.max_depth = max_depth
         self.nodes = 0
         # Run-wide allowances for the expensive cases, so output stays small.
-        self.huge_left = 2 + count // 600  # strings/bytes of ~64 KiB
+        self.huge_left = 1 + count // 1000  # strings/bytes of ~64 KiB
         self.big_left = 2 + count // 40  # collections of 256+ entries
 
     # ---- scalars --------------------------------------------------------
@@ -361,26 +369,25 @@ class Gen:
         parts = []
         left = nbytes
         while left > 0:
-            pool = r.choice(pools)
-            width = len(pool[0].encode("utf-8"))
+            pool, width = r.choice(pools)
             if width > left:
-                pool = _ASCII
-            ch = r.choice(pool)
-            parts.append(ch)
-            left -= len(ch.encode("utf-8"))
+                pool, width = _P_ASCII
+            k = min(left // width, r.randint(1, 12))
+            parts.extend(r.choices(pool, k=k))
+            left -= k * width
         return "".join(parts)
 
     def str_of_len(self, nbytes):
         r = self.rng
         flavor = r.randrange(5)
         if flavor == 0:
-            pools = [_ASCII]
+            pools = [_P_ASCII]
         elif flavor == 1:
-            pools = [_ASCII, _ASCII, _CTRL, _TWO]
+            pools = [_P_ASCII, _P_ASCII, _P_CTRL, _P_TWO]
         elif flavor == 2:
-            pools = [_FOUR]
+            pools = [_P_FOUR]
         else:
-            pools = [_ASCII, _TWO, _THREE, _FOUR]
+            pools = [_P_ASCII, _P_TWO, _P_THREE, _P_FOUR]
         if nbytes <= 1024:
             return self._fill_str(nbytes, pools)
         # Long strings: repeat a random piece, then fill to the exact length.
@@ -392,18 +399,18 @@ class Gen:
 
     def str_len(self):
         r = self.rng
-        k = r.randrange(40)
-        if k < 16:
+        k = r.randrange(100)
+        if k < 70:
             return r.randint(0, 15)
-        if k < 22:
+        if k < 82:
             return r.choice((0, 1, 14, 15, 16, 17))
-        if k < 30:
-            return r.randint(16, 80)
-        if k < 35:
-            return r.randint(81, 300)
-        if k < 39:
+        if k < 95:
+            return r.randint(16, 60)
+        if k < 97:
             return r.choice((254, 255, 256, 257))
-        if self.huge_left > 0 and r.random() < 0.3:
+        if k < 99:
+            return r.randint(61, 300)
+        if self.huge_left > 0 and r.random() < 0.25:
             self.huge_left -= 1
             return r.choice((65535, 65536, 65537))
         return r.randint(300, 1200)
@@ -413,20 +420,22 @@ class Gen:
 
     def bytes_(self):
         r = self.rng
-        k = r.randrange(20)
-        if k < 8:
+        k = r.randrange(100)
+        if k < 60:
             n = r.randint(0, 16)
-        elif k < 12:
-            n = r.choice((0, 1, 15, 16, 255, 256))
-        elif k < 17:
-            n = r.randint(17, 300)
-        elif k < 19:
-            n = r.randint(300, 2000)
-        elif self.huge_left > 0 and r.random() < 0.3:
+        elif k < 85:
+            n = r.choice((0, 1, 15, 16, 17))
+        elif k < 93:
+            n = r.randint(17, 100)
+        elif k < 97:
+            n = r.choice((255, 256, 257))
+        elif k < 99:
+            n = r.randint(101, 600)
+        elif self.huge_left > 0 and r.random() < 0.25:
             self.huge_left -= 1
             n = r.choice((65535, 65536, 65537))
         else:
-            n = r.randint(0, 300)
+            n = r.randint(300, 1200)
         b = r.randbytes(n)
         return bytearray(b) if r.random() < 0.1 else b  # the driver takes both
 
@@ -436,7 +445,7 @@ class Gen:
         if k < 5:
             return self.str_of_len(r.randint(1, 8))
         if k < 8:
-            return "".join(r.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(r.randint(1, 12)))
+            return "".join(r.choices("abcdefghijklmnopqrstuvwxyz_", k=r.randint(1, 12)))
         if k < 9:
             return self.str_of_len(r.randint(0, 40))
         return ""
@@ -461,9 +470,9 @@ class Gen:
     def coll_len(self):
         r = self.rng
         k = r.randrange(100)
-        if k < 70:
+        if k < 86:
             return r.randint(0, 15) if r.random() < 0.7 else r.choice((0, 1, 15))
-        if k < 96:
+        if k < 98:
             return r.choice((16, 17, r.randint(16, 40)))
         if self.big_left > 0:
             self.big_left -= 1
@@ -593,15 +602,15 @@ class Gen:
     def vector(self):
         r = self.rng
         marker, size = r.choice(VECTOR_TYPES)
-        k = r.randrange(20)
-        if k < 2:
+        k = r.randrange(100)
+        if k < 10:
             n = 0
-        elif k < 17:
-            n = r.randint(1, 32)
-        elif k < 19:
-            n = r.randint(33, 300)
+        elif k < 90:
+            n = r.randint(1, 16)
+        elif k < 99:
+            n = r.randint(17, 64)
         else:
-            n = r.randint(1024, 4096)
+            n = r.randint(256, 600)
         return make_struct(0x56, bytes((marker,)), r.randbytes(n * size))
 
     def unsupported(self, d):  # needs d >= 2
@@ -640,12 +649,13 @@ class Gen:
         self.nodes += 1
         if d < 1 or self.nodes > self.NODE_BUDGET:
             return self.scalar()
-        k = self.rng.randrange(100)
-        if k < 55:
+        r = self.rng
+        if r.random() < (0.35 if d >= self.max_depth else 0.62):
             return self.scalar()
-        if k < 70:
+        k = r.randrange(100)
+        if k < 33:
             return self.list_(d)
-        if k < 85:
+        if k < 66:
             return self.map_(d)
         return self.structure(d)
 
@@ -686,6 +696,10 @@ class Gen:
             out.append(make_struct(0x56, bytes((marker,)), b""))
         out.append([make_struct(0x44, 1), {"p": make_struct(0x58, 7203, 0.0, 0.0)},
                     make_struct(0x2A, [], {}, None)])
+        # LIST_32 and MAP_32 (65536 entries; kept small per entry)
+        out.append([i % 100 for i in range(65536)])
+        a = [chr(c) for c in range(0x21, 0x7F)]
+        out.append({a[i // 8836] + a[i // 94 % 94] + a[i % 94]: i % 100 for i in range(65536)})
         return out
 
 
@@ -711,7 +725,11 @@ def check_line(line):
         value = unpack(data)
         c = canon(value)
         return pack(value).hex() + " " + c
-    except Exception as e:  # noqa: BLE001 - every rejection is reported
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - every rejection is reported
+        # BaseException: neo4j-rust-ext, when installed, raises
+        # pyo3_runtime.PanicException (not an Exception) on some bad input.
         msg = f"{type(e).__name__}: {e}".replace("\r", " ").replace("\n", " ")
         return "ERR " + msg
 

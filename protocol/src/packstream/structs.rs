@@ -593,3 +593,103 @@ pub(crate) fn typed(tag: u8, fields: Vec<Value>, dialect: Dialect) -> Result<Val
         _ => Value::Structure(Box::new(Structure { tag, fields })),
     })
 }
+
+/// The generic `(tag, fields)` form of a structure value (typed or not); `None` for
+/// values that are not structures. Used for canonical renderings and fingerprints.
+pub fn to_structure(value: &Value) -> Option<Structure> {
+    let s = |tag, fields: Vec<Value>| Some(Structure { tag, fields });
+    let ints = |v: &[i64]| v.iter().map(|i| Value::Integer(*i)).collect::<Vec<_>>();
+    let node = |n: &Node| {
+        let mut f = vec![
+            Value::Integer(n.id),
+            Value::List(n.labels.iter().map(|l| Value::from(l.as_str())).collect()),
+            Value::Map(n.properties.clone()),
+        ];
+        f.extend(n.element_id.as_deref().map(Value::from));
+        Value::Structure(Box::new(Structure { tag: tag::NODE, fields: f }))
+    };
+    let unbound = |r: &UnboundRelationship| {
+        let mut f = vec![
+            Value::Integer(r.id),
+            Value::from(r.rel_type.as_str()),
+            Value::Map(r.properties.clone()),
+        ];
+        f.extend(r.element_id.as_deref().map(Value::from));
+        Value::Structure(Box::new(Structure {
+            tag: tag::UNBOUND_RELATIONSHIP,
+            fields: f,
+        }))
+    };
+    let generic = |v: Value| match v {
+        Value::Structure(b) => *b,
+        _ => Structure { tag: 0, fields: vec![] },
+    };
+    match value {
+        Value::Node(n) => Some(generic(node(n))),
+        Value::UnboundRelationship(r) => Some(generic(unbound(r))),
+        Value::Relationship(r) => {
+            let mut f = vec![
+                Value::Integer(r.id),
+                Value::Integer(r.start_node_id),
+                Value::Integer(r.end_node_id),
+                Value::from(r.rel_type.as_str()),
+                Value::Map(r.properties.clone()),
+            ];
+            if let Some(e) = &r.element_id {
+                f.push(Value::from(e.as_str()));
+                f.push(Value::from(r.start_node_element_id.as_deref().unwrap_or("")));
+                f.push(Value::from(r.end_node_element_id.as_deref().unwrap_or("")));
+            }
+            s(tag::RELATIONSHIP, f)
+        }
+        Value::Path(p) => s(
+            tag::PATH,
+            vec![
+                Value::List(p.nodes.iter().map(node).collect()),
+                Value::List(p.relationships.iter().map(unbound).collect()),
+                Value::List(ints(&p.indices)),
+            ],
+        ),
+        Value::Date(d) => s(tag::DATE, ints(&[d.days])),
+        Value::Time(t) => s(tag::TIME, ints(&[t.nanoseconds, t.tz_offset_seconds])),
+        Value::LocalTime(t) => s(tag::LOCAL_TIME, ints(&[t.nanoseconds])),
+        Value::DateTime(d) => s(tag::DATE_TIME, ints(&[d.seconds, d.nanoseconds, d.tz_offset_seconds])),
+        Value::LegacyDateTime(d) => s(
+            tag::LEGACY_DATE_TIME,
+            ints(&[d.seconds, d.nanoseconds, d.tz_offset_seconds]),
+        ),
+        Value::DateTimeZoneId(d) => s(
+            tag::DATE_TIME_ZONE_ID,
+            vec![Value::Integer(d.seconds), Value::Integer(d.nanoseconds), Value::from(d.tz_id.as_str())],
+        ),
+        Value::LegacyDateTimeZoneId(d) => s(
+            tag::LEGACY_DATE_TIME_ZONE_ID,
+            vec![Value::Integer(d.seconds), Value::Integer(d.nanoseconds), Value::from(d.tz_id.as_str())],
+        ),
+        Value::LocalDateTime(d) => s(tag::LOCAL_DATE_TIME, ints(&[d.seconds, d.nanoseconds])),
+        Value::Duration(d) => s(tag::DURATION, ints(&[d.months, d.days, d.seconds, d.nanoseconds])),
+        Value::Point2D(p) => s(
+            tag::POINT_2D,
+            vec![Value::Integer(p.srid), Value::Float(p.x), Value::Float(p.y)],
+        ),
+        Value::Point3D(p) => s(
+            tag::POINT_3D,
+            vec![Value::Integer(p.srid), Value::Float(p.x), Value::Float(p.y), Value::Float(p.z)],
+        ),
+        Value::Vector(v) => s(
+            tag::VECTOR,
+            vec![Value::Bytes(vec![v.element.marker()]), Value::Bytes(v.data.clone())],
+        ),
+        Value::Unsupported(u) => s(
+            tag::UNSUPPORTED,
+            vec![
+                Value::from(u.name.as_str()),
+                Value::Integer(u.min_major),
+                Value::Integer(u.min_minor),
+                Value::Map(u.extra.clone()),
+            ],
+        ),
+        Value::Structure(st) => Some((**st).clone()),
+        _ => None,
+    }
+}
