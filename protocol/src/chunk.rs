@@ -279,7 +279,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0x00, 0x65][..]); // announces 101 bytes
         assert_eq!(
             dec.decode(&mut buf),
-            Err(ChunkError::MessageTooLarge { size: 101, max: 100 })
+            Err(ChunkError::MessageTooLarge {
+                size: 101,
+                max: 100
+            })
         );
     }
 
@@ -288,7 +291,11 @@ mod tests {
         let rec = [0x00, 0x04, 0xB1, 0x71, 0x91, 0x01, 0x00, 0x00];
         assert_eq!(
             scan(&rec, 1 << 20).unwrap(),
-            Some(Scanned { len: 8, body_len: 4, tag: Some(0x71) })
+            Some(Scanned {
+                len: 8,
+                body_len: 4,
+                tag: Some(0x71)
+            })
         );
         assert_eq!(scan(&rec[..7], 1 << 20).unwrap(), None);
     }

@@ -60,7 +60,9 @@ impl VersionRange {
 
     /// Whether `v` is inside the range.
     pub fn contains(&self, v: Version) -> bool {
-        v.major == self.major && v.minor <= self.minor && v.minor >= self.minor.saturating_sub(self.range)
+        v.major == self.major
+            && v.minor <= self.minor
+            && v.minor >= self.minor.saturating_sub(self.range)
     }
 
     /// The highest version in the range.
@@ -83,7 +85,11 @@ impl VersionRange {
 
     /// The highest version of `supported` inside this range.
     pub fn best(&self, supported: &[Version]) -> Option<Version> {
-        supported.iter().copied().filter(|v| self.contains(*v)).max()
+        supported
+            .iter()
+            .copied()
+            .filter(|v| self.contains(*v))
+            .max()
     }
 }
 
@@ -97,6 +103,8 @@ pub enum Proposal {
     Manifest(u8),
     /// A version range (a plain version has range 0).
     Range(VersionRange),
+    /// A slot with reserved bits set: kept verbatim, never negotiated.
+    Unknown([u8; 4]),
 }
 
 impl Proposal {
@@ -104,8 +112,9 @@ impl Proposal {
     pub fn from_bytes(b: [u8; 4]) -> Self {
         match b {
             NO_VERSION => Proposal::Empty,
-            [_, _, m, 0xFF] => Proposal::Manifest(m),
-            _ => Proposal::Range(VersionRange::from_bytes(b)),
+            [0, 0, m, 0xFF] => Proposal::Manifest(m),
+            [0, _, _, major] if major != 0xFF => Proposal::Range(VersionRange::from_bytes(b)),
+            _ => Proposal::Unknown(b),
         }
     }
 
@@ -115,6 +124,7 @@ impl Proposal {
             Proposal::Empty => NO_VERSION,
             Proposal::Manifest(m) => [0, 0, m, 0xFF],
             Proposal::Range(r) => r.to_bytes(),
+            Proposal::Unknown(b) => b,
         }
     }
 }
@@ -131,7 +141,9 @@ fn looks_like_http(prefix: &[u8]) -> bool {
     const METHODS: [&[u8]; 9] = [
         b"GET ", b"POST", b"PUT ", b"HEAD", b"DELE", b"OPTI", b"PATC", b"CONN", b"TRAC",
     ];
-    METHODS.iter().any(|m| m.starts_with(prefix) || prefix.starts_with(m))
+    METHODS
+        .iter()
+        .any(|m| m.starts_with(prefix) || prefix.starts_with(m))
 }
 
 impl ClientHello {

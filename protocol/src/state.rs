@@ -116,10 +116,12 @@ pub fn expect(state: ServerState, version: Version, request: RequestKind) -> Exp
             }
         }
         S::Defunct => false,
-        S::Ready => matches!(
-            request,
-            R::Run | R::Begin | R::Route | R::Telemetry | R::Reset
-        ) || (request == R::Logoff && version.has_logon()),
+        S::Ready => {
+            matches!(
+                request,
+                R::Run | R::Begin | R::Route | R::Telemetry | R::Reset
+            ) || (request == R::Logoff && version.has_logon())
+        }
         S::Streaming => matches!(request, R::Pull | R::Discard | R::Reset),
         S::TxReady => matches!(request, R::Run | R::Commit | R::Rollback | R::Reset),
         S::TxStreaming => matches!(
@@ -293,7 +295,10 @@ mod tests {
 
     #[test]
     fn hello_goes_straight_to_ready_on_4_4() {
-        walk(Version::V4_4, &[(R::Hello, OK, S::Ready), (R::Route, OK, S::Ready)]);
+        walk(
+            Version::V4_4,
+            &[(R::Hello, OK, S::Ready), (R::Route, OK, S::Ready)],
+        );
     }
 
     #[test]
@@ -327,7 +332,13 @@ mod tests {
 
     #[test]
     fn auth_failures_are_fatal() {
-        walk(Version::V5_4, &[(R::Hello, OK, S::Authentication), (R::Logon, Summary::Failure, S::Defunct)]);
+        walk(
+            Version::V5_4,
+            &[
+                (R::Hello, OK, S::Authentication),
+                (R::Logon, Summary::Failure, S::Defunct),
+            ],
+        );
         walk(Version::V4_4, &[(R::Hello, Summary::Failure, S::Defunct)]);
     }
 
@@ -339,7 +350,10 @@ mod tests {
         assert_eq!(expect(S::Ready, v, R::Begin), Expect::Process);
         assert_eq!(expect(S::TxReady, v, R::Begin), Expect::Violation);
         assert_eq!(expect(S::Streaming, v, R::Run), Expect::Violation);
-        assert_eq!(expect(S::Ready, Version::V4_4, R::Logoff), Expect::Violation);
+        assert_eq!(
+            expect(S::Ready, Version::V4_4, R::Logoff),
+            Expect::Violation
+        );
         assert_eq!(expect(S::Failed, v, R::Goodbye), Expect::Close);
     }
 }

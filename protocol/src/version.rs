@@ -144,8 +144,12 @@ mod tests {
     #[test]
     fn utc_patch_applies_only_to_4_3_and_4_4() {
         assert!(!Dialect::new(Version::V4_4).utc_datetime());
-        assert!(Dialect::new(Version::V4_4).with_utc_patch(true).utc_datetime());
-        assert!(!Dialect::new(Version::new(4, 2)).with_utc_patch(true).utc_datetime());
+        assert!(Dialect::new(Version::V4_4)
+            .with_utc_patch(true)
+            .utc_datetime());
+        assert!(!Dialect::new(Version::new(4, 2))
+            .with_utc_patch(true)
+            .utc_datetime());
         assert!(Dialect::new(Version::V5_0).utc_datetime());
     }
 }

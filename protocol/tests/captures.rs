@@ -18,7 +18,9 @@ use support::{py, py_map, unhex};
 fn captures_dir() -> PathBuf {
     let dir = std::env::var_os("BOLTWARD_CAPTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bolt-captures"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bolt-captures")
+        });
     assert!(
         dir.is_dir(),
         "bolt captures not found at {} (set BOLTWARD_CAPTURES)",
@@ -48,7 +50,9 @@ fn parse(text: &str) -> Transcript {
     };
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
-        let Some((dir, rest)) = line.split_once(": ") else { continue };
+        let Some((dir, rest)) = line.split_once(": ") else {
+            continue;
+        };
         let from_client = match dir {
             "C" => true,
             "S" => false,
@@ -79,9 +83,14 @@ fn parse(text: &str) -> Transcript {
 /// Parses and re-encodes the handshake; returns the negotiated version and the number of
 /// handshake bytes each side sent.
 fn handshake(t: &Transcript) -> (Version, usize, usize) {
-    let hello = ClientHello::parse(&t.client_handshake).unwrap().expect("20 bytes");
+    let hello = ClientHello::parse(&t.client_handshake)
+        .unwrap()
+        .expect("20 bytes");
     assert_eq!(hello.to_bytes().as_slice(), &t.client_handshake[..20]);
-    match ServerReply::parse(&t.server_handshake).unwrap().expect("reply") {
+    match ServerReply::parse(&t.server_handshake)
+        .unwrap()
+        .expect("reply")
+    {
         ServerReply::Version(v) => {
             assert_eq!(t.client_handshake.len(), 20);
             assert_eq!(t.server_handshake.len(), 4);
@@ -89,11 +98,15 @@ fn handshake(t: &Transcript) -> (Version, usize, usize) {
         }
         ServerReply::Manifest(1) => {
             assert!(hello.offers_manifest_v1());
-            let (offer, n) = ManifestOffer::parse(&t.server_handshake[4..]).unwrap().expect("offer");
+            let (offer, n) = ManifestOffer::parse(&t.server_handshake[4..])
+                .unwrap()
+                .expect("offer");
             let mut again = Vec::new();
             offer.encode(&mut again);
             assert_eq!(again, t.server_handshake[4..4 + n]);
-            let (choice, m) = ManifestChoice::parse(&t.client_handshake[20..]).unwrap().expect("choice");
+            let (choice, m) = ManifestChoice::parse(&t.client_handshake[20..])
+                .unwrap()
+                .expect("choice");
             assert!(offer.versions.iter().any(|r| r.contains(choice.version)));
             (choice.version, 20 + m, 4 + n)
         }
@@ -105,17 +118,30 @@ fn render_request(r: &Request) -> String {
     match r {
         Request::Hello(h) => py_map(&h.extra),
         Request::Logon(l) => py_map(&l.auth),
-        Request::Run(r) => format!("{} {} {}", py(&r.query.clone().into()), py_map(&r.parameters), py_map(&r.extra)),
+        Request::Run(r) => format!(
+            "{} {} {}",
+            py(&r.query.clone().into()),
+            py_map(&r.parameters),
+            py_map(&r.extra)
+        ),
         Request::Begin(b) => py_map(&b.extra),
         Request::Pull(p) | Request::Discard(p) => py_map(&p.extra),
         Request::Telemetry(t) => t.api.to_string(),
         Request::Route(r) => format!(
             "{} [{}] {}",
             py_map(&r.routing),
-            r.bookmarks.iter().map(|b| py(&b.as_str().into())).collect::<Vec<_>>().join(", "),
+            r.bookmarks
+                .iter()
+                .map(|b| py(&b.as_str().into()))
+                .collect::<Vec<_>>()
+                .join(", "),
             py_map(&r.extra)
         ),
-        Request::Logoff | Request::Goodbye | Request::Reset | Request::Commit | Request::Rollback => String::new(),
+        Request::Logoff
+        | Request::Goodbye
+        | Request::Reset
+        | Request::Commit
+        | Request::Rollback => String::new(),
     }
 }
 
@@ -180,7 +206,9 @@ fn check_transcript(name: &str, text: &str) -> Outcome {
             let resp = Response::decode(&body, dialect).unwrap_or_else(|e| panic!("{ctx}: {e}"));
             resp.encode(&mut again).unwrap();
             if let Some(summary) = Summary::of(&resp) {
-                let req = pending.pop_front().unwrap_or_else(|| panic!("{ctx}: summary without request"));
+                let req = pending
+                    .pop_front()
+                    .unwrap_or_else(|| panic!("{ctx}: summary without request"));
                 if let (RequestKind::Hello, Response::Success(s)) = (req, &resp) {
                     dialect = dialect.with_utc_patch(s.accepts_utc_patch());
                 }
@@ -206,7 +234,12 @@ fn transcripts() -> Vec<(String, String)> {
             let n = p.file_name().unwrap().to_string_lossy();
             n.ends_with(".txt") && !n.ends_with(".raw.txt") && n != "constructed-examples.txt"
         })
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -215,7 +248,11 @@ fn transcripts() -> Vec<(String, String)> {
 #[test]
 fn every_capture_decodes_message_by_message() {
     let all = transcripts();
-    assert!(all.len() >= 20, "expected the full capture set, found {}", all.len());
+    assert!(
+        all.len() >= 20,
+        "expected the full capture set, found {}",
+        all.len()
+    );
     let mut messages = 0;
     for (name, text) in &all {
         let o = check_transcript(name, text);
@@ -233,26 +270,51 @@ fn capture(name: &str) -> Outcome {
 fn arcadedb_python_session_fields() {
     let o = capture("arcadedb-py6-1.txt");
     assert_eq!(o.version, Version::new(5, 4));
-    let Request::Hello(h) = &o.requests[0] else { panic!() };
-    assert_eq!(h.user_agent(), Some("neo4j-python/6.4.1 Python/3.11.7-final-0 (linux)"));
+    let Request::Hello(h) = &o.requests[0] else {
+        panic!()
+    };
+    assert_eq!(
+        h.user_agent(),
+        Some("neo4j-python/6.4.1 Python/3.11.7-final-0 (linux)")
+    );
     assert!(h.routing().is_none());
-    let Request::Logon(l) = &o.requests[1] else { panic!() };
+    let Request::Logon(l) = &o.requests[1] else {
+        panic!()
+    };
     assert_eq!(l.auth().scheme(), Some("basic"));
     assert_eq!(l.auth().principal(), Some("root"));
     assert!(l.auth().has_credentials());
-    assert!(!format!("{l:?}").contains("playwithdata"), "Debug must redact credentials");
-    let Request::Run(r) = &o.requests[2] else { panic!() };
+    assert!(
+        !format!("{l:?}").contains("playwithdata"),
+        "Debug must redact credentials"
+    );
+    let Request::Run(r) = &o.requests[2] else {
+        panic!()
+    };
     assert_eq!(r.query, "RETURN 1 AS n, 'hi' AS s");
     assert_eq!(r.db(), Some("graph"));
-    let Request::Pull(p) = &o.requests[3] else { panic!() };
+    let Request::Pull(p) = &o.requests[3] else {
+        panic!()
+    };
     assert_eq!((p.n(), p.qid()), (1000, -1));
-    let Response::Success(s) = &o.responses[0] else { panic!() };
-    assert_eq!(s.server(), Some("Neo4j/5.26.0 compatible (ArcadeDB 26.11.1-SNAPSHOT)"));
-    let Response::Success(s) = &o.responses[2] else { panic!() };
+    let Response::Success(s) = &o.responses[0] else {
+        panic!()
+    };
+    assert_eq!(
+        s.server(),
+        Some("Neo4j/5.26.0 compatible (ArcadeDB 26.11.1-SNAPSHOT)")
+    );
+    let Response::Success(s) = &o.responses[2] else {
+        panic!()
+    };
     assert_eq!(s.fields(), Some(vec!["n", "s"]));
-    let Response::Record(rec) = &o.responses[3] else { panic!() };
+    let Response::Record(rec) = &o.responses[3] else {
+        panic!()
+    };
     assert_eq!(rec.fields, vec![1.into(), "hi".into()]);
-    let Response::Success(s) = &o.responses[4] else { panic!() };
+    let Response::Success(s) = &o.responses[4] else {
+        panic!()
+    };
     assert_eq!(s.query_type().map(|t| t.as_str()), Some("r"));
     assert!(!s.has_more());
     assert_eq!(o.final_state, ServerState::Defunct);
@@ -263,7 +325,12 @@ fn manifest_refusals_and_routing() {
     let o = capture("stub-manifest-raw-pipelined-commit-1.txt");
     assert_eq!(o.version, Version::V5_8);
     let kinds: Vec<_> = o.requests.iter().map(|r| r.kind().name()).collect();
-    assert!(kinds.windows(4).any(|w| w == ["BEGIN", "RUN", "PULL", "COMMIT"]), "{kinds:?}");
+    assert!(
+        kinds
+            .windows(4)
+            .any(|w| w == ["BEGIN", "RUN", "PULL", "COMMIT"]),
+        "{kinds:?}"
+    );
     let f = o
         .responses
         .iter()
@@ -277,7 +344,9 @@ fn manifest_refusals_and_routing() {
 
     let o = capture("stub-manifest-py6-routing-1.txt");
     assert_eq!(o.version, Version::V6_0);
-    let Request::Hello(h) = &o.requests[0] else { panic!() };
+    let Request::Hello(h) = &o.requests[0] else {
+        panic!()
+    };
     let routing = h.routing().expect("neo4j:// sends routing");
     assert_eq!(routing.get("region").and_then(|v| v.as_str()), Some("eu"));
     let route = o.requests.iter().find_map(|r| match r {
@@ -300,7 +369,9 @@ fn manifest_refusals_and_routing() {
 fn legacy_44_python_accepts_utc_patch() {
     let o = capture("stub-legacy44-py6-1.txt");
     assert_eq!(o.version, Version::V4_4);
-    let Request::Hello(h) = &o.requests[0] else { panic!() };
+    let Request::Hello(h) = &o.requests[0] else {
+        panic!()
+    };
     assert_eq!(h.patch_bolt(), vec!["utc"]);
     assert_eq!(h.auth().and_then(|a| a.principal()), Some("neo4j"));
     assert!(!format!("{h:?}").contains("credentials\": \"pw"));
@@ -310,7 +381,10 @@ fn legacy_44_python_accepts_utc_patch() {
 fn neo4rs_repeats_db_and_mode_in_tx() {
     let o = capture("arcadedb-neo4rs-2.txt");
     assert_eq!(o.version, Version::V4_4);
-    assert!(o.requests.iter().any(|r| matches!(r, Request::Discard(p) if p.n() == -1)));
+    assert!(o
+        .requests
+        .iter()
+        .any(|r| matches!(r, Request::Discard(p) if p.n() == -1)));
 }
 
 /// Replays the real read() splits of each `.raw.txt` through the chunk decoder.
@@ -322,7 +396,9 @@ fn raw_reads_reassemble_to_the_same_messages() {
         let t = parse(&text);
         let (_, client_hs, server_hs) = handshake(&t);
         let raw_name = name.replace(".txt", ".raw.txt");
-        let Ok(raw) = std::fs::read_to_string(dir.join(&raw_name)) else { continue };
+        let Ok(raw) = std::fs::read_to_string(dir.join(&raw_name)) else {
+            continue;
+        };
         for (dir_char, skip, from_client) in [("C", client_hs, true), ("S", server_hs, false)] {
             let mut stream = Vec::new();
             let mut reads = Vec::new();
@@ -361,7 +437,11 @@ fn raw_reads_reassemble_to_the_same_messages() {
                 }
             }
             assert!(buf.is_empty(), "{raw_name} {dir_char}: trailing bytes");
-            assert_eq!(got.len(), expected.len(), "{raw_name} {dir_char}: message count");
+            assert_eq!(
+                got.len(),
+                expected.len(),
+                "{raw_name} {dir_char}: message count"
+            );
             for (g, e) in got.iter().zip(expected) {
                 assert_eq!(g.as_slice(), e, "{raw_name} {dir_char}");
             }

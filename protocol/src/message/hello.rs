@@ -70,7 +70,9 @@ impl Hello {
 
     /// The auth keys carried in HELLO (Bolt ≤ 5.0).
     pub fn auth(&self) -> Option<Auth<'_>> {
-        self.extra.contains_key("scheme").then_some(Auth(&self.extra))
+        self.extra
+            .contains_key("scheme")
+            .then_some(Auth(&self.extra))
     }
 }
 

@@ -233,7 +233,12 @@ fn header(d: &mut Decoder<'_>) -> Result<(usize, u8), MessageError> {
         .ok_or(MessageError::NotAStructure)
 }
 
-fn check_arity(name: &'static str, got: usize, expected: usize, version: Version) -> Result<(), MessageError> {
+fn check_arity(
+    name: &'static str,
+    got: usize,
+    expected: usize,
+    version: Version,
+) -> Result<(), MessageError> {
     if got == expected {
         Ok(())
     } else {
@@ -246,7 +251,11 @@ fn check_arity(name: &'static str, got: usize, expected: usize, version: Version
     }
 }
 
-fn map_field(d: &mut Decoder<'_>, name: &'static str, field: &'static str) -> Result<Map, MessageError> {
+fn map_field(
+    d: &mut Decoder<'_>,
+    name: &'static str,
+    field: &'static str,
+) -> Result<Map, MessageError> {
     match d.value()? {
         Value::Map(m) => Ok(m),
         _ => Err(MessageError::Field {
@@ -422,7 +431,11 @@ impl Request {
                     encode(r.extra.get("db").unwrap_or(&Value::Null), out)?;
                 }
             }
-            Request::Logoff | Request::Goodbye | Request::Reset | Request::Commit | Request::Rollback => {}
+            Request::Logoff
+            | Request::Goodbye
+            | Request::Reset
+            | Request::Commit
+            | Request::Rollback => {}
         }
         Ok(())
     }

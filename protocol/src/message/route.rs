@@ -96,7 +96,12 @@ impl RoutingTable {
                 Value::Map(Map::from([
                     (
                         "addresses",
-                        Value::List(s.addresses.iter().map(|a| Value::from(a.as_str())).collect()),
+                        Value::List(
+                            s.addresses
+                                .iter()
+                                .map(|a| Value::from(a.as_str()))
+                                .collect(),
+                        ),
                     ),
                     ("role", Value::from(s.role.as_str())),
                 ]))

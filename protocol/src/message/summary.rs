@@ -125,7 +125,8 @@ impl Stats {
 
     /// Nodes plus relationships deleted.
     pub fn deletions(&self) -> i64 {
-        self.nodes_deleted.saturating_add(self.relationships_deleted)
+        self.nodes_deleted
+            .saturating_add(self.relationships_deleted)
     }
 }
 
@@ -263,7 +264,13 @@ impl Failure {
     /// `{neo4j_code, message, gql_status, description, diagnostic_record}`.
     /// `condition` is the GQL status text, e.g. "syntax error or access rule violation -
     /// permission/access denied".
-    pub fn new(version: Version, code: &str, message: &str, gql_status: &str, condition: &str) -> Self {
+    pub fn new(
+        version: Version,
+        code: &str,
+        message: &str,
+        gql_status: &str,
+        condition: &str,
+    ) -> Self {
         let mut m = Map::new();
         if version.has_gql_errors() {
             m.insert("neo4j_code", code);
@@ -299,7 +306,13 @@ impl Failure {
 
     /// A "try again" refusal with a `Neo.TransientError.*` code, GQL `50N00`-style.
     pub fn transient(version: Version, code: &str, message: &str) -> Self {
-        Self::new(version, code, message, "50N00", "general processing exception - internal error")
+        Self::new(
+            version,
+            code,
+            message,
+            "50N00",
+            "general processing exception - internal error",
+        )
     }
 
     /// A malformed request: `Neo.ClientError.Request.Invalid`, GQL `08N06`.
@@ -338,6 +351,7 @@ impl Failure {
 
     /// Whether drivers retry this failure (`Neo.TransientError.*`).
     pub fn is_transient(&self) -> bool {
-        self.code().is_some_and(|c| c.starts_with("Neo.TransientError."))
+        self.code()
+            .is_some_and(|c| c.starts_with("Neo.TransientError."))
     }
 }

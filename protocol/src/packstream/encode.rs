@@ -218,7 +218,11 @@ pub fn write_map(out: &mut impl BufMut, map: &Map) -> Result<(), EncodeError> {
 }
 
 /// Writes a structure header; `fields` values must follow.
-pub fn write_struct_header(out: &mut impl BufMut, fields: usize, tag: u8) -> Result<(), EncodeError> {
+pub fn write_struct_header(
+    out: &mut impl BufMut,
+    fields: usize,
+    tag: u8,
+) -> Result<(), EncodeError> {
     if fields > 15 {
         return Err(EncodeError::TooManyFields { tag, fields });
     }

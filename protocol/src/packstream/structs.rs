@@ -48,6 +48,7 @@ pub mod tag {
 
 /// A node. `element_id` is present from Bolt 5.0.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Node {
     /// Legacy numeric id.
     pub id: i64,
@@ -61,6 +62,7 @@ pub struct Node {
 
 /// A relationship with its endpoints. Element ids are present from Bolt 5.0.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Relationship {
     /// Legacy numeric id.
     pub id: i64,
@@ -82,6 +84,7 @@ pub struct Relationship {
 
 /// A relationship inside a path, without endpoints.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UnboundRelationship {
     /// Legacy numeric id.
     pub id: i64,
@@ -95,6 +98,7 @@ pub struct UnboundRelationship {
 
 /// A path: nodes, relationships and the index sequence that links them.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Path {
     /// Distinct nodes.
     pub nodes: Vec<Node>,
@@ -106,6 +110,7 @@ pub struct Path {
 
 /// Days since 1970-01-01.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Date {
     /// Days since the epoch.
     pub days: i64,
@@ -113,6 +118,7 @@ pub struct Date {
 
 /// Time of day with a UTC offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Time {
     /// Nanoseconds since local midnight.
     pub nanoseconds: i64,
@@ -122,6 +128,7 @@ pub struct Time {
 
 /// Time of day without zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LocalTime {
     /// Nanoseconds since midnight.
     pub nanoseconds: i64,
@@ -129,6 +136,7 @@ pub struct LocalTime {
 
 /// An instant with a fixed offset; `seconds` are UTC epoch seconds (tag `I`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DateTime {
     /// UTC seconds since the epoch.
     pub seconds: i64,
@@ -140,6 +148,7 @@ pub struct DateTime {
 
 /// An instant in a named zone; `seconds` are UTC epoch seconds (tag `i`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DateTimeZoneId {
     /// UTC seconds since the epoch.
     pub seconds: i64,
@@ -151,6 +160,7 @@ pub struct DateTimeZoneId {
 
 /// Legacy DateTime (tag `F`): `seconds` are *local* (UTC seconds plus the offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LegacyDateTime {
     /// Local seconds since the epoch.
     pub seconds: i64,
@@ -173,6 +183,7 @@ impl LegacyDateTime {
 
 /// Legacy DateTimeZoneId (tag `f`): `seconds` are local wall-clock seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LegacyDateTimeZoneId {
     /// Local seconds since the epoch.
     pub seconds: i64,
@@ -184,6 +195,7 @@ pub struct LegacyDateTimeZoneId {
 
 /// Date and time without zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LocalDateTime {
     /// Wall-clock seconds since the epoch.
     pub seconds: i64,
@@ -193,6 +205,7 @@ pub struct LocalDateTime {
 
 /// A temporal amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Duration {
     /// Months.
     pub months: i64,
@@ -206,6 +219,7 @@ pub struct Duration {
 
 /// A 2D point.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Point2D {
     /// Coordinate reference system id.
     pub srid: i64,
@@ -217,6 +231,7 @@ pub struct Point2D {
 
 /// A 3D point.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Point3D {
     /// Coordinate reference system id.
     pub srid: i64,
@@ -230,6 +245,7 @@ pub struct Point3D {
 
 /// Element type of a [`Vector`], named by the PackStream marker of its scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum VectorType {
     /// `C8`.
     Int8,
@@ -284,6 +300,7 @@ impl VectorType {
 
 /// A dense vector (Bolt 6.0+): big-endian elements packed without markers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Vector {
     /// Element type.
     pub element: VectorType,
@@ -293,6 +310,7 @@ pub struct Vector {
 
 /// A value the server cannot express in this version (Bolt 6.0+).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UnsupportedType {
     /// Type name.
     pub name: String,
@@ -306,6 +324,7 @@ pub struct UnsupportedType {
 
 /// A structure the dialect does not define, kept as it came.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Structure {
     /// Tag byte.
     pub tag: u8,
@@ -404,7 +423,11 @@ impl Fields {
             .collect()
     }
 
-    fn opt_string(&mut self, field: &'static str, present: bool) -> Result<Option<String>, PackError> {
+    fn opt_string(
+        &mut self,
+        field: &'static str,
+        present: bool,
+    ) -> Result<Option<String>, PackError> {
         if present {
             self.string(field).map(Some)
         } else {
@@ -426,7 +449,12 @@ fn node(fields: Vec<Value>, version: Version) -> Result<Node, PackError> {
 
 fn unbound(fields: Vec<Value>, version: Version) -> Result<UnboundRelationship, PackError> {
     let ids = version.has_element_ids();
-    let mut f = Fields::new("UnboundRelationship", fields, if ids { 4 } else { 3 }, version)?;
+    let mut f = Fields::new(
+        "UnboundRelationship",
+        fields,
+        if ids { 4 } else { 3 },
+        version,
+    )?;
     Ok(UnboundRelationship {
         id: f.int("id")?,
         rel_type: f.string("type")?,
@@ -477,7 +505,10 @@ pub(crate) fn typed(tag: u8, fields: Vec<Value>, dialect: Dialect) -> Result<Val
             let indices = f
                 .list("indices")?
                 .into_iter()
-                .map(|i| i.as_int().ok_or_else(|| f.bad("indices", "a list of integers")))
+                .map(|i| {
+                    i.as_int()
+                        .ok_or_else(|| f.bad("indices", "a list of integers"))
+                })
                 .collect::<Result<_, _>>()?;
             Value::Path(Box::new(Path {
                 nodes,
@@ -487,7 +518,9 @@ pub(crate) fn typed(tag: u8, fields: Vec<Value>, dialect: Dialect) -> Result<Val
         }
         tag::DATE => {
             let mut f = Fields::new("Date", fields, 1, v)?;
-            Value::Date(Date { days: f.int("days")? })
+            Value::Date(Date {
+                days: f.int("days")?,
+            })
         }
         tag::TIME => {
             let mut f = Fields::new("Time", fields, 2, v)?;
@@ -606,7 +639,10 @@ pub fn to_structure(value: &Value) -> Option<Structure> {
             Value::Map(n.properties.clone()),
         ];
         f.extend(n.element_id.as_deref().map(Value::from));
-        Value::Structure(Box::new(Structure { tag: tag::NODE, fields: f }))
+        Value::Structure(Box::new(Structure {
+            tag: tag::NODE,
+            fields: f,
+        }))
     };
     let unbound = |r: &UnboundRelationship| {
         let mut f = vec![
@@ -622,7 +658,10 @@ pub fn to_structure(value: &Value) -> Option<Structure> {
     };
     let generic = |v: Value| match v {
         Value::Structure(b) => *b,
-        _ => Structure { tag: 0, fields: vec![] },
+        _ => Structure {
+            tag: 0,
+            fields: vec![],
+        },
     };
     match value {
         Value::Node(n) => Some(generic(node(n))),
@@ -637,7 +676,9 @@ pub fn to_structure(value: &Value) -> Option<Structure> {
             ];
             if let Some(e) = &r.element_id {
                 f.push(Value::from(e.as_str()));
-                f.push(Value::from(r.start_node_element_id.as_deref().unwrap_or("")));
+                f.push(Value::from(
+                    r.start_node_element_id.as_deref().unwrap_or(""),
+                ));
                 f.push(Value::from(r.end_node_element_id.as_deref().unwrap_or("")));
             }
             s(tag::RELATIONSHIP, f)
@@ -653,32 +694,54 @@ pub fn to_structure(value: &Value) -> Option<Structure> {
         Value::Date(d) => s(tag::DATE, ints(&[d.days])),
         Value::Time(t) => s(tag::TIME, ints(&[t.nanoseconds, t.tz_offset_seconds])),
         Value::LocalTime(t) => s(tag::LOCAL_TIME, ints(&[t.nanoseconds])),
-        Value::DateTime(d) => s(tag::DATE_TIME, ints(&[d.seconds, d.nanoseconds, d.tz_offset_seconds])),
+        Value::DateTime(d) => s(
+            tag::DATE_TIME,
+            ints(&[d.seconds, d.nanoseconds, d.tz_offset_seconds]),
+        ),
         Value::LegacyDateTime(d) => s(
             tag::LEGACY_DATE_TIME,
             ints(&[d.seconds, d.nanoseconds, d.tz_offset_seconds]),
         ),
         Value::DateTimeZoneId(d) => s(
             tag::DATE_TIME_ZONE_ID,
-            vec![Value::Integer(d.seconds), Value::Integer(d.nanoseconds), Value::from(d.tz_id.as_str())],
+            vec![
+                Value::Integer(d.seconds),
+                Value::Integer(d.nanoseconds),
+                Value::from(d.tz_id.as_str()),
+            ],
         ),
         Value::LegacyDateTimeZoneId(d) => s(
             tag::LEGACY_DATE_TIME_ZONE_ID,
-            vec![Value::Integer(d.seconds), Value::Integer(d.nanoseconds), Value::from(d.tz_id.as_str())],
+            vec![
+                Value::Integer(d.seconds),
+                Value::Integer(d.nanoseconds),
+                Value::from(d.tz_id.as_str()),
+            ],
         ),
         Value::LocalDateTime(d) => s(tag::LOCAL_DATE_TIME, ints(&[d.seconds, d.nanoseconds])),
-        Value::Duration(d) => s(tag::DURATION, ints(&[d.months, d.days, d.seconds, d.nanoseconds])),
+        Value::Duration(d) => s(
+            tag::DURATION,
+            ints(&[d.months, d.days, d.seconds, d.nanoseconds]),
+        ),
         Value::Point2D(p) => s(
             tag::POINT_2D,
             vec![Value::Integer(p.srid), Value::Float(p.x), Value::Float(p.y)],
         ),
         Value::Point3D(p) => s(
             tag::POINT_3D,
-            vec![Value::Integer(p.srid), Value::Float(p.x), Value::Float(p.y), Value::Float(p.z)],
+            vec![
+                Value::Integer(p.srid),
+                Value::Float(p.x),
+                Value::Float(p.y),
+                Value::Float(p.z),
+            ],
         ),
         Value::Vector(v) => s(
             tag::VECTOR,
-            vec![Value::Bytes(vec![v.element.marker()]), Value::Bytes(v.data.clone())],
+            vec![
+                Value::Bytes(vec![v.element.marker()]),
+                Value::Bytes(v.data.clone()),
+            ],
         ),
         Value::Unsupported(u) => s(
             tag::UNSUPPORTED,

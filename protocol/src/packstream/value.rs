@@ -1,9 +1,9 @@
 //! The PackStream value tree.
 
 use super::structs::{
-    Date, DateTime, DateTimeZoneId, Duration, LegacyDateTime, LegacyDateTimeZoneId,
-    LocalDateTime, LocalTime, Node, Path, Point2D, Point3D, Relationship, Structure, Time,
-    UnboundRelationship, UnsupportedType, Vector,
+    Date, DateTime, DateTimeZoneId, Duration, LegacyDateTime, LegacyDateTimeZoneId, LocalDateTime,
+    LocalTime, Node, Path, Point2D, Point3D, Relationship, Structure, Time, UnboundRelationship,
+    UnsupportedType, Vector,
 };
 
 /// One PackStream value. Structures the dialect knows are typed; any other structure is
@@ -11,6 +11,7 @@ use super::structs::{
 ///
 /// Large variants are boxed so a `Value` stays 32 bytes.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Value {
     /// `C0`.
     Null,
@@ -159,6 +160,7 @@ impl From<Vec<Value>> for Value {
 /// A PackStream dictionary. Entries keep their wire order; a repeated key is kept too,
 /// and lookups see the last occurrence, as the spec requires.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Map(Vec<(String, Value)>);
 
 impl Map {

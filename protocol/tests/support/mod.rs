@@ -3,6 +3,8 @@
 //! script.
 #![allow(dead_code)]
 
+pub mod strategies;
+
 use boltward_protocol::packstream::structs::{tag, to_structure};
 use boltward_protocol::{Map, Value};
 
@@ -46,7 +48,10 @@ impl B {
 
 /// Hex of `b`, upper case, space separated (the captures' style).
 pub fn hex_spaced(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parses "00 0A B1 ..." hex.
@@ -55,7 +60,11 @@ pub fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::new();
     out.push(quote);
     for c in s.chars() {
@@ -68,7 +77,9 @@ fn py_str(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7F => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -80,7 +91,11 @@ fn py_float(f: f64) -> String {
     if f.is_nan() {
         "nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "inf".into() } else { "-inf".into() }
+        if f > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else if f == f.trunc() && f.abs() < 1e16 {
         format!("{f:.1}")
     } else {
@@ -114,7 +129,11 @@ pub fn py_map(m: &Map) -> String {
     let items: Vec<String> = m
         .iter()
         .map(|(k, v)| {
-            let v = if k == "credentials" { py_str("<redacted>") } else { py(v) };
+            let v = if k == "credentials" {
+                py_str("<redacted>")
+            } else {
+                py(v)
+            };
             format!("{}: {}", py_str(k), v)
         })
         .collect();

@@ -42,6 +42,20 @@ digits of the IEEE-754 bits>``, string ``S<hex of UTF-8>``, bytes ``B<hex>``,
 list ``L[a,b]``, map ``M{<key hex>:<v>,...}`` in wire order, structure
 ``X<tag 2 hex>(<f>,...)``.  All hex is lowercase.
 
+What the driver does in ``check`` (not bugs of this script)
+----------------------------------------------------------
+* Decoding is PackStream-level only: known structure tags with the wrong
+  arity or field types (e.g. ``b14e01``) are accepted and echoed back.
+* Non-minimal encodings are accepted and re-packed minimally
+  (``cb0000000000000001`` -> ``01``, ``d000`` -> ``80``).
+* A map with a repeated key keeps one entry: the last value at the first
+  key's position (``a2816101816102`` -> ``a1816102 M{61:I2}``).
+* A non-string map key unpacks, then fails here with ``ERR TypeError``.
+* Markers outside PackStream v1 (``c4``-``c7``, ``cf``, ``d3``, ``d7``,
+  ``db``-``ef`` incl. ``dc``/``dd`` and ``e0`` UUID) give ``ERR ValueError``.
+* With neo4j-rust-ext installed, truncated strings/bytes make the extension
+  panic (a traceback on stderr); that is still reported as ``ERR``.
+
 Only the standard library and ``neo4j`` are used.
 """
 
@@ -679,11 +693,12 @@ class Gen:
         for n in (0, 1, 15, 16, 255, 256):
             out.append([self.int_() for _ in range(n)])
             out.append({f"k{i}": self.int_() for i in range(n)})
-        out.append([[[[[[]]]]]])
-        out.append({"": {"a": {"b": {"c": {}}}}})
+        nested_list, nested_map = [], {}
+        for i in range(max(self.max_depth - 1, 0)):
+            nested_list, nested_map = [nested_list], {"abc"[i % 3]: nested_map}
+        out += [nested_list, nested_map]
         # one of every structure shape
-        d = self.max_depth
-        out += [self.node(2), self.relationship(2), self.unbound_rel(2), self.path(max(d, 4)),
+        out += [self.node(2), self.relationship(2), self.unbound_rel(2), self.path(4),
                 make_struct(0x44, 19000), make_struct(0x54, 3_600_000_000_000, 3600),
                 make_struct(0x74, 0), make_struct(0x49, 1_700_000_000, 123, -18000),
                 make_struct(0x69, 1_700_000_000, 999_999_999, "Europe/Berlin"),
@@ -700,7 +715,20 @@ class Gen:
         out.append([i % 100 for i in range(65536)])
         a = [chr(c) for c in range(0x21, 0x7F)]
         out.append({a[i // 8836] + a[i // 94 % 94] + a[i % 94]: i % 100 for i in range(65536)})
-        return out
+        return [v for v in out if depth(v) <= self.max_depth]
+
+
+def depth(v):
+    """Nesting depth: 0 for a scalar, 1 + the deepest child for a container."""
+    if isinstance(v, list):
+        children = v
+    elif isinstance(v, dict):
+        children = v.values()
+    elif isinstance(v, Structure):
+        children = v.fields
+    else:
+        return 0
+    return 1 + max((depth(c) for c in children), default=0)
 
 
 def generate(seed, count, max_depth):
@@ -814,7 +842,13 @@ def run_selftest(seed, count, max_depth):
             sys.stdout.write("FAIL " + what[:600] + "\n")
 
     t0 = time.monotonic()
+    deepest = 0
     for i, v in enumerate(generate(seed, count, max_depth)):
+        dv = depth(v)
+        deepest = max(deepest, dv)
+        if dv > max_depth:
+            fail(f"value {i}: depth {dv} > --max-depth {max_depth}")
+            continue
         data = pack(v)
         line = data.hex() + " " + canon(v)
         ok = True
@@ -857,7 +891,7 @@ def run_selftest(seed, count, max_depth):
     dt = time.monotonic() - t0
     sys.stdout.write(
         f"selftest: neo4j {driver_version()} ({_D['module']}, rust_ext={_D['rust']}), "
-        f"seed {seed}, {count} values, {dt:.2f}s\n"
+        f"seed {seed}, {count} values (deepest {deepest}), {dt:.2f}s\n"
         f"{passed} passed, {failed} failed\n"
     )
     return 1 if failed else 0
