@@ -1,4 +1,18 @@
 //! boltward: a Bolt sidecar in front of Neo4j.
+//!
+//! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
+//! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
+//! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
+//! - [`tls`]: rustls configuration for both sides.
+//! - [`cli`]: the `boltward` command line.
+//!
+//! The wire format lives in the I/O-free [`protocol`] crate.
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod proxy;
+pub mod tls;
+pub mod upstream;
 
 pub use boltward_protocol as protocol;

@@ -73,6 +73,26 @@ impl RawMessage {
     }
 }
 
+/// The body of one complete chunked message (as found by [`scan`]): borrowed when it is a
+/// single chunk, copied otherwise. Stops at the terminator or at malformed framing.
+pub fn body_of(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let first = chunk_len(raw, 0);
+    if first > 0 && chunk_len(raw, 2 + first) == 0 && raw.len() >= 2 + first {
+        return std::borrow::Cow::Borrowed(&raw[2..2 + first]);
+    }
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        let n = chunk_len(raw, at);
+        match raw.get(at + 2..at + 2 + n) {
+            Some(chunk) if n > 0 => body.extend_from_slice(chunk),
+            _ => break,
+        }
+        at += 2 + n;
+    }
+    std::borrow::Cow::Owned(body)
+}
+
 fn chunk_len(raw: &[u8], at: usize) -> usize {
     match raw.get(at..at + 2) {
         Some(h) => u16::from_be_bytes([h[0], h[1]]) as usize,

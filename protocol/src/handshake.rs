@@ -83,6 +83,33 @@ impl VersionRange {
         }
     }
 
+    /// The versions of `supported` inside this range, as contiguous ranges, newest first.
+    pub fn restricted(&self, supported: &[Version]) -> Vec<VersionRange> {
+        let mut minors: Vec<u8> = supported
+            .iter()
+            .filter(|v| self.contains(**v))
+            .map(|v| v.minor)
+            .collect();
+        minors.sort_unstable_by(|a, b| b.cmp(a));
+        minors.dedup();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < minors.len() {
+            let top = minors[i];
+            let mut j = i;
+            while j + 1 < minors.len() && minors[j + 1] + 1 == minors[j] {
+                j += 1;
+            }
+            out.push(VersionRange {
+                major: self.major,
+                minor: top,
+                range: top - minors[j],
+            });
+            i = j + 1;
+        }
+        out
+    }
+
     /// The highest version of `supported` inside this range.
     pub fn best(&self, supported: &[Version]) -> Option<Version> {
         supported
@@ -219,27 +246,7 @@ impl ClientHello {
             match p {
                 Proposal::Manifest(1) if keep_manifest => out.push(p),
                 Proposal::Range(r) => {
-                    let mut minors: Vec<u8> = supported
-                        .iter()
-                        .filter(|v| r.contains(**v))
-                        .map(|v| v.minor)
-                        .collect();
-                    minors.sort_unstable_by(|a, b| b.cmp(a));
-                    minors.dedup();
-                    let mut i = 0;
-                    while i < minors.len() {
-                        let top = minors[i];
-                        let mut j = i;
-                        while j + 1 < minors.len() && minors[j + 1] + 1 == minors[j] {
-                            j += 1;
-                        }
-                        out.push(Proposal::Range(VersionRange {
-                            major: r.major,
-                            minor: top,
-                            range: top - minors[j],
-                        }));
-                        i = j + 1;
-                    }
+                    out.extend(r.restricted(supported).into_iter().map(Proposal::Range))
                 }
                 _ => {}
             }
@@ -370,6 +377,23 @@ impl ManifestOffer {
         write_varint(self.capabilities, out);
     }
 
+    /// The same offer restricted to `supported` (ranges split where needed).
+    pub fn restricted(&self, supported: &[Version]) -> ManifestOffer {
+        ManifestOffer {
+            versions: self
+                .versions
+                .iter()
+                .flat_map(|r| r.restricted(supported))
+                .collect(),
+            capabilities: self.capabilities,
+        }
+    }
+
+    /// Whether `v` is inside one of the offered ranges.
+    pub fn offers(&self, v: Version) -> bool {
+        self.versions.iter().any(|r| r.contains(v))
+    }
+
     /// The highest offered version that is also in `supported`, as a client would pick.
     pub fn choose(&self, supported: &[Version]) -> Option<Version> {
         self.versions.iter().filter_map(|r| r.best(supported)).max()
@@ -410,5 +434,115 @@ impl ManifestChoice {
     pub fn encode(&self, out: &mut impl BufMut) {
         out.put_slice(&[0, 0, self.version.minor, self.version.major]);
         write_varint(self.capabilities, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PY6: [u8; 20] = [
+        0x60, 0x60, 0xB0, 0x17, 0, 0, 1, 0xFF, 0, 8, 8, 5, 0, 2, 4, 4, 0, 0, 0, 3,
+    ];
+
+    #[test]
+    fn narrowing_splits_around_5_5_and_drops_3_0() {
+        let hello = ClientHello::parse(&PY6).unwrap().unwrap();
+        let n = hello.narrowed(PARSED_VERSIONS, true);
+        assert_eq!(
+            n.proposals,
+            [
+                Proposal::Manifest(1),
+                Proposal::Range(VersionRange {
+                    major: 5,
+                    minor: 8,
+                    range: 2
+                }),
+                Proposal::Range(VersionRange {
+                    major: 5,
+                    minor: 4,
+                    range: 4
+                }),
+                Proposal::Range(VersionRange {
+                    major: 4,
+                    minor: 4,
+                    range: 0
+                }),
+            ]
+        );
+        // a legacy server that only speaks 5.4 (ArcadeDB) still finds it
+        assert_eq!(n.negotiate(&[Version::V5_4]), Some(Version::V5_4));
+        assert_eq!(hello.negotiate(PARSED_VERSIONS), Some(Version::V5_8));
+    }
+
+    #[test]
+    fn only_unsupported_versions_narrow_to_nothing() {
+        let neo4rs080 = [
+            0x60, 0x60, 0xB0, 0x17, 0, 0, 1, 4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let hello = ClientHello::parse(&neo4rs080).unwrap().unwrap();
+        assert_eq!(hello.narrowed(PARSED_VERSIONS, true).ranges().count(), 0);
+        assert!(hello.common_versions(PARSED_VERSIONS).is_empty());
+    }
+
+    #[test]
+    fn http_and_bad_magic() {
+        assert_eq!(
+            ClientHello::parse(b"GET / HTTP/1.1\r\n"),
+            Err(HandshakeError::Http)
+        );
+        assert_eq!(ClientHello::parse(b"GE"), Ok(None));
+        assert!(matches!(
+            ClientHello::parse(&[1, 2, 3, 4]),
+            Err(HandshakeError::BadMagic(_))
+        ));
+        assert_eq!(
+            ServerReply::parse(b"HTTP/1.1 400"),
+            Err(HandshakeError::HttpReply)
+        );
+    }
+
+    #[test]
+    fn manifest_offer_roundtrip_and_restriction() {
+        // shared/BOLT.md §1.2: N=3, 6.0, 5.8..5.0, 4.4, caps 0
+        let wire = [0x03, 0, 0, 0, 6, 0, 8, 8, 5, 0, 0, 4, 4, 0x00];
+        let (offer, n) = ManifestOffer::parse(&wire).unwrap().unwrap();
+        assert_eq!(n, wire.len());
+        assert_eq!(ManifestOffer::parse(&wire[..5]).unwrap(), None);
+        let mut out = Vec::new();
+        offer.encode(&mut out);
+        assert_eq!(out, wire);
+        let r = offer.restricted(PARSED_VERSIONS);
+        assert!(
+            r.offers(Version::V6_0) && r.offers(Version::V5_4) && !r.offers(Version::new(5, 5))
+        );
+        assert_eq!(offer.choose(PARSED_VERSIONS), Some(Version::V6_0));
+        let (choice, used) = ManifestChoice::parse(&[0, 0, 0, 6, 0, 0xB1])
+            .unwrap()
+            .unwrap();
+        assert_eq!((choice.version, used), (Version::V6_0, 5));
+    }
+
+    #[test]
+    fn varints() {
+        for (v, bytes) in [
+            (1u64, vec![0x01]),
+            (127, vec![0x7F]),
+            (300, vec![0xAC, 0x02]),
+            (1_851_775, vec![0xFF, 0x82, 0x71]),
+        ] {
+            let mut out = Vec::new();
+            write_varint(v, &mut out);
+            assert_eq!(out, bytes);
+            assert_eq!(read_varint(&bytes).unwrap(), Some((v, bytes.len())));
+        }
+        let mut max = Vec::new();
+        write_varint(u64::MAX, &mut max);
+        assert_eq!(read_varint(&max).unwrap(), Some((u64::MAX, 10)));
+        assert_eq!(
+            read_varint(&[0xFF; 11]),
+            Err(HandshakeError::VarintOverflow)
+        );
+        assert_eq!(read_varint(&[0x80]).unwrap(), None);
     }
 }

@@ -1,0 +1,512 @@
+//! `boltward.toml`: typed, defaulted, overridable by `BOLTWARD_*` environment variables and
+//! command-line flags, and validated before any port is bound.
+//!
+//! Precedence: defaults < file < environment < flags. Every key of the file has an
+//! environment variable: `listen.tls.mode` is `BOLTWARD_LISTEN_TLS_MODE`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// A configuration problem, naming the key.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file (or an override) is not valid TOML for the schema.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// A key has a value that cannot work.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key, as written in the file.
+        key: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Client-facing Bolt listener.
+    pub listen: Listen,
+    /// The Bolt server behind boltward.
+    pub upstream: Upstream,
+    /// Connection limits and timeouts.
+    pub limits: Limits,
+    /// Control port.
+    pub control: Control,
+    /// Write journal.
+    pub journal: Journal,
+    /// Snapshots.
+    pub snapshot: Snapshot,
+    /// Logging.
+    pub log: Log,
+}
+
+/// `[listen]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listen {
+    /// Address to bind.
+    pub addr: String,
+    /// `host:port` drivers are told to use in routing tables (default: the bound address).
+    pub advertised_address: Option<String>,
+    /// Client-facing TLS.
+    pub tls: ListenTls,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            addr: "127.0.0.1:7687".into(),
+            advertised_address: None,
+            tls: ListenTls::default(),
+        }
+    }
+}
+
+/// Whether clients must, may or must not use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain Bolt only.
+    #[default]
+    Off,
+    /// TLS only (bolt+s, neo4j+s, bolt+ssc).
+    Required,
+    /// Both: the first byte tells a TLS ClientHello from the Bolt magic.
+    Optional,
+}
+
+/// `[listen.tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenTls {
+    /// off | required | optional.
+    pub mode: TlsMode,
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+}
+
+/// `[upstream]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Upstream {
+    /// `host:port` of the Bolt server.
+    pub addr: String,
+    /// TCP connect timeout in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Upstream TLS.
+    pub tls: UpstreamTls,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Upstream {
+            addr: "127.0.0.1:7688".into(),
+            connect_timeout_ms: 5_000,
+            tls: UpstreamTls::default(),
+        }
+    }
+}
+
+/// `[upstream.tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamTls {
+    /// Use TLS to the server.
+    pub enabled: bool,
+    /// PEM CA bundle to trust instead of the system roots.
+    pub ca: Option<PathBuf>,
+    /// Name to verify (default: the host of `upstream.addr`).
+    pub server_name: Option<String>,
+    /// PEM client certificate (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    /// PEM client key (mutual TLS).
+    pub client_key: Option<PathBuf>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Client connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Time a client has to finish the Bolt handshake, in milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// Close a connection with no traffic and no work in flight after this many seconds (0 = never).
+    pub idle_timeout_secs: u64,
+    /// Largest message body accepted in either direction, in bytes.
+    pub max_message_size: usize,
+    /// On SIGTERM/SIGINT, how long busy sessions may take to finish, in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_secs: 0,
+            max_message_size: 64 * 1024 * 1024,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Control {
+    /// Address of the control HTTP port.
+    pub addr: String,
+    /// File holding the bearer token (`BOLTWARD_CONTROL_TOKEN` takes precedence).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            addr: "127.0.0.1:7475".into(),
+            token_file: None,
+        }
+    }
+}
+
+/// `[journal]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Journal {
+    /// Directory of the journal segments.
+    pub dir: PathBuf,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            dir: "boltward-data/journal".into(),
+        }
+    }
+}
+
+/// `[snapshot]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Snapshot {
+    /// Directory of snapshot files.
+    pub dir: PathBuf,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            dir: "boltward-data/snapshots".into(),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// tracing filter, e.g. `info` or `boltward=debug`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// Every key, for `BOLTWARD_*` overrides.
+pub const KEYS: &[&str] = &[
+    "listen.addr",
+    "listen.advertised_address",
+    "listen.tls.mode",
+    "listen.tls.cert",
+    "listen.tls.key",
+    "upstream.addr",
+    "upstream.connect_timeout_ms",
+    "upstream.tls.enabled",
+    "upstream.tls.ca",
+    "upstream.tls.server_name",
+    "upstream.tls.client_cert",
+    "upstream.tls.client_key",
+    "limits.max_connections",
+    "limits.handshake_timeout_ms",
+    "limits.idle_timeout_secs",
+    "limits.max_message_size",
+    "limits.shutdown_grace_secs",
+    "control.addr",
+    "control.token_file",
+    "journal.dir",
+    "snapshot.dir",
+    "log.level",
+    "log.format",
+];
+
+/// The environment variable of a key.
+pub fn env_name(key: &str) -> String {
+    format!("BOLTWARD_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// Sets `key` (dotted) in a TOML table, parsing `raw` as a TOML value where it is one
+/// (numbers, booleans) and as a string otherwise.
+fn set(table: &mut toml::Table, key: &str, raw: &str) {
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !matches!(v, toml::Value::Table(_) | toml::Value::Array(_)))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let mut parts = key.split('.').peekable();
+    let mut t = table;
+    while let Some(p) = parts.next() {
+        if parts.peek().is_none() {
+            t.insert(p.to_owned(), value);
+            return;
+        }
+        let entry = t
+            .entry(p.to_owned())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(Default::default());
+        }
+        t = entry.as_table_mut().expect("just made a table");
+    }
+}
+
+impl Config {
+    /// Loads the file (if any), applies `BOLTWARD_*` variables from `env`, then `overrides`
+    /// (dotted key, raw value) from flags, and validates.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?,
+            None => toml::Table::new(),
+        };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for key in KEYS {
+            let name = env_name(key);
+            if let Some((_, v)) = env.iter().find(|(k, _)| *k == name) {
+                set(&mut table, key, v);
+            }
+        }
+        for (key, v) in overrides {
+            set(&mut table, key, v);
+        }
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.message().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value that could only fail later, at bind or connect time.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen.addr.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "listen.addr",
+                format!("{:?} is not an IP:port address", self.listen.addr),
+            )
+        })?;
+        if let Some(a) = &self.listen.advertised_address {
+            host_port(a).map_err(|r| invalid("listen.advertised_address", r))?;
+        }
+        host_port(&self.upstream.addr).map_err(|r| invalid("upstream.addr", r))?;
+        let tls = &self.listen.tls;
+        if tls.mode != TlsMode::Off {
+            for (key, path) in [("listen.tls.cert", &tls.cert), ("listen.tls.key", &tls.key)] {
+                readable(
+                    key,
+                    path.as_deref(),
+                    "client-facing TLS needs a PEM certificate chain and key",
+                )?;
+            }
+        }
+        let up = &self.upstream.tls;
+        if let Some(ca) = &up.ca {
+            readable("upstream.tls.ca", Some(ca), "")?;
+        }
+        match (&up.client_cert, &up.client_key) {
+            (Some(c), Some(k)) => {
+                readable("upstream.tls.client_cert", Some(c), "")?;
+                readable("upstream.tls.client_key", Some(k), "")?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(invalid(
+                    "upstream.tls.client_cert",
+                    "client_cert and client_key must be given together",
+                ))
+            }
+        }
+        if self.upstream.connect_timeout_ms == 0 {
+            return Err(invalid(
+                "upstream.connect_timeout_ms",
+                "must be greater than 0",
+            ));
+        }
+        let l = &self.limits;
+        if l.max_connections == 0 {
+            return Err(invalid("limits.max_connections", "must be at least 1"));
+        }
+        if l.handshake_timeout_ms == 0 {
+            return Err(invalid(
+                "limits.handshake_timeout_ms",
+                "must be greater than 0",
+            ));
+        }
+        if !(1024..=(1 << 31)).contains(&l.max_message_size) {
+            return Err(invalid(
+                "limits.max_message_size",
+                "must be between 1024 and 2147483648 bytes",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "must be \"text\" or \"json\""));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The upstream connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream.connect_timeout_ms)
+    }
+}
+
+/// Checks `host:port`.
+fn host_port(s: &str) -> Result<(), String> {
+    let (host, port) = s.rsplit_once(':').ok_or_else(|| {
+        format!("{s:?} has no port; write host:port (Bolt usually listens on 7687)")
+    })?;
+    if host.is_empty() {
+        return Err(format!("{s:?} has no host"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
+    Ok(())
+}
+
+fn readable(key: &'static str, path: Option<&Path>, why: &str) -> Result<(), ConfigError> {
+    let path = path.ok_or_else(|| invalid(key, format!("missing; {why}")))?;
+    std::fs::metadata(path)
+        .map(|_| ())
+        .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("boltward.toml");
+        std::fs::write(&path, toml).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::load(Some(&path), env, &[])
+    }
+
+    #[test]
+    fn defaults_are_valid_and_loopback() {
+        let c = Config::load(None, [], &[]).unwrap();
+        assert_eq!(c.listen.addr, "127.0.0.1:7687");
+        assert_eq!(c.control.addr, "127.0.0.1:7475");
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let c = load(
+            "[upstream]\naddr = \"db:7687\"\n[limits]\nmax_connections = 5\n",
+            &[
+                ("BOLTWARD_LIMITS_MAX_CONNECTIONS", "7"),
+                ("BOLTWARD_UPSTREAM_TLS_ENABLED", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.upstream.addr, "db:7687");
+        assert_eq!(c.limits.max_connections, 7);
+        assert!(c.upstream.tls.enabled);
+        let c = Config::load(
+            None,
+            [(
+                "BOLTWARD_LISTEN_ADDR".to_string(),
+                "127.0.0.1:1".to_string(),
+            )],
+            &[("listen.addr", "127.0.0.1:2".into())],
+        )
+        .unwrap();
+        assert_eq!(c.listen.addr, "127.0.0.1:2");
+    }
+
+    #[test]
+    fn every_key_has_a_working_env_variable() {
+        for key in KEYS {
+            let mut t = toml::Table::new();
+            set(&mut t, key, "x");
+            let parsed: Result<Config, _> = t.try_into();
+            // A string is the wrong type for numeric keys, but the key itself must exist:
+            // an unknown key would be reported as such.
+            if let Err(e) = parsed {
+                assert!(!e.message().contains("unknown field"), "{key}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("[listen]\naddr = \"localhost\"", "listen.addr"),
+            ("[upstream]\naddr = \"db\"", "upstream.addr"),
+            ("[limits]\nmax_connections = 0", "limits.max_connections"),
+            ("[limits]\nmax_message_size = 10", "limits.max_message_size"),
+            ("[listen.tls]\nmode = \"required\"", "listen.tls.cert"),
+            ("[log]\nformat = \"xml\"", "log.format"),
+        ];
+        for (toml, key) in cases {
+            let err = load(toml, &[]).unwrap_err().to_string();
+            assert!(err.starts_with(key), "{toml}: {err}");
+        }
+        let err = load("[listen]\nadress = \"x\"", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("adress"), "{err}");
+    }
+}

@@ -1,0 +1,213 @@
+//! Accepting clients: connection limit, TLS or plain (or both, by the first byte), one
+//! task and one tracing span per connection, and graceful shutdown.
+
+use super::{session, Context};
+use crate::config::{Config, TlsMode};
+use crate::tls::{self, TlsError};
+use crate::upstream::{BoxStream, ConnectError, Connector};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+/// The proxy could not start.
+#[derive(Debug, Error)]
+pub enum ProxyError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TLS material is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Upstream settings are unusable.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}
+
+/// A bound proxy, ready to serve.
+pub struct Proxy {
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    tls: Option<TlsAcceptor>,
+    draining: watch::Sender<bool>,
+}
+
+impl Proxy {
+    /// Binds the listener and prepares TLS and the upstream connector.
+    pub async fn bind(config: Arc<Config>) -> Result<Self, ProxyError> {
+        let tls = match config.listen.tls.mode {
+            TlsMode::Off => None,
+            _ => Some(TlsAcceptor::from(tls::server_config(&config.listen.tls)?)),
+        };
+        let upstream_tls = if config.upstream.tls.enabled {
+            Some(tls::client_config(&config.upstream.tls)?)
+        } else {
+            None
+        };
+        let connector = Connector::new(&config.upstream, upstream_tls)?;
+        let listener = TcpListener::bind(&config.listen.addr)
+            .await
+            .map_err(|source| ProxyError::Bind {
+                addr: config.listen.addr.clone(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| ProxyError::Bind {
+            addr: config.listen.addr.clone(),
+            source,
+        })?;
+        let advertised = config
+            .listen
+            .advertised_address
+            .clone()
+            .unwrap_or_else(|| local.to_string());
+        let (draining, draining_rx) = watch::channel(false);
+        Ok(Proxy {
+            listener,
+            ctx: Arc::new(Context {
+                config,
+                connector,
+                advertised,
+                draining: draining_rx,
+            }),
+            tls,
+            draining,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets busy sessions finish
+    /// up to `limits.shutdown_grace_secs`, and closes the rest.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) {
+        let Proxy {
+            listener,
+            ctx,
+            tls,
+            draining,
+        } = self;
+        let limits = &ctx.config.limits;
+        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let next_id = AtomicU64::new(1);
+        let mut sessions = JoinSet::new();
+        tokio::pin!(shutdown);
+        info!(
+            listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            upstream = ctx.connector.addr(),
+            advertised = %ctx.advertised,
+            tls = ?ctx.config.listen.tls.mode,
+            "boltward proxy serving"
+        );
+        loop {
+            let (tcp, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and similar: back off instead of spinning.
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                warn!(client = %peer, max = limits.max_connections, "refusing connection: limits.max_connections reached");
+                drop(tcp);
+                continue;
+            };
+            let span = info_span!(
+                "conn",
+                id,
+                client = %peer,
+                principal = tracing::field::Empty,
+                user_agent = tracing::field::Empty,
+                bolt = tracing::field::Empty,
+            );
+            let ctx = ctx.clone();
+            let tls = tls.clone();
+            sessions.spawn(
+                async move {
+                    let _permit = permit;
+                    debug!("accepted");
+                    match accept(&ctx, tls, tcp).await {
+                        Ok(stream) => match session::run(ctx, stream).await {
+                            Ok(()) => debug!("closed"),
+                            Err(e) => info!(error = %e, "connection closed"),
+                        },
+                        Err(e) => info!(error = %e, "connection closed before the Bolt handshake"),
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        drop(listener);
+        let grace = Duration::from_secs(limits.shutdown_grace_secs);
+        info!(
+            active = sessions.len(),
+            grace_secs = grace.as_secs(),
+            "shutting down: no longer accepting"
+        );
+        let _ = draining.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            while sessions.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
+                closing = sessions.len(),
+                "shutdown grace period over: closing busy connections"
+            );
+            sessions.shutdown().await;
+        }
+        info!("shutdown complete");
+    }
+}
+
+/// TLS or plain, as configured; `optional` looks at the first byte (0x16 = TLS record).
+async fn accept(
+    ctx: &Context,
+    tls: Option<TlsAcceptor>,
+    tcp: TcpStream,
+) -> Result<BoxStream, super::SessionError> {
+    let _ = tcp.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        return Ok(Box::new(tcp));
+    };
+    let use_tls = match ctx.config.listen.tls.mode {
+        TlsMode::Required => true,
+        TlsMode::Optional => {
+            let mut first = [0u8; 1];
+            let timeout = Duration::from_millis(ctx.config.limits.handshake_timeout_ms);
+            let n = tokio::time::timeout(timeout, tcp.peek(&mut first))
+                .await
+                .map_err(|_| super::SessionError::HandshakeTimeout(timeout))?
+                .map_err(super::SessionError::client)?;
+            n == 1 && first[0] == 0x16
+        }
+        TlsMode::Off => false,
+    };
+    if !use_tls {
+        return Ok(Box::new(tcp));
+    }
+    let stream = acceptor
+        .accept(tcp)
+        .await
+        .map_err(super::SessionError::ClientTls)?;
+    Ok(Box::new(stream))
+}

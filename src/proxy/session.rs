@@ -1,0 +1,493 @@
+//! One proxied connection: handshake relay, then two loops sharing one state.
+//!
+//! - client → server: decode every request, track it, forward the original bytes.
+//! - server → client: scan the stream, relay RECORDs and unchanged summaries as the
+//!   original bytes, decode each summary to move the server state, and rewrite only what
+//!   must change (routing tables, advertised addresses).
+//!
+//! Requests and their answers are matched through one FIFO of slots. A slot is either
+//! "answered by the upstream" or a synthetic answer boltward wrote itself; synthetic
+//! answers are written only when they reach the head, so the client always sees answers
+//! in request order. Backpressure is end to end: each loop awaits its writes before it
+//! reads again, so a slow reader slows the writer behind it instead of growing a buffer.
+
+use super::error::SessionError;
+use super::handshake::{read_client_hello, relay, Negotiated};
+use super::Context;
+use crate::upstream::BoxStream;
+use boltward_protocol::chunk::{body_of, scan, ChunkDecoder, Frame};
+use boltward_protocol::handshake::{NO_VERSION, PARSED_VERSIONS};
+use boltward_protocol::message::{Extra, Failure, Response, ResponseKind};
+use boltward_protocol::state::{ServerState, Summary, Tracker};
+use boltward_protocol::{Dialect, Request, RequestKind, Version};
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::Notify;
+use tracing::{debug, info, warn, Span};
+
+/// Buffers larger than this are released once empty, so idle connections stay small.
+const KEEP_BUFFER: usize = 64 * 1024;
+/// How long to wait for the server to close after GOODBYE.
+const GOODBYE_GRACE: Duration = Duration::from_secs(2);
+
+/// What answers a request.
+enum Slot {
+    /// The upstream answers this request.
+    Upstream(RequestKind),
+    /// boltward answers itself; `close` ends the connection after writing it.
+    Synthetic { wire: Bytes, close: bool },
+}
+
+struct Inner {
+    tracker: Tracker,
+    dialect: Dialect,
+    queue: VecDeque<Slot>,
+    last_activity: Instant,
+}
+
+/// State both loops of a session share.
+struct Shared {
+    inner: Mutex<Inner>,
+    synthetic: AtomicUsize,
+    wake: Notify,
+    version: Version,
+}
+
+impl Shared {
+    fn new(version: Version) -> Self {
+        Shared {
+            inner: Mutex::new(Inner {
+                tracker: Tracker::new(version),
+                dialect: Dialect::new(version),
+                queue: VecDeque::new(),
+                last_activity: Instant::now(),
+            }),
+            synthetic: AtomicUsize::new(0),
+            wake: Notify::new(),
+            version,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock means a panic in a loop that already ended the session.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push_synthetic(&self, wire: Bytes, close: bool) {
+        self.lock().queue.push_back(Slot::Synthetic { wire, close });
+        self.synthetic.fetch_add(1, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// No request in flight and no transaction or stream open.
+    fn is_idle(&self) -> bool {
+        let inner = self.lock();
+        inner.queue.is_empty()
+            && matches!(
+                inner.tracker.state(),
+                ServerState::Negotiation
+                    | ServerState::Authentication
+                    | ServerState::Ready
+                    | ServerState::Failed
+            )
+    }
+
+    fn touch(&self) {
+        self.lock().last_activity = Instant::now();
+    }
+}
+
+/// How the client loop ended.
+enum ClientEnd {
+    /// The client closed its side (or was closed for idleness / shutdown).
+    Closed,
+    /// Let the server loop finish writing, bounded.
+    Drain(Duration),
+}
+
+/// Serves one accepted client connection to completion.
+pub(crate) async fn run(ctx: Arc<Context>, mut client: BoxStream) -> Result<(), SessionError> {
+    let limits = &ctx.config.limits;
+    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
+    let mut client_buf = BytesMut::new();
+    let hello = tokio::time::timeout(
+        handshake_timeout,
+        read_client_hello(&mut client, &mut client_buf),
+    )
+    .await
+    .map_err(|_| SessionError::HandshakeTimeout(handshake_timeout))??;
+    if hello.common_versions(PARSED_VERSIONS).is_empty() {
+        info!(proposals = ?hello.proposals, "client proposes no Bolt version boltward supports (4.4, 5.0-5.8, 6.0); answered 00 00 00 00");
+        client
+            .write_all(&NO_VERSION)
+            .await
+            .map_err(SessionError::client)?;
+        return Ok(());
+    }
+    let mut upstream = ctx.connector.connect().await?;
+    let mut upstream_buf = BytesMut::new();
+    let negotiated = tokio::time::timeout(
+        handshake_timeout,
+        relay(
+            &hello,
+            &mut client,
+            &mut client_buf,
+            &mut upstream,
+            &mut upstream_buf,
+        ),
+    )
+    .await
+    .map_err(|_| SessionError::HandshakeTimeout(handshake_timeout))??;
+    let version = match negotiated {
+        Negotiated::Version(v) => v,
+        Negotiated::None => {
+            info!("client and upstream share no Bolt version");
+            return Ok(());
+        }
+    };
+    Span::current().record("bolt", tracing::field::display(version));
+    debug!("handshake complete");
+
+    let shared = Shared::new(version);
+    let (client_r, client_w) = tokio::io::split(client);
+    let (upstream_r, upstream_w) = tokio::io::split(upstream);
+    let c2s = client_to_server(&ctx, &shared, client_r, client_buf, upstream_w);
+    let s2c = server_to_client(&ctx, &shared, upstream_r, upstream_buf, client_w);
+    tokio::pin!(s2c);
+    let end = tokio::select! {
+        end = c2s => end?,
+        r = &mut s2c => return r,
+    };
+    match end {
+        ClientEnd::Closed => Ok(()),
+        ClientEnd::Drain(limit) => tokio::time::timeout(limit, s2c).await.unwrap_or(Ok(())),
+    }
+}
+
+/// Reads requests from the client, tracks them and forwards their original bytes.
+async fn client_to_server(
+    ctx: &Context,
+    shared: &Shared,
+    mut client: ReadHalf<BoxStream>,
+    mut buf: BytesMut,
+    mut upstream: WriteHalf<BoxStream>,
+) -> Result<ClientEnd, SessionError> {
+    let limits = &ctx.config.limits;
+    let mut decoder = ChunkDecoder::new(limits.max_message_size);
+    let idle =
+        (limits.idle_timeout_secs > 0).then(|| Duration::from_secs(limits.idle_timeout_secs));
+    let mut draining = ctx.draining.clone();
+    let mut out = BytesMut::new();
+    loop {
+        // Forward every complete request already buffered in one write.
+        loop {
+            let frame = match decoder.decode(&mut buf) {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(source) => {
+                    warn!(error = %source, "closing: invalid framing from client");
+                    upstream
+                        .write_all(&out)
+                        .await
+                        .map_err(SessionError::upstream)?;
+                    let failure =
+                        Failure::invalid_request(shared.version, &format!("boltward: {source}"));
+                    shared.push_synthetic(wire(&Response::Failure(failure)), true);
+                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
+                }
+            };
+            let Frame::Message(msg) = frame else {
+                out.extend_from_slice(&[0, 0]); // NOOP keep-alive: pass it on
+                continue;
+            };
+            let dialect = shared.lock().dialect;
+            let request = match Request::decode(&msg.body(), dialect) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "closing: invalid request from client");
+                    upstream
+                        .write_all(&out)
+                        .await
+                        .map_err(SessionError::upstream)?;
+                    let failure = Failure::invalid_request(
+                        shared.version,
+                        &format!("boltward: invalid request: {e}"),
+                    );
+                    shared.push_synthetic(wire(&Response::Failure(failure)), true);
+                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
+                }
+            };
+            note_identity(&request);
+            let kind = request.kind();
+            {
+                let mut inner = shared.lock();
+                if kind == RequestKind::Reset {
+                    inner.tracker.reset_sent();
+                }
+                if kind != RequestKind::Goodbye {
+                    inner.queue.push_back(Slot::Upstream(kind));
+                }
+                inner.last_activity = Instant::now();
+            }
+            out.extend_from_slice(msg.raw());
+            if kind == RequestKind::Goodbye {
+                upstream
+                    .write_all(&out)
+                    .await
+                    .map_err(SessionError::upstream)?;
+                let _ = upstream.shutdown().await;
+                debug!("client said GOODBYE");
+                return Ok(ClientEnd::Drain(GOODBYE_GRACE));
+            }
+        }
+        if !out.is_empty() {
+            upstream
+                .write_all(&out)
+                .await
+                .map_err(SessionError::upstream)?;
+            out.clear();
+        }
+        if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+            buf = BytesMut::new();
+        }
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(8192);
+        }
+        let idle_sleep = async {
+            match idle {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            n = client.read_buf(&mut buf) => {
+                if n.map_err(SessionError::client)? == 0 {
+                    debug!("client closed the connection");
+                    return Ok(ClientEnd::Closed);
+                }
+            }
+            changed = draining.changed(), if !*draining.borrow() => {
+                if changed.is_err() || shared.is_idle() {
+                    debug!("closing idle connection for shutdown");
+                    return Ok(ClientEnd::Closed);
+                }
+            }
+            _ = idle_sleep => {
+                let quiet = shared.lock().last_activity.elapsed();
+                if idle.is_some_and(|d| quiet >= d) && shared.is_idle() {
+                    info!(idle_secs = quiet.as_secs(), "closing idle connection");
+                    return Ok(ClientEnd::Closed);
+                }
+            }
+        }
+    }
+}
+
+/// Records who is connecting in the connection's span (never the credentials).
+fn note_identity(request: &Request) {
+    let span = Span::current();
+    match request {
+        Request::Hello(h) => {
+            if let Some(ua) = h.user_agent() {
+                span.record("user_agent", ua);
+            }
+            if let Some(p) = h.auth().and_then(|a| a.principal().map(str::to_owned)) {
+                span.record("principal", p.as_str());
+            }
+            if h.routing().is_some() {
+                debug!("routing client (neo4j://)");
+            }
+        }
+        Request::Logon(l) => {
+            if let Some(p) = l.auth().principal() {
+                span.record("principal", p);
+            }
+        }
+        Request::Begin(b) => debug!(db = b.db(), "BEGIN"),
+        _ => {}
+    }
+}
+
+fn wire(response: &Response) -> Bytes {
+    // Responses boltward builds itself always encode; an empty frame would be a bug.
+    response.to_wire().unwrap_or_default()
+}
+
+/// Reads the server stream and relays it, decoding only summaries.
+async fn server_to_client(
+    ctx: &Context,
+    shared: &Shared,
+    mut upstream: ReadHalf<BoxStream>,
+    mut buf: BytesMut,
+    mut client: WriteHalf<BoxStream>,
+) -> Result<(), SessionError> {
+    let max = ctx.config.limits.max_message_size;
+    let draining = ctx.draining.clone();
+    loop {
+        if relay_buffered(ctx, shared, &mut buf, &mut client, max).await? {
+            let _ = client.shutdown().await;
+            return Ok(());
+        }
+        if *draining.borrow() && shared.is_idle() {
+            debug!("closing connection for shutdown: work finished");
+            let _ = client.shutdown().await;
+            return Ok(());
+        }
+        if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+            buf = BytesMut::new();
+        }
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(16 * 1024);
+        }
+        tokio::select! {
+            n = upstream.read_buf(&mut buf) => {
+                if n.map_err(SessionError::upstream)? == 0 {
+                    relay_buffered(ctx, shared, &mut buf, &mut client, max).await?;
+                    debug!("upstream closed the connection");
+                    let _ = client.shutdown().await;
+                    return Ok(());
+                }
+                shared.touch();
+            }
+            _ = shared.wake.notified() => {}
+        }
+    }
+}
+
+/// Writes every synthetic answer at the head of the queue; `true` if one closes the session.
+async fn flush_synthetic(
+    shared: &Shared,
+    client: &mut WriteHalf<BoxStream>,
+) -> Result<bool, SessionError> {
+    loop {
+        let slot = {
+            let mut inner = shared.lock();
+            match inner.queue.front() {
+                Some(Slot::Synthetic { .. }) => inner.queue.pop_front(),
+                _ => None,
+            }
+        };
+        let Some(Slot::Synthetic { wire, close }) = slot else {
+            return Ok(false);
+        };
+        shared.synthetic.fetch_sub(1, Ordering::AcqRel);
+        client
+            .write_all(&wire)
+            .await
+            .map_err(SessionError::client)?;
+        if close {
+            return Ok(true);
+        }
+    }
+}
+
+/// Relays every complete message in `buf`; `true` if the session must close.
+async fn relay_buffered(
+    ctx: &Context,
+    shared: &Shared,
+    buf: &mut BytesMut,
+    client: &mut WriteHalf<BoxStream>,
+    max: usize,
+) -> Result<bool, SessionError> {
+    let mut at = 0;
+    let mut flushed = 0;
+    loop {
+        if shared.synthetic.load(Ordering::Acquire) > 0 {
+            client
+                .write_all(&buf[flushed..at])
+                .await
+                .map_err(SessionError::client)?;
+            flushed = at;
+            if flush_synthetic(shared, client).await? {
+                return Ok(true);
+            }
+        }
+        let Some(s) = scan(&buf[at..], max).map_err(|source| SessionError::Framing {
+            side: "upstream",
+            source,
+        })?
+        else {
+            break;
+        };
+        let end = at + s.len;
+        match s.tag.and_then(ResponseKind::from_tag) {
+            Some(ResponseKind::Record) => {}
+            None if s.body_len == 0 => {} // NOOP: relay it
+            None => {
+                return Err(SessionError::BadResponse(format!(
+                    "message with tag {:?} is not a response",
+                    s.tag
+                )))
+            }
+            Some(_) => {
+                let body = body_of(&buf[at..end]);
+                if let Some(replacement) = on_summary(ctx, shared, &body)? {
+                    client
+                        .write_all(&buf[flushed..at])
+                        .await
+                        .map_err(SessionError::client)?;
+                    client
+                        .write_all(&replacement)
+                        .await
+                        .map_err(SessionError::client)?;
+                    flushed = end;
+                }
+            }
+        }
+        at = end;
+    }
+    client
+        .write_all(&buf[flushed..at])
+        .await
+        .map_err(SessionError::client)?;
+    buf.advance(at);
+    Ok(false)
+}
+
+/// Moves the state for one summary; returns replacement bytes when it must be rewritten.
+fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Bytes>, SessionError> {
+    let mut inner = shared.lock();
+    let response = Response::decode(body, inner.dialect)
+        .map_err(|e| SessionError::BadResponse(e.to_string()))?;
+    let Some(summary) = Summary::of(&response) else {
+        return Ok(None);
+    };
+    let kind = match inner.queue.pop_front() {
+        Some(Slot::Upstream(kind)) => kind,
+        _ => {
+            return Err(SessionError::BadResponse(
+                "a summary arrived for no outstanding request".into(),
+            ))
+        }
+    };
+    inner.tracker.apply(kind, summary);
+    let Response::Success(success) = response else {
+        if let Response::Failure(f) = &response {
+            debug!(request = kind.name(), code = f.code(), "upstream FAILURE");
+        }
+        return Ok(None);
+    };
+    match kind {
+        RequestKind::Hello => {
+            let utc = success.accepts_utc_patch();
+            inner.dialect = inner.dialect.with_utc_patch(utc);
+            Ok(None)
+        }
+        RequestKind::Route => {
+            let mut s = success;
+            let n = s.rewrite_routing_table(&ctx.advertised);
+            debug!(replaced = n, to = %ctx.advertised, "rewrote routing table");
+            Ok((n > 0).then(|| wire(&Response::Success(s))))
+        }
+        RequestKind::Logon if success.metadata.contains_key("advertised_address") => {
+            let mut s = success;
+            s.rewrite_advertised_address(&ctx.advertised);
+            Ok(Some(wire(&Response::Success(s))))
+        }
+        _ => Ok(None),
+    }
+}

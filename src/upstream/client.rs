@@ -1,0 +1,303 @@
+//! boltward's own Bolt client.
+//!
+//! Values stay PackStream [`Value`]s end to end, so nothing is converted through a driver's
+//! type system (temporal, spatial, bytes and large integers survive). Used by later
+//! capabilities for EXPLAIN, health probes, snapshots and replay.
+
+use super::connect::{BoxStream, ConnectError, Connector};
+use boltward_protocol::chunk::{ChunkDecoder, Frame, DEFAULT_MAX_MESSAGE_SIZE};
+use boltward_protocol::handshake::{ClientHello, Proposal, ServerReply, VersionRange};
+use boltward_protocol::message::{Begin, Failure, Hello, Logon, Pull, Record, Run, Success};
+use boltward_protocol::{Dialect, Map, MessageError, Request, Response, Value, Version};
+use bytes::BytesMut;
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A client call failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The server could not be reached.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Socket I/O failed or the server closed the connection.
+    #[error("bolt I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// No common Bolt version.
+    #[error("server {0} shares no Bolt version with boltward (4.4, 5.0-5.8, 6.0)")]
+    NoVersion(String),
+    /// The server broke the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The server answered FAILURE.
+    #[error("{code}: {message}")]
+    Server {
+        /// Status code.
+        code: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl From<MessageError> for ClientError {
+    fn from(e: MessageError) -> Self {
+        ClientError::Protocol(e.to_string())
+    }
+}
+
+impl ClientError {
+    fn from_failure(f: &Failure) -> Self {
+        ClientError::Server {
+            code: f
+                .code()
+                .unwrap_or("Neo.DatabaseError.General.UnknownError")
+                .to_owned(),
+            message: f.message().unwrap_or("").to_owned(),
+        }
+    }
+
+    /// The server's status code, for FAILUREs.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Server { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Records and summaries of one query.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Column names.
+    pub fields: Vec<String>,
+    /// Rows, values as PackStream.
+    pub records: Vec<Vec<Value>>,
+    /// The final summary (type, stats, bookmark…).
+    pub summary: Success,
+}
+
+/// A single authenticated Bolt connection.
+pub struct BoltClient {
+    io: BoxStream,
+    buf: BytesMut,
+    decoder: ChunkDecoder,
+    version: Version,
+    dialect: Dialect,
+    server: String,
+}
+
+/// Versions boltward's client proposes, newest first (no manifest: four legacy slots).
+fn proposals() -> ClientHello {
+    ClientHello {
+        proposals: [
+            Proposal::Range(VersionRange::exact(Version::V6_0)),
+            Proposal::Range(VersionRange {
+                major: 5,
+                minor: 8,
+                range: 2,
+            }),
+            Proposal::Range(VersionRange {
+                major: 5,
+                minor: 4,
+                range: 4,
+            }),
+            Proposal::Range(VersionRange::exact(Version::V4_4)),
+        ],
+    }
+}
+
+impl BoltClient {
+    /// Connects, negotiates, and authenticates with `basic` credentials.
+    pub async fn connect(
+        connector: &Connector,
+        principal: &str,
+        credentials: &str,
+        user_agent: &str,
+    ) -> Result<Self, ClientError> {
+        let mut io = connector.connect().await?;
+        io.write_all(&proposals().to_bytes()).await?;
+        let mut reply = [0u8; 4];
+        io.read_exact(&mut reply).await?;
+        let version =
+            match ServerReply::parse(&reply).map_err(|e| ClientError::Protocol(e.to_string()))? {
+                Some(ServerReply::Version(v)) => v,
+                _ => return Err(ClientError::NoVersion(connector.addr().to_owned())),
+            };
+        let mut client = BoltClient {
+            io,
+            buf: BytesMut::with_capacity(8192),
+            decoder: ChunkDecoder::new(DEFAULT_MAX_MESSAGE_SIZE),
+            version,
+            dialect: Dialect::new(version),
+            server: String::new(),
+        };
+        let auth = Map::from([
+            ("scheme", "basic"),
+            ("principal", principal),
+            ("credentials", credentials),
+        ]);
+        let mut extra = Map::from([("user_agent", user_agent)]);
+        if version >= Version::new(5, 3) {
+            extra.insert("bolt_agent", Map::from([("product", user_agent)]));
+        }
+        if version.has_logon() {
+            client
+                .send(&[
+                    Request::Hello(Hello { extra }),
+                    Request::Logon(Logon { auth }),
+                ])
+                .await?;
+            let hello = client.summary().await?;
+            client.server = hello.server().unwrap_or_default().to_owned();
+            client.summary().await?;
+        } else {
+            for (k, v) in auth.into_entries() {
+                extra.push(k, v);
+            }
+            if version.major == 4 {
+                extra.insert("patch_bolt", Value::List(vec!["utc".into()]));
+            }
+            client.send(&[Request::Hello(Hello { extra })]).await?;
+            let hello = client.summary().await?;
+            client.dialect = client.dialect.with_utc_patch(hello.accepts_utc_patch());
+            client.server = hello.server().unwrap_or_default().to_owned();
+        }
+        Ok(client)
+    }
+
+    /// The negotiated version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The server's agent string from HELLO.
+    pub fn server_agent(&self) -> &str {
+        &self.server
+    }
+
+    async fn send(&mut self, requests: &[Request]) -> Result<(), ClientError> {
+        let mut out = BytesMut::new();
+        for r in requests {
+            out.extend_from_slice(
+                &r.to_wire(self.version)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?,
+            );
+        }
+        self.io.write_all(&out).await?;
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Result<Response, ClientError> {
+        loop {
+            match self
+                .decoder
+                .decode(&mut self.buf)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?
+            {
+                Some(Frame::Message(m)) => return Ok(Response::decode(&m.body(), self.dialect)?),
+                Some(Frame::Noop) => continue,
+                None => {
+                    if self.io.read_buf(&mut self.buf).await? == 0 {
+                        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads up to the next summary; records before it are returned with it.
+    async fn collect(&mut self) -> Result<(Vec<Record>, Response), ClientError> {
+        let mut records = Vec::new();
+        loop {
+            match self.next().await? {
+                Response::Record(r) => records.push(r),
+                other => return Ok((records, other)),
+            }
+        }
+    }
+
+    async fn summary(&mut self) -> Result<Success, ClientError> {
+        match self.collect().await?.1 {
+            Response::Success(s) => Ok(s),
+            Response::Failure(f) => Err(ClientError::from_failure(&f)),
+            Response::Ignored => Err(ClientError::Protocol("request IGNORED".into())),
+            Response::Record(_) => unreachable!("collect stops at summaries"),
+        }
+    }
+
+    /// RESET: recovers from a FAILURE and rolls back an open transaction.
+    pub async fn reset(&mut self) -> Result<(), ClientError> {
+        self.send(&[Request::Reset]).await?;
+        self.summary().await.map(|_| ())
+    }
+
+    /// Runs `query` and pulls every record (RUN and PULL pipelined). On a FAILURE the
+    /// connection is RESET before the error is returned, so it stays usable.
+    pub async fn query(
+        &mut self,
+        query: &str,
+        parameters: Map,
+        extra: Map,
+    ) -> Result<QueryResult, ClientError> {
+        let run = Request::Run(Run {
+            query: query.to_owned(),
+            parameters,
+            extra,
+        });
+        self.send(&[run, Request::Pull(Pull::new(-1))]).await?;
+        let run_summary = self.collect().await?.1;
+        let (records, pull_summary) = self.collect().await?;
+        match (run_summary, pull_summary) {
+            (Response::Success(r), Response::Success(summary)) => Ok(QueryResult {
+                fields: r
+                    .fields()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                records: records.into_iter().map(|r| r.fields).collect(),
+                summary,
+            }),
+            (Response::Failure(f), _) | (_, Response::Failure(f)) => {
+                self.reset().await?;
+                Err(ClientError::from_failure(&f))
+            }
+            _ => Err(ClientError::Protocol(
+                "unexpected answer to RUN/PULL".into(),
+            )),
+        }
+    }
+
+    /// BEGIN with `extra` (db, mode, bookmarks, tx_metadata…).
+    pub async fn begin(&mut self, extra: Map) -> Result<(), ClientError> {
+        self.send(&[Request::Begin(Begin { extra })]).await?;
+        self.summary().await.map(|_| ())
+    }
+
+    /// COMMIT; returns the bookmark if the server sent one.
+    pub async fn commit(&mut self) -> Result<Option<String>, ClientError> {
+        self.send(&[Request::Commit]).await?;
+        Ok(self.summary().await?.bookmark().map(str::to_owned))
+    }
+
+    /// ROLLBACK.
+    pub async fn rollback(&mut self) -> Result<(), ClientError> {
+        self.send(&[Request::Rollback]).await?;
+        self.summary().await.map(|_| ())
+    }
+
+    /// GOODBYE and close.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.send(&[Request::Goodbye]).await?;
+        let _ = self.io.shutdown().await;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for BoltClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoltClient")
+            .field("version", &self.version)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
