@@ -270,6 +270,13 @@ def cmd_start(a):
         "PID": proc.pid,
         "STARTUP_SECONDS": f"{elapsed:.2f}",
     }
+    if a.watch_pid:
+        # A detached watchdog stops the server when the test process that asked for it is
+        # gone, even if that process was killed before it could stop the server itself.
+        subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "watchdog",
+                          "--server-pid", str(proc.pid), "--parent-pid", str(a.watch_pid)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
     lines = "".join(f"{k}={v}\n" for k, v in env.items())
     (root / "server.env").write_text(lines)
     log(f"ready in {elapsed:.2f}s on bolt://{HOST}:{bolt_port} (databases: {', '.join(databases)})")
@@ -305,6 +312,19 @@ def cmd_stop(a):
     log(f"stopped pid {pid} in {time.monotonic() - t0:.2f}s")
 
 
+def cmd_watchdog(a):
+    while pid_alive(a.server_pid):
+        if not pid_alive(a.parent_pid):
+            os.kill(a.server_pid, signal.SIGTERM)
+            t0 = time.monotonic()
+            while pid_alive(a.server_pid) and time.monotonic() - t0 < 10:
+                time.sleep(0.1)
+            if pid_alive(a.server_pid):
+                os.kill(a.server_pid, signal.SIGKILL)
+            return
+        time.sleep(0.5)
+
+
 def cmd_status(a):
     root = Path(a.dir).resolve()
     pid = read_pid(root)
@@ -333,7 +353,14 @@ def main(argv=None):
     s.add_argument("--full-jit", action="store_true",
                    help="keep the C2 JIT (default is C1 only, -XX:TieredStopAtLevel=1: "
                         "faster start, slower long runs); use for benchmarks")
+    s.add_argument("--watch-pid", type=int, default=0,
+                   help="stop the server when this process exits (for test harnesses)")
     s.set_defaults(func=cmd_start)
+
+    w = sub.add_parser("watchdog", help=argparse.SUPPRESS)
+    w.add_argument("--server-pid", type=int, required=True)
+    w.add_argument("--parent-pid", type=int, required=True)
+    w.set_defaults(func=cmd_watchdog)
 
     t = sub.add_parser("stop", help="SIGTERM the server, SIGKILL after --timeout")
     t.add_argument("--dir", required=True)

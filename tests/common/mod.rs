@@ -1,0 +1,225 @@
+//! Integration-test harness: a real ArcadeDB Bolt server and the real `boltward` binary,
+//! both started on port 0 and stopped by PID.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "playwithdata";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn testenv(rel: &str) -> PathBuf {
+    let p = repo().join(".testenv").join(rel);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-testenv.sh",
+        p.display()
+    );
+    p
+}
+
+pub fn python(which: &str) -> PathBuf {
+    testenv(&format!("{which}/bin/python"))
+}
+
+/// A real ArcadeDB Bolt server on a free loopback port.
+pub struct Server {
+    pub port: u16,
+    pub pid: u32,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server with the given databases (the first is the default). A watchdog
+    /// stops it if this test process dies before `Drop` runs.
+    pub fn start(databases: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(repo().join("scripts/arcadedb.sh"));
+        cmd.args([
+            "start",
+            "--port",
+            "0",
+            "--password",
+            PASSWORD,
+            "--heap",
+            "768m",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--watch-pid", &std::process::id().to_string()]);
+        for db in databases {
+            cmd.args(["--database", db]);
+        }
+        let out = cmd
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/arcadedb.sh");
+        assert!(out.status.success(), "ArcadeDB did not start");
+        let env = String::from_utf8(out.stdout).unwrap();
+        let get = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("{k} missing in {env}"))
+                .to_owned()
+        };
+        Server {
+            port: get("BOLT_PORT").parse().unwrap(),
+            pid: get("PID").parse().unwrap(),
+            dir,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&self) {
+        let _ = Command::new(repo().join("scripts/arcadedb.sh"))
+            .arg("stop")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One server shared by the tests of a binary (databases `neo4j` and `other`); the
+/// watchdog stops it when the test binary exits.
+pub fn shared_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(&["neo4j", "other"]))
+}
+
+/// A running `boltward serve`.
+pub struct Boltward {
+    child: Child,
+    pub addr: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Boltward {
+    /// `boltward serve --listen 127.0.0.1:0 --upstream UPSTREAM` plus `extra` args and
+    /// `env` variables.
+    pub fn start(upstream: &str, extra: &[&str], env: &[(&str, &str)]) -> Boltward {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("boltward.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .args(extra)
+            .envs(env.iter().copied())
+            .env(
+                "BOLTWARD_LOG",
+                std::env::var("BOLTWARD_TEST_LOG").unwrap_or_else(|_| "debug".into()),
+            )
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn boltward");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("BOLTWARD_LISTEN=")
+            .unwrap_or_else(|| {
+                panic!(
+                    "boltward did not start: {line:?}\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        Boltward {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if self.logs().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Sends a signal by PID.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit; `None` on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+}
+
+impl Drop for Boltward {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a command, returning stdout; panics with stderr on failure.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.stderr(Stdio::piped()).output().expect("spawn");
+    let mut err = String::new();
+    let _ = (&out.stderr[..]).read_to_string(&mut err);
+    assert!(out.status.success(), "{cmd:?} failed: {err}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A Python snippet run with one of the test venvs; `{uri}`-style values come via env.
+pub fn py(which: &str, code: &str, env: &[(&str, &str)]) -> String {
+    run(Command::new(python(which))
+        .arg("-c")
+        .arg(code)
+        .envs(env.iter().copied()))
+}
+
+pub fn read_file(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
