@@ -106,6 +106,8 @@ pub struct ListenTls {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+    /// PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[upstream]`.
@@ -251,6 +253,7 @@ pub const KEYS: &[&str] = &[
     "listen.tls.mode",
     "listen.tls.cert",
     "listen.tls.key",
+    "listen.tls.client_ca",
     "upstream.addr",
     "upstream.connect_timeout_ms",
     "upstream.tls.enabled",

@@ -3,6 +3,7 @@
 
 use crate::config::{ListenTls, UpstreamTls};
 use rustls::crypto::ring::default_provider;
+use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -64,10 +65,27 @@ pub fn server_config(tls: &ListenTls) -> Result<Arc<ServerConfig>, TlsError> {
             reason: "listen.tls.cert and listen.tls.key are required".into(),
         });
     };
-    let config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs(cert, "certificate")?, key(k)?)?;
+    let provider = Arc::new(default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &tls.client_ca {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for c in certs(ca, "CA")? {
+                roots.add(c)?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| TlsError::Pem {
+                    what: "CA",
+                    path: ca.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder.with_single_cert(certs(cert, "certificate")?, key(k)?)?;
     Ok(Arc::new(config))
 }
 

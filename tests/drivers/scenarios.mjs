@@ -78,6 +78,8 @@ function parseArgs(argv) {
   for (const req of ['driver', 'uri', 'password', 'db', 'db2', 'run-id']) {
     if (opts[req] === undefined || opts[req] === '') usage(`--${req} is required`);
   }
+  // the run id is replaced by "<run>" everywhere in the output: it must not be a common substring
+  if (opts['run-id'].length < 6) usage('--run-id must be at least 6 characters (and unique per run)');
   if (!DRIVERS.includes(opts.driver)) usage(`--driver must be one of ${DRIVERS.join(', ')}`);
   const names = opts.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
   const list = names.length ? names : [...SCENARIOS];
@@ -785,6 +787,7 @@ async function main() {
     for (const name of args.scenarioList) {
       const out = {};
       const line = { scenario: name, ok: true, result: out, error: null };
+      const t0 = process.hrtime.bigint();
       try {
         await IMPL[name](ctx, out);
       } catch (e) {
@@ -792,6 +795,9 @@ async function main() {
         line.error = errInfo(e);
       }
       process.stdout.write(JSON.stringify(fix(line)) + '\n');
+      // timings go to stderr only, so that two runs' stdout compare equal
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      process.stderr.write(`scenarios.mjs: ${name} ${line.ok ? 'ok' : 'FAILED'} ${secs.toFixed(2)}s\n`);
     }
   } finally {
     try {

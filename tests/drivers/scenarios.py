@@ -28,6 +28,7 @@ import math
 import re
 import sys
 import threading
+import time
 import urllib.parse
 import warnings
 
@@ -37,11 +38,7 @@ from neo4j.exceptions import Neo4jError, TransientError
 from neo4j.graph import Node, Path, Relationship
 from neo4j.spatial import CartesianPoint, Point, WGS84Point
 from neo4j.time import Date, DateTime, Duration, Time
-
-try:
-    import pytz
-except ImportError:  # pragma: no cover - both supported driver versions ship it
-    pytz = None
+import pytz  # a dependency of neo4j 5.x and 6.x; needed for offsets on Time values
 
 SCENARIOS = [
     "auto_commit",
@@ -663,8 +660,9 @@ def parse_args(argv):
     scheme = urllib.parse.urlsplit(args.uri).scheme.lower()
     if scheme not in ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"):
         p.error("unsupported URI scheme %r" % scheme)
-    if not args.run_id:
-        p.error("--run-id must not be empty")
+    if len(args.run_id) < 6:
+        # it is replaced by "<run>" everywhere in the output, so it must not be a common substring
+        p.error("--run-id must be at least 6 characters (and unique per run)")
     args.scenario_list = names
     return args
 
@@ -679,12 +677,16 @@ def main(argv=None):
         for name in args.scenario_list:
             out = {}
             line = {"scenario": name, "ok": True, "result": out, "error": None}
+            t0 = time.monotonic()
             try:
                 globals()["sc_" + name](ctx, out)
             except Exception as e:  # noqa: BLE001 - reported, not raised
                 line["ok"] = False
                 line["error"] = err_info(e)
             print(json.dumps(fix(line), sort_keys=True, ensure_ascii=False, allow_nan=False), flush=True)
+            # timings go to stderr only, so that two runs' stdout compare equal
+            print("scenarios.py: %s %s %.2fs" % (name, "ok" if line["ok"] else "FAILED", time.monotonic() - t0),
+                  file=sys.stderr, flush=True)
     finally:
         try:
             driver.close()

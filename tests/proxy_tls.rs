@@ -1,0 +1,239 @@
+//! TLS on both sides, with certificates the test generates: drivers over bolt+s (custom
+//! CA) and bolt+ssc (self-signed trust), optional TLS on one port, and a chain in which a
+//! boltward reaches its upstream over mutual TLS with a custom CA and a client certificate.
+
+mod common;
+
+use common::{py, shared_server, Boltward, PASSWORD};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use std::path::PathBuf;
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        ca.distinguished_name
+            .push(DnType::CommonName, "boltward test CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issue = |name: &str, sans: Vec<String>| {
+            let key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(sans).unwrap();
+            p.distinguished_name.push(DnType::CommonName, name);
+            let cert = p.signed_by(&key, &ca_cert, &ca_key).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.crt")), cert.pem()).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        };
+        issue("server", vec!["localhost".into(), "127.0.0.1".into()]);
+        issue("client", vec!["agent-7".into()]);
+        std::fs::write(dir.path().join("ca.crt"), ca_cert.pem()).unwrap();
+        // a self-signed certificate for bolt+ssc
+        let key = KeyPair::generate().unwrap();
+        let ss = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.path().join("self.crt"), ss.pem()).unwrap();
+        std::fs::write(dir.path().join("self.key"), key.serialize_pem()).unwrap();
+        Pki { dir }
+    }
+
+    fn path(&self, f: &str) -> String {
+        PathBuf::from(self.dir.path()).join(f).display().to_string()
+    }
+}
+
+const QUERY: &str = r#"
+import os, neo4j
+# bolt+s / neo4j+s trust the system CAs; SSL_CERT_FILE (set by the test) makes the
+# test CA the system bundle, so the real +s schemes are exercised.
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), connection_timeout=5)
+with d.session(database="neo4j") as s:
+    r = s.run("RETURN 'over tls' AS x, $n + 1 AS n", n=41).single()
+print(r["x"], r["n"])
+d.close()
+"#;
+
+fn query(which: &str, uri: &str, ca: Option<&str>) -> String {
+    let mut env = vec![("URI", uri), ("PW", PASSWORD)];
+    if let Some(ca) = ca {
+        env.push(("SSL_CERT_FILE", ca));
+    }
+    py(which, QUERY, &env)
+}
+
+fn tls_args<'a>(mode: &'a str, cert: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("BOLTWARD_LISTEN_TLS_MODE", mode),
+        ("BOLTWARD_LISTEN_TLS_CERT", cert),
+        ("BOLTWARD_LISTEN_TLS_KEY", key),
+    ]
+}
+
+#[test]
+fn drivers_over_bolt_s_and_bolt_ssc() {
+    let pki = Pki::new();
+    let (cert, key, ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt"),
+    );
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &tls_args("required", &cert, &key),
+    );
+    let port = bw.addr.rsplit_once(':').unwrap().1;
+    for which in ["py6", "py528"] {
+        assert_eq!(
+            query(which, &format!("bolt+s://localhost:{port}"), Some(&ca)).trim(),
+            "over tls 42"
+        );
+        assert_eq!(
+            query(which, &format!("neo4j+s://localhost:{port}"), Some(&ca)).trim(),
+            "over tls 42"
+        );
+    }
+    // plain Bolt on a TLS-only port fails
+    let plain = std::process::Command::new(common::python("py6"))
+        .arg("-c")
+        .arg(QUERY)
+        .envs([
+            ("URI", format!("bolt://localhost:{port}")),
+            ("PW", PASSWORD.into()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !plain.status.success(),
+        "plain Bolt must not work on a TLS-only listener"
+    );
+
+    let (scert, skey) = (pki.path("self.crt"), pki.path("self.key"));
+    let ssc = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &tls_args("required", &scert, &skey),
+    );
+    let port = ssc.addr.rsplit_once(':').unwrap().1;
+    assert_eq!(
+        query("py6", &format!("bolt+ssc://localhost:{port}"), None).trim(),
+        "over tls 42"
+    );
+}
+
+#[test]
+fn optional_tls_serves_both_on_one_port() {
+    let pki = Pki::new();
+    let (cert, key, ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt"),
+    );
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &tls_args("optional", &cert, &key),
+    );
+    let port = bw.addr.rsplit_once(':').unwrap().1;
+    assert_eq!(
+        query("py6", &format!("bolt+s://localhost:{port}"), Some(&ca)).trim(),
+        "over tls 42"
+    );
+    assert_eq!(
+        query("py6", &format!("bolt://localhost:{port}"), None).trim(),
+        "over tls 42"
+    );
+}
+
+#[test]
+fn upstream_mutual_tls_with_custom_ca_and_client_certificate() {
+    let pki = Pki::new();
+    let (cert, key, ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt"),
+    );
+    // B: TLS listener that requires a client certificate signed by the test CA.
+    let mut b_env = tls_args("required", &cert, &key);
+    b_env.push(("BOLTWARD_LISTEN_TLS_CLIENT_CA", &ca));
+    let b = Boltward::start(&shared_server().addr(), &[], &b_env);
+    let b_port = b.addr.rsplit_once(':').unwrap().1.to_owned();
+    let upstream = format!("localhost:{b_port}");
+    // A: plain listener, upstream over TLS to B with the client certificate.
+    let (ccert, ckey) = (pki.path("client.crt"), pki.path("client.key"));
+    let a = Boltward::start(
+        &upstream,
+        &[],
+        &[
+            ("BOLTWARD_UPSTREAM_TLS_ENABLED", "true"),
+            ("BOLTWARD_UPSTREAM_TLS_CA", &ca),
+            ("BOLTWARD_UPSTREAM_TLS_CLIENT_CERT", &ccert),
+            ("BOLTWARD_UPSTREAM_TLS_CLIENT_KEY", &ckey),
+        ],
+    );
+    assert_eq!(
+        query("py6", &format!("bolt://{}", a.addr), None).trim(),
+        "over tls 42"
+    );
+
+    // Without the client certificate, B refuses the TLS handshake and says why.
+    let no_cert = Boltward::start(
+        &upstream,
+        &[],
+        &[
+            ("BOLTWARD_UPSTREAM_TLS_ENABLED", "true"),
+            ("BOLTWARD_UPSTREAM_TLS_CA", &ca),
+        ],
+    );
+    let out = std::process::Command::new(common::python("py6"))
+        .arg("-c")
+        .arg(QUERY)
+        .envs([
+            ("URI", format!("bolt://{}", no_cert.addr)),
+            ("PW", PASSWORD.into()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a missing client certificate must fail"
+    );
+    assert!(
+        b.wait_log("client TLS handshake", std::time::Duration::from_secs(5)),
+        "{}",
+        b.logs()
+    );
+
+    // And an upstream that does not trust our CA is reported as a TLS failure.
+    let wrong_ca = Boltward::start(
+        &upstream,
+        &[],
+        &[
+            ("BOLTWARD_UPSTREAM_TLS_ENABLED", "true"),
+            ("BOLTWARD_UPSTREAM_TLS_CA", &pki.path("self.crt")),
+        ],
+    );
+    let _ = std::process::Command::new(common::python("py6"))
+        .arg("-c")
+        .arg(QUERY)
+        .envs([
+            ("URI", format!("bolt://{}", wrong_ca.addr)),
+            ("PW", PASSWORD.into()),
+        ])
+        .output();
+    assert!(
+        wrong_ca.wait_log(
+            "TLS handshake with upstream",
+            std::time::Duration::from_secs(5)
+        ),
+        "{}",
+        wrong_ca.logs()
+    );
+}
