@@ -1,0 +1,173 @@
+//! Load generator for `scripts/bench-proxy.sh`: speaks raw Bolt (no driver overhead, no
+//! record decoding) so the numbers show the proxy, not the client.
+//!
+//! ```text
+//! loadgen stream  ADDR PASSWORD RECORDS      # one query streaming RECORDS small records
+//! loadgen latency ADDR PASSWORD ITERATIONS   # sequential RETURN 1 round trips
+//! loadgen idle    ADDR PASSWORD CONNECTIONS  # open authenticated idle connections, hold
+//! ```
+//! Every mode prints one line of `key=value` results.
+
+use boltward_protocol::chunk::{scan, DEFAULT_MAX_MESSAGE_SIZE};
+use boltward_protocol::handshake::{ClientHello, Proposal, VersionRange};
+use boltward_protocol::message::{Hello, Logon, Pull, Run};
+use boltward_protocol::{Map, Request, Version};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+struct Conn {
+    s: TcpStream,
+    v: Version,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: &str, password: &str) -> Conn {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).unwrap();
+        let hello = ClientHello {
+            proposals: [
+                Proposal::Range(VersionRange {
+                    major: 5,
+                    minor: 8,
+                    range: 8,
+                }),
+                Proposal::Range(VersionRange::exact(Version::V4_4)),
+                Proposal::Empty,
+                Proposal::Empty,
+            ],
+        };
+        s.write_all(&hello.to_bytes()).unwrap();
+        let mut r = [0u8; 4];
+        s.read_exact(&mut r).unwrap();
+        let v = Version::new(r[3], r[2]);
+        let mut c = Conn {
+            s,
+            v,
+            buf: Vec::with_capacity(1 << 16),
+        };
+        let auth = [
+            ("scheme", "basic"),
+            ("principal", "root"),
+            ("credentials", password),
+        ];
+        if v.has_logon() {
+            c.send(&[
+                Request::Hello(Hello {
+                    extra: Map::from([("user_agent", "loadgen/1.0")]),
+                }),
+                Request::Logon(Logon {
+                    auth: Map::from(auth),
+                }),
+            ]);
+            c.summaries(2);
+        } else {
+            let mut extra = Map::from(auth);
+            extra.insert("user_agent", "loadgen/1.0");
+            c.send(&[Request::Hello(Hello { extra })]);
+            c.summaries(1);
+        }
+        c
+    }
+
+    fn send(&mut self, reqs: &[Request]) {
+        let mut out = Vec::new();
+        for r in reqs {
+            out.extend_from_slice(&r.to_wire(self.v).unwrap());
+        }
+        self.s.write_all(&out).unwrap();
+    }
+
+    /// Reads until `n` summaries arrived; returns the RECORDs seen and bytes read.
+    fn summaries(&mut self, mut n: usize) -> (u64, u64) {
+        let (mut records, mut bytes) = (0u64, 0u64);
+        let mut tmp = vec![0u8; 1 << 16];
+        loop {
+            let mut at = 0;
+            while let Some(m) = scan(&self.buf[at..], DEFAULT_MAX_MESSAGE_SIZE).unwrap() {
+                at += m.len;
+                match m.tag {
+                    Some(0x71) => records += 1,
+                    Some(0x70) => n -= 1,
+                    Some(0x7F) => panic!("FAILURE from server"),
+                    _ => {}
+                }
+                if n == 0 {
+                    self.buf.drain(..at);
+                    return (records, bytes);
+                }
+            }
+            self.buf.drain(..at);
+            let k = self.s.read(&mut tmp).unwrap();
+            assert!(k > 0, "connection closed");
+            bytes += k as u64;
+            self.buf.extend_from_slice(&tmp[..k]);
+        }
+    }
+
+    fn query(&mut self, q: &str) -> (u64, u64) {
+        let mut run = Run::new(q);
+        run.extra.insert("db", "neo4j");
+        self.send(&[Request::Run(run), Request::Pull(Pull::new(-1))]);
+        self.summaries(2)
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (mode, addr, pw, n) = (
+        &args[1],
+        &args[2],
+        &args[3],
+        args[4].parse::<usize>().unwrap(),
+    );
+    match mode.as_str() {
+        "stream" => {
+            let mut c = Conn::open(addr, pw);
+            c.query("RETURN 1");
+            let t = Instant::now();
+            let (records, bytes) = c.query(&format!("UNWIND range(1, {n}) AS i RETURN i"));
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(records, n as u64);
+            println!(
+                "records={records} bytes={bytes} seconds={secs:.3} records_per_s={:.0} mib_per_s={:.1}",
+                records as f64 / secs,
+                bytes as f64 / secs / 1048576.0
+            );
+        }
+        "latency" => {
+            let mut c = Conn::open(addr, pw);
+            for _ in 0..200 {
+                c.query("RETURN 1");
+            }
+            let mut lat: Vec<Duration> = (0..n)
+                .map(|_| {
+                    let t = Instant::now();
+                    c.query("RETURN 1");
+                    t.elapsed()
+                })
+                .collect();
+            lat.sort();
+            let p = |q: f64| {
+                lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6
+            };
+            println!(
+                "iterations={n} p50_us={:.1} p99_us={:.1} max_us={:.1}",
+                p(0.50),
+                p(0.99),
+                p(1.0)
+            );
+        }
+        "idle" => {
+            let conns: Vec<Conn> = (0..n).map(|_| Conn::open(addr, pw)).collect();
+            println!("open={}", conns.len());
+            std::io::stdout().flush().unwrap();
+            // Hold them until stdin closes (the bench script measures meanwhile).
+            let mut sink = String::new();
+            let _ = std::io::stdin().read_to_string(&mut sink);
+            drop(conns);
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
