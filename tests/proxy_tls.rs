@@ -237,3 +237,55 @@ fn upstream_mutual_tls_with_custom_ca_and_client_certificate() {
         wrong_ca.logs()
     );
 }
+
+#[test]
+fn javascript_drivers_over_bolt_s_and_bolt_ssc() {
+    let pki = Pki::new();
+    let (cert, key, ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt"),
+    );
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &tls_args("required", &cert, &key),
+    );
+    let port = bw.addr.rsplit_once(':').unwrap().1.to_owned();
+    let (scert, skey) = (pki.path("self.crt"), pki.path("self.key"));
+    let ssc = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &tls_args("required", &scert, &skey),
+    );
+    let ssc_port = ssc.addr.rsplit_once(':').unwrap().1.to_owned();
+    for pkg in ["neo4j-driver-5", "neo4j-driver-6"] {
+        for (uri, extra_ca) in [
+            (format!("bolt+s://localhost:{port}"), Some(ca.as_str())),
+            (format!("neo4j+s://localhost:{port}"), Some(ca.as_str())),
+            (format!("bolt+ssc://localhost:{ssc_port}"), None),
+        ] {
+            let script = format!(
+                r#"
+const {{ createRequire }} = require('module');
+const neo4j = createRequire('{repo}/.testenv/node/')('{pkg}');
+(async () => {{
+  const d = neo4j.driver('{uri}', neo4j.auth.basic('root', '{PASSWORD}'));
+  const s = d.session({{ database: 'neo4j' }});
+  const r = await s.run('RETURN $n + 1 AS n', {{ n: neo4j.int(41) }});
+  console.log(r.records[0].get('n').toString());
+  await s.close(); await d.close();
+}})().catch(e => {{ console.error(e); process.exit(1); }});
+"#,
+                repo = common::repo().display()
+            );
+            let mut cmd = std::process::Command::new("node");
+            cmd.arg("-e").arg(script);
+            if let Some(ca) = extra_ca {
+                // bolt+s trusts the system store; Node adds this file to it.
+                cmd.env("NODE_EXTRA_CA_CERTS", ca);
+            }
+            assert_eq!(common::run(&mut cmd).trim(), "42", "{pkg} {uri}");
+        }
+    }
+}
