@@ -68,6 +68,18 @@ fn query(which: &str, uri: &str, ca: Option<&str>) -> String {
     py(which, QUERY, &env)
 }
 
+/// Runs QUERY against `uri` and reports whether it succeeded (for the failure cases).
+fn query_succeeds(uri: &str) -> bool {
+    std::process::Command::new(common::python("py6"))
+        .arg("-c")
+        .arg(QUERY)
+        .envs([("URI", uri), ("PW", PASSWORD)])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 fn tls_args<'a>(mode: &'a str, cert: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("BOLTWARD_LISTEN_TLS_MODE", mode),
@@ -101,17 +113,8 @@ fn drivers_over_bolt_s_and_bolt_ssc() {
         );
     }
     // plain Bolt on a TLS-only port fails
-    let plain = std::process::Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(QUERY)
-        .envs([
-            ("URI", format!("bolt://localhost:{port}")),
-            ("PW", PASSWORD.into()),
-        ])
-        .output()
-        .unwrap();
     assert!(
-        !plain.status.success(),
+        !query_succeeds(&format!("bolt://localhost:{port}")),
         "plain Bolt must not work on a TLS-only listener"
     );
 
@@ -192,17 +195,8 @@ fn upstream_mutual_tls_with_custom_ca_and_client_certificate() {
             ("BOLTWARD_UPSTREAM_TLS_CA", &ca),
         ],
     );
-    let out = std::process::Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(QUERY)
-        .envs([
-            ("URI", format!("bolt://{}", no_cert.addr)),
-            ("PW", PASSWORD.into()),
-        ])
-        .output()
-        .unwrap();
     assert!(
-        !out.status.success(),
+        !query_succeeds(&format!("bolt://{}", no_cert.addr)),
         "a missing client certificate must fail"
     );
     assert!(
@@ -220,14 +214,7 @@ fn upstream_mutual_tls_with_custom_ca_and_client_certificate() {
             ("BOLTWARD_UPSTREAM_TLS_CA", &pki.path("self.crt")),
         ],
     );
-    let _ = std::process::Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(QUERY)
-        .envs([
-            ("URI", format!("bolt://{}", wrong_ca.addr)),
-            ("PW", PASSWORD.into()),
-        ])
-        .output();
+    assert!(!query_succeeds(&format!("bolt://{}", wrong_ca.addr)));
     assert!(
         wrong_ca.wait_log(
             "TLS handshake with upstream",

@@ -190,14 +190,13 @@ async fn client_to_server(
                 Ok(None) => break,
                 Err(source) => {
                     warn!(error = %source, "closing: invalid framing from client");
-                    upstream
-                        .write_all(&out)
-                        .await
-                        .map_err(SessionError::upstream)?;
-                    let failure =
-                        Failure::invalid_request(shared.version, &format!("boltward: {source}"));
-                    shared.push_synthetic(wire(&Response::Failure(failure)), true);
-                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
+                    return refuse_and_close(
+                        shared,
+                        &mut upstream,
+                        &out,
+                        format!("boltward: {source}"),
+                    )
+                    .await;
                 }
             };
             let Frame::Message(msg) = frame else {
@@ -209,16 +208,8 @@ async fn client_to_server(
                 Ok(r) => r,
                 Err(e) => {
                     warn!(error = %e, "closing: invalid request from client");
-                    upstream
-                        .write_all(&out)
-                        .await
-                        .map_err(SessionError::upstream)?;
-                    let failure = Failure::invalid_request(
-                        shared.version,
-                        &format!("boltward: invalid request: {e}"),
-                    );
-                    shared.push_synthetic(wire(&Response::Failure(failure)), true);
-                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
+                    let message = format!("boltward: invalid request: {e}");
+                    return refuse_and_close(shared, &mut upstream, &out, message).await;
                 }
             };
             note_identity(&request);
@@ -285,6 +276,23 @@ async fn client_to_server(
             }
         }
     }
+}
+
+/// Forwards what was already accepted, then answers `Request.Invalid` (in request order)
+/// and ends the session once that answer is written.
+async fn refuse_and_close(
+    shared: &Shared,
+    upstream: &mut WriteHalf<BoxStream>,
+    accepted: &[u8],
+    message: String,
+) -> Result<ClientEnd, SessionError> {
+    upstream
+        .write_all(accepted)
+        .await
+        .map_err(SessionError::upstream)?;
+    let failure = Failure::invalid_request(shared.version, &message);
+    shared.push_synthetic(wire(&Response::Failure(failure)), true);
+    Ok(ClientEnd::Drain(GOODBYE_GRACE))
 }
 
 /// Records who is connecting in the connection's span (never the credentials).
