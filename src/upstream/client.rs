@@ -220,7 +220,9 @@ impl BoltClient {
             Response::Success(s) => Ok(s),
             Response::Failure(f) => Err(ClientError::from_failure(&f)),
             Response::Ignored => Err(ClientError::Protocol("request IGNORED".into())),
-            Response::Record(_) => unreachable!("collect stops at summaries"),
+            Response::Record(_) => Err(ClientError::Protocol(
+                "RECORD where a summary was due".into(),
+            )),
         }
     }
 
