@@ -1,5 +1,6 @@
 //! boltward: a Bolt sidecar in front of Neo4j.
 //!
+//! - [`cypher`]: Cypher lexer and the sound write classifier.
 //! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
@@ -11,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cypher;
 pub mod proxy;
 pub mod tls;
 pub mod upstream;

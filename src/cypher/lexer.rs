@@ -68,14 +68,23 @@ fn quoted_body(close: char) -> impl Fn(&str) -> IResult<&str, ()> {
                 return Ok((&i[at..], ()));
             }
         }
-        Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Char)))
+        Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Char,
+        )))
     }
 }
 
 fn string(i: &str) -> IResult<&str, Token<'_>> {
     alt((
-        value(Token::Str, delimited(char('\''), quoted_body('\''), char('\''))),
-        value(Token::Str, delimited(char('"'), quoted_body('"'), char('"'))),
+        value(
+            Token::Str,
+            delimited(char('\''), quoted_body('\''), char('\'')),
+        ),
+        value(
+            Token::Str,
+            delimited(char('"'), quoted_body('"'), char('"')),
+        ),
     ))(i)
 }
 
@@ -85,7 +94,10 @@ fn backtick(i: &str) -> IResult<&str, String> {
     let mut out = String::new();
     loop {
         let Some(end) = rest.find('`') else {
-            return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Char)));
+            return Err(nom::Err::Error(nom::error::Error::new(
+                i,
+                nom::error::ErrorKind::Char,
+            )));
         };
         out.push_str(&rest[..end]);
         rest = &rest[end + 1..];
@@ -112,9 +124,18 @@ fn skip(i: &str) -> IResult<&str, ()> {
     let mut rest = i;
     loop {
         let trimmed = rest.trim_start();
-        if let Ok((r, _)) = preceded(tag::<_, _, nom::error::Error<&str>>("//"), opt(take_while(|c| c != '\n')))(trimmed) {
+        if let Ok((r, _)) = preceded(
+            tag::<_, _, nom::error::Error<&str>>("//"),
+            opt(take_while(|c| c != '\n')),
+        )(trimmed)
+        {
             rest = r;
-        } else if let Ok((r, _)) = delimited(tag::<_, _, nom::error::Error<&str>>("/*"), take_until("*/"), tag("*/"))(trimmed) {
+        } else if let Ok((r, _)) = delimited(
+            tag::<_, _, nom::error::Error<&str>>("/*"),
+            take_until("*/"),
+            tag("*/"),
+        )(trimmed)
+        {
             rest = r;
         } else {
             return Ok((trimmed, ()));
@@ -145,6 +166,15 @@ pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
         }
         let at = text.len() - rest.len();
         match token(rest) {
+            // A quote that no string or identifier parser accepted never closes.
+            Ok((_, Token::Punct(q @ ('\'' | '"' | '`')))) => {
+                let what = if q == '`' {
+                    "quoted identifier"
+                } else {
+                    "string"
+                };
+                return Err(LexError::Unterminated(what, at));
+            }
             Ok((r, t)) => {
                 out.push(t);
                 rest = r;
@@ -177,23 +207,55 @@ mod tests {
         assert_eq!(
             t,
             vec![
-                Word("MATCH"), Punct('('), Word("n"), Punct(':'), Quoted("Per`son".into()), Punct('{'), Word("name"),
-                Punct(':'), Str, Punct('}'), Punct(')'), Word("RETURN"), Word("n"), Punct('.'), Word("delete"),
-                Punct(','), Param("p".into()), Punct(','), Param("x y".into()), Punct(','), Param("0".into()),
-                Punct(','), Str,
+                Word("MATCH"),
+                Punct('('),
+                Word("n"),
+                Punct(':'),
+                Quoted("Per`son".into()),
+                Punct('{'),
+                Word("name"),
+                Punct(':'),
+                Str,
+                Punct('}'),
+                Punct(')'),
+                Word("RETURN"),
+                Word("n"),
+                Punct('.'),
+                Word("delete"),
+                Punct(','),
+                Param("p".into()),
+                Punct(','),
+                Param("x y".into()),
+                Punct(','),
+                Param("0".into()),
+                Punct(','),
+                Str,
             ]
         );
     }
 
     #[test]
     fn unterminated_is_an_error() {
-        assert!(matches!(lex("RETURN 'abc"), Err(LexError::Unterminated("string", 7))));
+        assert!(matches!(
+            lex("RETURN 'abc"),
+            Err(LexError::Unterminated("string", 7))
+        ));
         assert!(lex("RETURN 1 /* DELETE").is_err());
         assert!(lex("MATCH (`n").is_err());
     }
 
     #[test]
     fn numbers_and_unicode() {
-        assert_eq!(lex("RETURN 1.5e3, 0x1F, näme").unwrap(), vec![Word("RETURN"), Number, Punct(','), Number, Punct(','), Word("näme")]);
+        assert_eq!(
+            lex("RETURN 1.5e3, 0x1F, näme").unwrap(),
+            vec![
+                Word("RETURN"),
+                Number,
+                Punct(','),
+                Number,
+                Punct(','),
+                Word("näme")
+            ]
+        );
     }
 }

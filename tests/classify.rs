@@ -1,0 +1,132 @@
+//! The write classifier against a hand-checked corpus (tests/cypher/corpus.txt), each
+//! statement also lower-cased and behind comment decoys full of write keywords: classes
+//! must match exactly, and no statement that writes may ever come out as a read.
+//! tests/classify_server.rs checks the same corpus against a real server.
+
+use boltward::cypher::{classify, Class};
+use std::collections::BTreeSet;
+
+pub fn corpus() -> Vec<(BTreeSet<Class>, String)> {
+    let text = include_str!("cypher/corpus.txt");
+    let mut out: Vec<(BTreeSet<Class>, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let head = line
+            .split_once(" | ")
+            .filter(|(c, _)| c.chars().all(|ch| "rwsapxu,".contains(ch)));
+        match head {
+            Some((codes, stmt)) => {
+                let classes = codes
+                    .split(',')
+                    .map(|c| match c {
+                        "r" => Class::Read,
+                        "w" => Class::Write,
+                        "s" => Class::Schema,
+                        "a" => Class::Admin,
+                        "p" => Class::Procedure,
+                        "x" => Class::External,
+                        "u" => Class::DbSwitch,
+                        other => panic!("unknown class code {other}"),
+                    })
+                    .collect();
+                out.push((classes, stmt.to_owned()));
+            }
+            None => {
+                let last = out.last_mut().expect("continuation line after a statement");
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+pub fn variants(stmt: &str) -> Vec<String> {
+    vec![
+        stmt.to_owned(),
+        stmt.to_lowercase(),
+        format!("/* DETACH DELETE n; CREATE (x) */ {stmt} // MERGE (y) SET y.x = 1"),
+    ]
+}
+
+#[test]
+fn corpus_classes_are_exact_and_sound() {
+    let corpus = corpus();
+    assert!(
+        corpus.len() >= 150,
+        "corpus has {} statements",
+        corpus.len()
+    );
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (expected, stmt) in &corpus {
+        for v in variants(stmt) {
+            let got = classify(&v);
+            checked += 1;
+            let writes = expected.iter().any(|c| c.mutates());
+            if writes && got.is_read() {
+                failures.push(format!(
+                    "UNSOUND: {v:?} classified read, expected {expected:?}"
+                ));
+            } else if &got.classes != expected {
+                failures.push(format!(
+                    "{v:?}: expected {expected:?}, got {:?}",
+                    got.classes
+                ));
+            }
+        }
+    }
+    assert!(checked >= 300, "only {checked} statements checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn guards_and_details() {
+    let c = classify("MATCH (n) DETACH DELETE n");
+    assert!(c.deletes && c.unbounded_delete);
+    assert!(
+        classify("MATCH (n:Temp) DELETE n").unbounded_delete,
+        "a label alone does not bound a delete"
+    );
+    assert!(!classify("MATCH (n) WHERE n.id = 1 DELETE n").unbounded_delete);
+    assert!(!classify("MATCH (n {id: 1}) DELETE n").unbounded_delete);
+    assert!(!classify("MATCH (n) WITH n LIMIT 10 DELETE n").unbounded_delete);
+    assert!(classify("MATCH (a {id: 1}) MATCH (b) DETACH DELETE b").unbounded_delete);
+    assert!(classify("DROP INDEX i").schema_drop);
+    assert!(!classify("CREATE INDEX FOR (n:P) ON (n.x)").schema_drop);
+
+    let c = classify(
+        "MATCH (a:Person)-[r:KNOWS|LIKES]->(b:`Big Co`) SET a:Admin RETURN {name: a.name}",
+    );
+    let labels: Vec<&str> = c.labels.iter().map(String::as_str).collect();
+    assert_eq!(labels, vec!["Admin", "Big Co", "KNOWS", "LIKES", "Person"]);
+    assert!(c.labels_complete);
+    assert!(!classify("MATCH (n {id: 1}) SET n:$($label)").labels_complete);
+
+    let c = classify("EXPLAIN MATCH (n) DETACH DELETE n");
+    assert!(c.explain && c.is_read());
+    assert!(c.explained.contains(&Class::Write));
+    let c = classify("USE other.db MATCH (n) RETURN n");
+    assert_eq!(c.databases, vec!["other.db".to_string()]);
+    let c = classify("CALL my.proc()");
+    assert!(c.verify && c.procedures == vec!["my.proc".to_string()]);
+    assert!(!classify("CALL db.labels()").verify);
+    assert!(
+        classify("RETURN custom.fn(1)").verify,
+        "unknown namespaced functions are verified"
+    );
+
+    let c = classify("RETURN 'unterminated");
+    assert!(
+        c.has(Class::Write) && c.note.is_some(),
+        "what cannot be lexed is a write"
+    );
+    assert!(classify("").is_read());
+}
