@@ -1,6 +1,7 @@
 //! boltward: a Bolt sidecar in front of Neo4j.
 //!
 //! - [`cypher`]: Cypher lexer and the sound write classifier.
+//! - [`policy`]: the pure policy decision (actor + classified statement → verdict).
 //! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
@@ -13,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod cypher;
+pub mod policy;
 pub mod proxy;
 pub mod tls;
 pub mod upstream;
