@@ -59,6 +59,8 @@ pub struct Config {
     pub snapshot: Snapshot,
     /// Logging.
     pub log: Log,
+    /// Write governance policy (see docs/policy.md); absent = allow all but the guards.
+    pub policy: Option<toml::Table>,
 }
 
 /// `[listen]`.
@@ -406,7 +408,21 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        self.policy()
+            .map_err(|e| invalid("policy", e.to_string()))?;
         Ok(())
+    }
+
+    /// The validated policy of `[policy]` (the default policy when there is none).
+    pub fn policy(&self) -> Result<crate::policy::Policy, crate::policy::PolicyError> {
+        match &self.policy {
+            None => Ok(crate::policy::Policy::default()),
+            Some(table) => {
+                let mut wrapped = toml::Table::new();
+                wrapped.insert("policy".into(), toml::Value::Table(table.clone()));
+                crate::policy::Policy::from_toml(&toml::to_string(&wrapped).unwrap_or_default())
+            }
+        }
     }
 
     /// The upstream connect timeout.

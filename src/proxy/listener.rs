@@ -1,7 +1,7 @@
 //! Accepting clients: connection limit, TLS or plain (or both, by the first byte), one
 //! task and one tracing span per connection, and graceful shutdown.
 
-use super::{session, Context};
+use super::{session, Context, PolicyHandle};
 use crate::config::{Config, TlsMode};
 use crate::tls::{self, TlsError};
 use crate::upstream::{BoxStream, ConnectError, Connector};
@@ -33,6 +33,9 @@ pub enum ProxyError {
     /// Upstream settings are unusable.
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The policy is invalid.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
 }
 
 /// A bound proxy, ready to serve.
@@ -72,6 +75,7 @@ impl Proxy {
             .clone()
             .unwrap_or_else(|| local.to_string());
         let (draining, draining_rx) = watch::channel(false);
+        let policy = PolicyHandle::new(config.policy()?);
         Ok(Proxy {
             listener,
             ctx: Arc::new(Context {
@@ -79,10 +83,17 @@ impl Proxy {
                 connector,
                 advertised,
                 draining: draining_rx,
+                policy,
+                rates: Default::default(),
             }),
             tls,
             draining,
         })
+    }
+
+    /// The policy handle, for reloads (SIGHUP, control port).
+    pub fn policy(&self) -> PolicyHandle {
+        self.ctx.policy.clone()
     }
 
     /// The bound address (useful with port 0).
@@ -146,7 +157,7 @@ impl Proxy {
                     let _permit = permit;
                     debug!("accepted");
                     match accept(&ctx, tls, tcp).await {
-                        Ok(stream) => match session::run(ctx, stream).await {
+                        Ok(stream) => match session::run(ctx, stream, peer).await {
                             Ok(()) => debug!("closed"),
                             Err(e) => info!(error = %e, "connection closed"),
                         },

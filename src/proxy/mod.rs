@@ -7,6 +7,7 @@
 //! - [`error`]: why a session ended.
 
 mod error;
+mod govern;
 mod handshake;
 mod listener;
 mod session;
@@ -15,8 +16,9 @@ pub use error::SessionError;
 pub use listener::{Proxy, ProxyError};
 
 use crate::config::Config;
+use crate::policy::Policy;
 use crate::upstream::Connector;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 /// What every session needs.
@@ -27,4 +29,35 @@ pub(crate) struct Context {
     pub(crate) advertised: String,
     /// Becomes `true` when shutdown starts.
     pub(crate) draining: watch::Receiver<bool>,
+    /// The policy in force (replaced whole on reload).
+    pub(crate) policy: PolicyHandle,
+    /// Delete-rate windows per actor.
+    pub(crate) rates: govern::DeleteRates,
+}
+
+impl Context {
+    pub(crate) fn policy(&self) -> Arc<Policy> {
+        self.policy.get()
+    }
+}
+
+/// Shared, swappable policy: sessions read it per statement, reloads replace it whole.
+#[derive(Clone, Default)]
+pub struct PolicyHandle(Arc<RwLock<Arc<Policy>>>);
+
+impl PolicyHandle {
+    /// A handle holding `policy`.
+    pub fn new(policy: Policy) -> Self {
+        PolicyHandle(Arc::new(RwLock::new(Arc::new(policy))))
+    }
+
+    /// The policy in force.
+    pub fn get(&self) -> Arc<Policy> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the policy.
+    pub fn set(&self, policy: Policy) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
+    }
 }

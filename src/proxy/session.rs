@@ -12,8 +12,10 @@
 //! reads again, so a slow reader slows the writer behind it instead of growing a buffer.
 
 use super::error::SessionError;
+use super::govern::{Action, Governor, Statement};
 use super::handshake::{read_client_hello, relay, Negotiated};
 use super::Context;
+use crate::policy::Actor;
 use crate::upstream::BoxStream;
 use boltward_protocol::chunk::{body_of, scan, ChunkDecoder, Frame};
 use boltward_protocol::handshake::{NO_VERSION, PARSED_VERSIONS};
@@ -22,6 +24,7 @@ use boltward_protocol::state::{ServerState, Summary, Tracker};
 use boltward_protocol::{Dialect, Request, RequestKind, Version};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -34,16 +37,32 @@ const KEEP_BUFFER: usize = 64 * 1024;
 /// How long to wait for the server to close after GOODBYE.
 const GOODBYE_GRACE: Duration = Duration::from_secs(2);
 
+/// A request the upstream answers.
+struct Pending {
+    kind: RequestKind,
+    /// The statement a RUN, PULL or DISCARD belongs to (checked against the summary).
+    statement: Option<Statement>,
+    /// Answer the client with these bytes instead of the upstream's SUCCESS.
+    answer_with: Option<Bytes>,
+}
+
 /// What answers a request.
 enum Slot {
     /// The upstream answers this request.
-    Upstream(RequestKind),
-    /// boltward answers itself; `close` ends the connection after writing it.
-    Synthetic { wire: Bytes, close: bool },
+    Upstream(Pending),
+    /// boltward answers itself; `close` ends the connection after writing it. A synthetic
+    /// FAILURE turns into IGNORED if the upstream failed first (a server never sends two
+    /// FAILUREs without a RESET in between).
+    Synthetic {
+        wire: Bytes,
+        close: bool,
+        failure: bool,
+    },
 }
 
 struct Inner {
     tracker: Tracker,
+    governor: Governor,
     dialect: Dialect,
     queue: VecDeque<Slot>,
     last_activity: Instant,
@@ -54,20 +73,24 @@ struct Shared {
     inner: Mutex<Inner>,
     synthetic: AtomicUsize,
     wake: Notify,
+    /// Signalled whenever an upstream answer completes a slot.
+    answered: Notify,
     version: Version,
 }
 
 impl Shared {
-    fn new(version: Version) -> Self {
+    fn new(version: Version, actor: Actor) -> Self {
         Shared {
             inner: Mutex::new(Inner {
                 tracker: Tracker::new(version),
+                governor: Governor::new(version, actor),
                 dialect: Dialect::new(version),
                 queue: VecDeque::new(),
                 last_activity: Instant::now(),
             }),
             synthetic: AtomicUsize::new(0),
             wake: Notify::new(),
+            answered: Notify::new(),
             version,
         }
     }
@@ -77,8 +100,12 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push_synthetic(&self, wire: Bytes, close: bool) {
-        self.lock().queue.push_back(Slot::Synthetic { wire, close });
+    fn push_synthetic(&self, wire: Bytes, close: bool, failure: bool) {
+        self.lock().queue.push_back(Slot::Synthetic {
+            wire,
+            close,
+            failure,
+        });
         self.synthetic.fetch_add(1, Ordering::Release);
         self.wake.notify_one();
     }
@@ -96,6 +123,22 @@ impl Shared {
             )
     }
 
+    /// Waits until every forwarded request has its answer.
+    async fn upstream_caught_up(&self) {
+        loop {
+            let answered = self.answered.notified();
+            if !self
+                .lock()
+                .queue
+                .iter()
+                .any(|s| matches!(s, Slot::Upstream(_)))
+            {
+                return;
+            }
+            answered.await;
+        }
+    }
+
     fn touch(&self) {
         self.lock().last_activity = Instant::now();
     }
@@ -110,7 +153,11 @@ enum ClientEnd {
 }
 
 /// Serves one accepted client connection to completion.
-pub(crate) async fn run(ctx: Arc<Context>, mut client: BoxStream) -> Result<(), SessionError> {
+pub(crate) async fn run(
+    ctx: Arc<Context>,
+    mut client: BoxStream,
+    peer: SocketAddr,
+) -> Result<(), SessionError> {
     let limits = &ctx.config.limits;
     let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
     let mut client_buf = BytesMut::new();
@@ -152,7 +199,11 @@ pub(crate) async fn run(ctx: Arc<Context>, mut client: BoxStream) -> Result<(), 
     Span::current().record("bolt", tracing::field::display(version));
     debug!("handshake complete");
 
-    let shared = Shared::new(version);
+    let actor = Actor {
+        address: Some(peer.ip()),
+        ..Actor::default()
+    };
+    let shared = Shared::new(version, actor);
     let (client_r, client_w) = tokio::io::split(client);
     let (upstream_r, upstream_w) = tokio::io::split(upstream);
     let c2s = client_to_server(&ctx, &shared, client_r, client_buf, upstream_w);
@@ -214,17 +265,19 @@ async fn client_to_server(
             };
             note_identity(&request);
             let kind = request.kind();
-            {
-                let mut inner = shared.lock();
-                if kind == RequestKind::Reset {
-                    inner.tracker.reset_sent();
-                }
-                if kind != RequestKind::Goodbye {
-                    inner.queue.push_back(Slot::Upstream(kind));
-                }
-                inner.last_activity = Instant::now();
+            if kind == RequestKind::Commit {
+                // Budgets and predictions need every summary of the transaction first.
+                upstream
+                    .write_all(&out)
+                    .await
+                    .map_err(SessionError::upstream)?;
+                out.clear();
+                shared.upstream_caught_up().await;
             }
-            out.extend_from_slice(msg.raw());
+            let policy = ctx.policy();
+            let forward = admit(&ctx.rates, shared, &policy, &request, kind, msg.into_raw());
+            let Some(forward) = forward else { continue };
+            out.extend_from_slice(&forward);
             if kind == RequestKind::Goodbye {
                 upstream
                     .write_all(&out)
@@ -278,6 +331,59 @@ async fn client_to_server(
     }
 }
 
+/// Runs governance on one request: queues its answer slot and returns the bytes to
+/// forward, or `None` when boltward answers it itself.
+fn admit(
+    rates: &super::govern::DeleteRates,
+    shared: &Shared,
+    policy: &crate::policy::Policy,
+    request: &Request,
+    kind: RequestKind,
+    raw: Bytes,
+) -> Option<Bytes> {
+    let mut inner = shared.lock();
+    let (action, statement) = inner.governor.on_request(request, policy, rates);
+    inner.last_activity = Instant::now();
+    match action {
+        Action::Answer { wire, failure } => {
+            inner.queue.push_back(Slot::Synthetic {
+                wire,
+                close: false,
+                failure,
+            });
+            drop(inner);
+            shared.synthetic.fetch_add(1, Ordering::Release);
+            shared.wake.notify_one();
+            None
+        }
+        Action::RollbackInstead(failure) => {
+            inner.queue.push_back(Slot::Upstream(Pending {
+                kind: RequestKind::Rollback,
+                statement: None,
+                answer_with: Some(failure),
+            }));
+            Some(
+                Request::Rollback
+                    .to_wire(shared.version)
+                    .unwrap_or_default(),
+            )
+        }
+        Action::Forward => {
+            if kind == RequestKind::Reset {
+                inner.tracker.reset_sent();
+            }
+            if kind != RequestKind::Goodbye {
+                inner.queue.push_back(Slot::Upstream(Pending {
+                    kind,
+                    statement,
+                    answer_with: None,
+                }));
+            }
+            Some(raw)
+        }
+    }
+}
+
 /// Forwards what was already accepted, then answers `Request.Invalid` (in request order)
 /// and ends the session once that answer is written.
 async fn refuse_and_close(
@@ -291,7 +397,7 @@ async fn refuse_and_close(
         .await
         .map_err(SessionError::upstream)?;
     let failure = Failure::invalid_request(shared.version, &message);
-    shared.push_synthetic(wire(&Response::Failure(failure)), true);
+    shared.push_synthetic(wire(&Response::Failure(failure)), true, true);
     Ok(ClientEnd::Drain(GOODBYE_GRACE))
 }
 
@@ -372,15 +478,29 @@ async fn flush_synthetic(
     client: &mut WriteHalf<BoxStream>,
 ) -> Result<bool, SessionError> {
     loop {
-        let slot = {
+        let (slot, upstream_failed) = {
             let mut inner = shared.lock();
+            let failed = matches!(
+                inner.tracker.state(),
+                ServerState::Failed | ServerState::Interrupted
+            );
             match inner.queue.front() {
-                Some(Slot::Synthetic { .. }) => inner.queue.pop_front(),
-                _ => None,
+                Some(Slot::Synthetic { .. }) => (inner.queue.pop_front(), failed),
+                _ => (None, failed),
             }
         };
-        let Some(Slot::Synthetic { wire, close }) = slot else {
+        let Some(Slot::Synthetic {
+            wire,
+            close,
+            failure,
+        }) = slot
+        else {
             return Ok(false);
+        };
+        let wire = if failure && upstream_failed && !close {
+            self::wire(&Response::Ignored)
+        } else {
+            wire
         };
         shared.synthetic.fetch_sub(1, Ordering::AcqRel);
         client
@@ -458,31 +578,49 @@ async fn relay_buffered(
 
 /// Moves the state for one summary; returns replacement bytes when it must be rewritten.
 fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Bytes>, SessionError> {
-    let mut inner = shared.lock();
+    let mut guard = shared.lock();
+    let inner = &mut *guard;
     let response = Response::decode(body, inner.dialect)
         .map_err(|e| SessionError::BadResponse(e.to_string()))?;
     let Some(summary) = Summary::of(&response) else {
         return Ok(None);
     };
-    let kind = match inner.queue.pop_front() {
-        Some(Slot::Upstream(kind)) => kind,
+    let pending = match inner.queue.pop_front() {
+        Some(Slot::Upstream(p)) => p,
         _ => {
             return Err(SessionError::BadResponse(
                 "a summary arrived for no outstanding request".into(),
             ))
         }
     };
+    shared.answered.notify_waiters();
+    let kind = pending.kind;
     inner.tracker.apply(kind, summary);
-    let Response::Success(success) = response else {
-        if let Response::Failure(f) = &response {
+    let success = match response {
+        Response::Success(s) => s,
+        Response::Failure(f) => {
             debug!(request = kind.name(), code = f.code(), "upstream FAILURE");
+            inner.governor.on_upstream_failure();
+            return Ok(None);
         }
-        return Ok(None);
+        _ => return Ok(None),
     };
+    if let Some(answer) = pending.answer_with {
+        return Ok(Some(answer));
+    }
     match kind {
         RequestKind::Hello => {
             let utc = success.accepts_utc_patch();
             inner.dialect = inner.dialect.with_utc_patch(utc);
+            Ok(None)
+        }
+        RequestKind::Pull | RequestKind::Discard if !success.has_more() => {
+            if let Some(stmt) = &pending.statement {
+                let stats = success.stats();
+                let wrote = success.query_type().is_some_and(|t| t.writes())
+                    || stats.is_some_and(|s| s.contains_updates);
+                inner.governor.on_outcome(stmt, wrote, stats, &ctx.rates);
+            }
             Ok(None)
         }
         RequestKind::Route => {

@@ -1,0 +1,307 @@
+//! Governance inside a session: who is asking, what each statement does, what the policy
+//! says, and the guards that need the server's own counters.
+//!
+//! Refusals follow shared/BOLT.md §5.3: the refused request is not forwarded, its answer
+//! is a FAILURE (`Neo.ClientError.Security.Forbidden`, naming the rule), every later
+//! request but RESET/GOODBYE is answered IGNORED without being forwarded, and RESET is
+//! forwarded so the server rolls back whatever was open.
+
+use crate::cypher::{classify, Classification};
+use crate::policy::{decide, Actor, Policy, Verdict};
+use boltward_protocol::message::{Extra, Failure, Response, Stats};
+use boltward_protocol::{Request, Version};
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// What the session does with a request.
+pub(crate) enum Action {
+    /// Forward it.
+    Forward,
+    /// Answer with these bytes instead (FAILURE or IGNORED); do not forward.
+    Answer {
+        /// The answer.
+        wire: Bytes,
+        /// It is a FAILURE (becomes IGNORED if the upstream failed first).
+        failure: bool,
+    },
+    /// Forward a ROLLBACK instead of the client's COMMIT and answer its SUCCESS with
+    /// this FAILURE.
+    RollbackInstead(Bytes),
+}
+
+/// What boltward predicted about a statement, checked against the server's summary.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub(crate) predicted_read: bool,
+    pub(crate) in_tx: bool,
+}
+
+#[derive(Debug, Default)]
+struct Tx {
+    db: Option<String>,
+    claimed: Option<String>,
+    deletes: i64,
+    budget: Option<u64>,
+    /// Why this transaction must not commit.
+    poisoned: Option<(String, String)>,
+}
+
+/// Per-actor sliding windows of deletions (the delete-rate circuit breaker).
+#[derive(Debug, Default)]
+pub(crate) struct DeleteRates {
+    windows: Mutex<HashMap<String, VecDeque<(Instant, u64)>>>,
+}
+
+impl DeleteRates {
+    fn key(actor: &Actor) -> String {
+        actor.principal.clone().unwrap_or_default()
+    }
+
+    fn record(&self, actor: &Actor, n: u64, window: Duration) {
+        if n == 0 {
+            return;
+        }
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let q = w.entry(Self::key(actor)).or_default();
+        q.push_back((Instant::now(), n));
+        while q.front().is_some_and(|(t, _)| t.elapsed() > window) {
+            q.pop_front();
+        }
+    }
+
+    fn used(&self, actor: &Actor, window: Duration) -> u64 {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(q) = w.get_mut(&Self::key(actor)) else {
+            return 0;
+        };
+        while q.front().is_some_and(|(t, _)| t.elapsed() > window) {
+            q.pop_front();
+        }
+        q.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// One session's governance state.
+#[derive(Debug)]
+pub(crate) struct Governor {
+    pub(crate) actor: Actor,
+    version: Version,
+    /// A refusal happened; everything but RESET/GOODBYE is IGNORED until RESET.
+    failed: bool,
+    tx: Option<Tx>,
+    /// The most recent RUN, which PULL/DISCARD with qid -1 refer to.
+    last: Option<Statement>,
+    /// Delete-rate window of the rule that allowed the last deleting statement.
+    rate: Option<(u64, Duration)>,
+}
+
+fn wire(r: &Response) -> Bytes {
+    r.to_wire().unwrap_or_default()
+}
+
+impl Governor {
+    pub(crate) fn new(version: Version, actor: Actor) -> Self {
+        Governor {
+            actor,
+            version,
+            failed: false,
+            tx: None,
+            last: None,
+            rate: None,
+        }
+    }
+
+    fn refuse(&mut self, verdict: &Verdict) -> Action {
+        self.failed = true;
+        let msg = format!(
+            "boltward: refused by policy rule '{}': {}",
+            verdict.rule, verdict.reason
+        );
+        Action::Answer {
+            wire: wire(&Response::Failure(Failure::forbidden(self.version, &msg))),
+            failure: true,
+        }
+    }
+
+    fn claimed(&self, extra: &impl Extra, policy: &Policy) -> Option<String> {
+        extra
+            .tx_metadata()
+            .and_then(|m| m.get(&policy.claimed_actor_key))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+
+    /// Decides what to do with `request`; `Some(statement)` for statements to follow.
+    pub(crate) fn on_request(
+        &mut self,
+        request: &Request,
+        policy: &Policy,
+        rates: &DeleteRates,
+    ) -> (Action, Option<Statement>) {
+        if self.failed {
+            return match request {
+                Request::Reset => {
+                    self.failed = false;
+                    self.tx = None;
+                    (Action::Forward, None)
+                }
+                Request::Goodbye => (Action::Forward, None),
+                _ => (
+                    Action::Answer {
+                        wire: wire(&Response::Ignored),
+                        failure: false,
+                    },
+                    None,
+                ),
+            };
+        }
+        match request {
+            Request::Hello(h) => {
+                self.actor.user_agent = h.user_agent().map(str::to_owned);
+                if let Some(a) = h.auth() {
+                    self.actor.principal = a.principal().map(str::to_owned);
+                    self.actor.scheme = a.scheme().map(str::to_owned);
+                }
+                (Action::Forward, None)
+            }
+            Request::Logon(l) => {
+                self.actor.principal = l.auth().principal().map(str::to_owned);
+                self.actor.scheme = l.auth().scheme().map(str::to_owned);
+                (Action::Forward, None)
+            }
+            Request::Reset | Request::Rollback => {
+                self.tx = None;
+                (Action::Forward, None)
+            }
+            Request::Begin(b) => {
+                self.tx = Some(Tx {
+                    db: b.db().map(str::to_owned),
+                    claimed: self.claimed(b, policy),
+                    ..Tx::default()
+                });
+                (Action::Forward, None)
+            }
+            Request::Commit => match self.tx.take() {
+                Some(Tx {
+                    poisoned: Some((rule, why)),
+                    ..
+                }) => {
+                    self.failed = true;
+                    warn!(rule = %rule, reason = %why, "COMMIT turned into ROLLBACK");
+                    let msg =
+                        format!("boltward: transaction rolled back by policy rule '{rule}': {why}");
+                    let failure = Failure::forbidden(self.version, &msg);
+                    (
+                        Action::RollbackInstead(wire(&Response::Failure(failure))),
+                        None,
+                    )
+                }
+                _ => (Action::Forward, None),
+            },
+            Request::Pull(_) | Request::Discard(_) => (Action::Forward, self.last.clone()),
+            Request::Run(run) => {
+                let in_tx = self.tx.is_some();
+                let mut actor = self.actor.clone();
+                actor.claimed = match &self.tx {
+                    Some(tx) => tx.claimed.clone(),
+                    None => self.claimed(run, policy),
+                };
+                let db = match &self.tx {
+                    Some(tx) => tx.db.clone(),
+                    None => run.db().map(str::to_owned),
+                };
+                let c = classify(&run.query);
+                let mut verdict = decide(policy, &actor, &c, db.as_deref());
+                if !verdict.denied() && c.deletes {
+                    if let Some((max, window)) = verdict.delete_rate {
+                        let used = rates.used(&actor, window);
+                        if used >= max {
+                            verdict.verdict = crate::policy::Decision::Deny;
+                            verdict.rule = "guard:delete-rate".into();
+                            verdict.reason = format!(
+                                "{used} entities deleted in the last {}s, the limit is {max}; try again later",
+                                window.as_secs()
+                            );
+                        }
+                    }
+                }
+                log_verdict(&actor, &c, &verdict, &run.query);
+                if verdict.denied() {
+                    return (self.refuse(&verdict), None);
+                }
+                if let Some(tx) = &mut self.tx {
+                    tx.budget = tx.budget.or(verdict.max_deletes_per_tx);
+                }
+                self.rate = verdict.delete_rate.or(self.rate);
+                let stmt = Statement {
+                    predicted_read: c.is_read(),
+                    in_tx,
+                };
+                self.last = Some(stmt.clone());
+                (Action::Forward, Some(stmt))
+            }
+            _ => (Action::Forward, None),
+        }
+    }
+
+    /// Checks a final PULL/DISCARD summary against the prediction and the budgets.
+    pub(crate) fn on_outcome(
+        &mut self,
+        stmt: &Statement,
+        wrote: bool,
+        stats: Option<Stats>,
+        rates: &DeleteRates,
+    ) {
+        let deletes = stats.map(|s| s.deletions()).unwrap_or(0);
+        if let Some((_, window)) = self.rate {
+            rates.record(&self.actor, deletes.max(0) as u64, window);
+        }
+        if stmt.predicted_read && wrote {
+            warn!(
+                principal = self.actor.principal.as_deref().unwrap_or(""),
+                "statement classified read was reported as a write by the server"
+            );
+            if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
+                tx.poisoned.get_or_insert((
+                    "guard:predicted-read".into(),
+                    "a statement classified as read changed data".into(),
+                ));
+            }
+        }
+        if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
+            tx.deletes += deletes;
+            if let Some(max) = tx.budget {
+                if tx.deletes > max as i64 {
+                    tx.poisoned.get_or_insert((
+                        "guard:deletion-budget".into(),
+                        format!(
+                            "the transaction deleted {} entities, the budget is {max}",
+                            tx.deletes
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A FAILURE from the server ends the transaction as far as commits go.
+    pub(crate) fn on_upstream_failure(&mut self) {
+        if let Some(tx) = &mut self.tx {
+            tx.poisoned
+                .get_or_insert(("server".into(), "a statement failed".into()));
+        }
+    }
+}
+
+fn log_verdict(actor: &Actor, c: &Classification, v: &Verdict, query: &str) {
+    let classes: Vec<&str> = c.classes.iter().map(|c| c.as_str()).collect();
+    let short: String = query.chars().take(120).collect();
+    if v.denied() {
+        info!(principal = actor.principal.as_deref().unwrap_or(""), rule = %v.rule, reason = %v.reason, classes = ?classes, query = %short, "statement refused");
+    } else if v.would_deny {
+        info!(principal = actor.principal.as_deref().unwrap_or(""), rule = %v.rule, reason = %v.reason, classes = ?classes, query = %short, "audit: statement would be refused");
+    }
+}
