@@ -22,6 +22,52 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Policy tools.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `boltward policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Classify a statement and decide it for an actor, offline. Exit status: 0 allow,
+    /// 1 deny, 2 invalid policy.
+    Check(PolicyCheckArgs),
+}
+
+/// `boltward policy check`.
+#[derive(Debug, Args, Clone)]
+pub struct PolicyCheckArgs {
+    /// boltward.toml with a [policy] table, or a policy file.
+    #[arg(long, short, env = "BOLTWARD_CONFIG")]
+    pub config: std::path::PathBuf,
+    /// The principal (user name) the statement comes from.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Auth scheme.
+    #[arg(long, default_value = "basic")]
+    pub scheme: String,
+    /// Driver user agent.
+    #[arg(long)]
+    pub user_agent: Option<String>,
+    /// Client IP address.
+    #[arg(long)]
+    pub address: Option<std::net::IpAddr>,
+    /// TLS client certificate subject.
+    #[arg(long)]
+    pub cert_subject: Option<String>,
+    /// Actor claimed in tx_metadata.
+    #[arg(long)]
+    pub claimed: Option<String>,
+    /// Target database.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// The Cypher statement.
+    #[arg(long, short)]
+    pub query: String,
+    /// Print JSON: {"classes", "verdict", "rule", …}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `boltward config …`.
