@@ -14,7 +14,7 @@ secs="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(handshake_client handshake_server chunk packstream message roundtrip)
+    targets=(handshake_client handshake_server chunk packstream message roundtrip cypher)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -209,6 +209,31 @@ enum Brace {
     Block,
 }
 
+/// An upper-cased ASCII word of at most 16 bytes, on the stack: keyword checks allocate
+/// nothing (no Cypher keyword is longer).
+#[derive(Clone, Copy)]
+struct Up {
+    b: [u8; 16],
+    n: usize,
+}
+
+impl Up {
+    fn new(w: &str) -> Option<Up> {
+        if w.len() > 16 || !w.is_ascii() {
+            return None;
+        }
+        let mut b = [0u8; 16];
+        for (d, s) in b.iter_mut().zip(w.bytes()) {
+            *d = s.to_ascii_uppercase();
+        }
+        Some(Up { b, n: w.len() })
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.b[..self.n]).unwrap_or("")
+    }
+}
+
 struct Walk<'t, 'a> {
     t: &'t [Token<'a>],
 }
@@ -218,8 +243,13 @@ impl<'a> Walk<'_, 'a> {
         matches!(self.t.get(i), Some(Token::Punct(p)) if *p == c)
     }
 
+    /// Whether the word at `i` is one of `words` (upper case), ignoring case.
+    fn is(&self, i: usize, words: &[&str]) -> bool {
+        matches!(self.t.get(i), Some(Token::Word(w)) if words.iter().any(|k| w.eq_ignore_ascii_case(k)))
+    }
+
     /// The upper-cased keyword at `i`, if the word there is in keyword position.
-    fn kw(&self, i: usize) -> Option<String> {
+    fn kw(&self, i: usize) -> Option<Up> {
         let Some(Token::Word(w)) = self.t.get(i) else {
             return None;
         };
@@ -240,14 +270,7 @@ impl<'a> Walk<'_, 'a> {
         {
             return None;
         }
-        Some(w.to_ascii_uppercase())
-    }
-
-    fn word_at(&self, i: usize) -> Option<String> {
-        match self.t.get(i) {
-            Some(Token::Word(w)) => Some(w.to_ascii_uppercase()),
-            _ => None,
-        }
+        Up::new(w)
     }
 
     fn name_at(&self, i: usize) -> Option<String> {
@@ -259,6 +282,17 @@ impl<'a> Walk<'_, 'a> {
     }
 
     /// A dotted name starting at `i`: `(name, index after it)`.
+    /// Where a dotted name starting at `i` ends (no allocation).
+    fn dotted_end(&self, mut i: usize) -> usize {
+        i += 1;
+        while self.punct(i, '.')
+            && matches!(self.t.get(i + 1), Some(Token::Word(_) | Token::Quoted(_)))
+        {
+            i += 2;
+        }
+        i
+    }
+
     fn dotted(&self, mut i: usize) -> Option<(String, usize)> {
         let mut name = self.name_at(i)?;
         i += 1;
@@ -298,9 +332,9 @@ pub fn classify(query: &str) -> Classification {
             Token::Punct('{') => {
                 let block = i > 0
                     && (w.punct(i - 1, ')')
-                        || matches!(
-                            w.word_at(i - 1).as_deref(),
-                            Some("CALL" | "EXISTS" | "COUNT" | "COLLECT" | "THEN" | "ELSE")
+                        || w.is(
+                            i - 1,
+                            &["CALL", "EXISTS", "COUNT", "COLLECT", "THEN", "ELSE"],
                         ));
                 braces.push(if block { Brace::Block } else { Brace::Map });
             }
@@ -323,16 +357,17 @@ pub fn classify(query: &str) -> Classification {
             Token::Word(_) => {
                 // `a.b.c(` is a function call and `n.prop` a property: neither is a keyword.
                 if w.punct(i + 1, '.') {
-                    if let Some((name, after)) = w.dotted(i) {
-                        if w.punct(after, '(') {
+                    let after = w.dotted_end(i);
+                    if w.punct(after, '(') {
+                        if let Some((name, _)) = w.dotted(i) {
                             function(&name, &mut c);
                         }
-                        i = after.max(i + 1);
-                        continue;
                     }
+                    i = after;
+                    continue;
                 }
                 if let Some(k) = w.kw(i) {
-                    i = keyword(&w, i, &k, &mut c, &mut state);
+                    i = keyword(&w, i, k.as_str(), &mut c, &mut state);
                     continue;
                 }
             }
@@ -418,7 +453,7 @@ fn keyword(
     c: &mut Classification,
     state: &mut State,
 ) -> usize {
-    let next = |n: usize| w.word_at(i + n);
+    let next = |n: usize, words: &[&str]| w.is(i + n, words);
     let first = !state.seen_clause;
     state.seen_clause |= !matches!(k, "CYPHER" | "EXPLAIN" | "PROFILE");
     if state.admin && matches!(k, "SET" | "REMOVE") {
@@ -428,34 +463,35 @@ fn keyword(
         "EXPLAIN" if first => c.explain = true,
         "CREATE" => {
             let mut j = 1;
-            if next(1).as_deref() == Some("OR") && next(2).as_deref() == Some("REPLACE") {
+            if next(1, &["OR"]) && next(2, &["REPLACE"]) {
                 j = 3;
             }
-            while matches!(
-                next(j).as_deref(),
-                Some("FULLTEXT" | "TEXT" | "RANGE" | "POINT" | "LOOKUP" | "VECTOR" | "BTREE")
+            while next(
+                j,
+                &[
+                    "FULLTEXT", "TEXT", "RANGE", "POINT", "LOOKUP", "VECTOR", "BTREE",
+                ],
             ) {
                 j += 1;
             }
-            match next(j).as_deref() {
-                Some("INDEX" | "CONSTRAINT") => c.classes.insert(Class::Schema),
-                Some("DATABASE" | "ALIAS" | "USER" | "ROLE" | "COMPOSITE") => {
-                    state.admin |= first;
-                    c.classes.insert(Class::Admin)
-                }
-                _ => c.classes.insert(Class::Write),
-            };
+            if next(j, &["INDEX", "CONSTRAINT"]) {
+                c.classes.insert(Class::Schema);
+            } else if next(j, &["DATABASE", "ALIAS", "USER", "ROLE", "COMPOSITE"]) {
+                state.admin |= first;
+                c.classes.insert(Class::Admin);
+            } else {
+                c.classes.insert(Class::Write);
+            }
         }
-        "DROP" => match next(1).as_deref() {
-            Some("INDEX" | "CONSTRAINT") => {
+        "DROP" => {
+            if next(1, &["INDEX", "CONSTRAINT"]) {
                 c.classes.insert(Class::Schema);
                 c.schema_drop = true;
-            }
-            _ => {
+            } else {
                 state.admin |= first;
                 c.classes.insert(Class::Admin);
             }
-        },
+        }
         "MERGE" | "SET" | "REMOVE" | "INSERT" | "FOREACH" => {
             c.classes.insert(Class::Write);
         }
@@ -463,12 +499,12 @@ fn keyword(
             c.classes.insert(Class::Write);
             c.deletes = true;
         }
-        "IN" if next(1).as_deref() == Some("TRANSACTIONS") => {
+        "IN" if next(1, &["TRANSACTIONS"]) => {
             c.classes.insert(Class::Write);
         }
         "LIMIT" => state.has_limit = true,
         "MATCH" if !match_is_filtered(w, i + 1) => state.unfiltered_match = true,
-        "LOAD" if next(1).as_deref() == Some("CSV") => {
+        "LOAD" if next(1, &["CSV"]) => {
             c.classes.insert(Class::External);
         }
         "USE" => {
@@ -480,46 +516,41 @@ fn keyword(
             c.databases.push("<dynamic>".into());
         }
         "SHOW" => {
-            let mut j = 1;
+            const READ: &[&str] = &[
+                "INDEX",
+                "INDEXES",
+                "CONSTRAINT",
+                "CONSTRAINTS",
+                "PROCEDURE",
+                "PROCEDURES",
+                "FUNCTION",
+                "FUNCTIONS",
+                "TRANSACTION",
+                "TRANSACTIONS",
+                "SETTING",
+                "SETTINGS",
+                "DATABASE",
+                "DATABASES",
+            ];
+            const ADMIN: &[&str] = &[
+                "USER",
+                "USERS",
+                "ROLE",
+                "ROLES",
+                "PRIVILEGE",
+                "PRIVILEGES",
+                "ALIAS",
+                "ALIASES",
+                "SERVER",
+                "SERVERS",
+            ];
             let mut read = false;
-            while let Some(word) = next(j) {
-                if matches!(
-                    word.as_str(),
-                    "INDEX"
-                        | "INDEXES"
-                        | "CONSTRAINT"
-                        | "CONSTRAINTS"
-                        | "PROCEDURE"
-                        | "PROCEDURES"
-                        | "FUNCTION"
-                        | "FUNCTIONS"
-                        | "TRANSACTION"
-                        | "TRANSACTIONS"
-                        | "SETTING"
-                        | "SETTINGS"
-                        | "DATABASE"
-                        | "DATABASES"
-                ) {
+            for j in 1..=4 {
+                if !matches!(w.t.get(i + j), Some(Token::Word(_))) || next(j, ADMIN) {
+                    break;
+                }
+                if next(j, READ) {
                     read = true;
-                    break;
-                }
-                if matches!(
-                    word.as_str(),
-                    "USER"
-                        | "USERS"
-                        | "ROLE"
-                        | "ROLES"
-                        | "PRIVILEGE"
-                        | "PRIVILEGES"
-                        | "ALIAS"
-                        | "ALIASES"
-                        | "SERVER"
-                        | "SERVERS"
-                ) {
-                    break;
-                }
-                j += 1;
-                if j > 4 {
                     break;
                 }
             }
@@ -569,7 +600,7 @@ fn match_is_filtered(w: &Walk<'_, '_>, mut i: usize) -> bool {
             Token::Punct('{') if depth > 0 => return true,
             Token::Word(_) if depth <= 0 => {
                 if let Some(k) = w.kw(i) {
-                    if k == "WHERE" {
+                    if k.as_str() == "WHERE" {
                         return true;
                     }
                     if CLAUSES.contains(&k.as_str()) {

@@ -9,7 +9,7 @@
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_until, take_while, take_while1};
 use nom::character::complete::{anychar, char};
-use nom::combinator::{map, opt, recognize, value};
+use nom::combinator::{map, recognize, value};
 use nom::sequence::{delimited, pair, preceded};
 use nom::IResult;
 
@@ -124,39 +124,39 @@ fn skip(i: &str) -> IResult<&str, ()> {
     let mut rest = i;
     loop {
         let trimmed = rest.trim_start();
-        if let Ok((r, _)) = preceded(
-            tag::<_, _, nom::error::Error<&str>>("//"),
-            opt(take_while(|c| c != '\n')),
-        )(trimmed)
-        {
-            rest = r;
-        } else if let Ok((r, _)) = delimited(
-            tag::<_, _, nom::error::Error<&str>>("/*"),
-            take_until("*/"),
-            tag("*/"),
-        )(trimmed)
-        {
-            rest = r;
+        if trimmed.starts_with("//") {
+            rest = trimmed.find('\n').map_or("", |n| &trimmed[n..]);
+        } else if trimmed.starts_with("/*") {
+            match delimited(
+                tag::<_, _, nom::error::Error<&str>>("/*"),
+                take_until("*/"),
+                tag("*/"),
+            )(trimmed)
+            {
+                Ok((r, _)) => rest = r,
+                Err(_) => return Ok((trimmed, ())),
+            }
         } else {
             return Ok((trimmed, ()));
         }
     }
 }
 
+/// One token, dispatched on its first character (one parser tried per token).
 fn token(i: &str) -> IResult<&str, Token<'_>> {
-    alt((
-        string,
-        map(backtick, Token::Quoted),
-        param,
-        map(word, Token::Word),
-        value(Token::Number, number),
-        map(anychar, Token::Punct),
-    ))(i)
+    match i.chars().next() {
+        Some('\'' | '"') => string(i),
+        Some('`') => map(backtick, Token::Quoted)(i),
+        Some('$') => alt((param, map(anychar, Token::Punct)))(i),
+        Some(c) if is_word_start(c) => map(word, Token::Word)(i),
+        Some(c) if c.is_ascii_digit() => value(Token::Number, number)(i),
+        _ => map(anychar, Token::Punct)(i),
+    }
 }
 
 /// Splits `text` into tokens.
 pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 4);
     let mut rest = text;
     loop {
         let (r, ()) = skip(rest).unwrap_or((rest, ()));
