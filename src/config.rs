@@ -61,6 +61,55 @@ pub struct Config {
     pub log: Log,
     /// Write governance policy (see docs/policy.md); absent = allow all but the guards.
     pub policy: Option<toml::Table>,
+    /// EXPLAIN verification of statements the classifier cannot decide.
+    pub verify: Verify,
+}
+
+/// `[verify]`: boltward's own connection for EXPLAIN verification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Verify {
+    /// Ask the server EXPLAIN for procedures and unknown functions.
+    pub enabled: bool,
+    /// User boltward logs in as (read access is enough).
+    pub user: String,
+    /// File holding that user's password (`BOLTWARD_VERIFY_PASSWORD` takes precedence).
+    pub password_file: Option<PathBuf>,
+    /// Statements whose answer is cached, per database.
+    pub cache_size: usize,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Verify {
+            enabled: false,
+            user: "neo4j".into(),
+            password_file: None,
+            cache_size: 10_000,
+        }
+    }
+}
+
+impl Verify {
+    /// The password: `BOLTWARD_VERIFY_PASSWORD`, else the file's first line.
+    pub fn password(&self) -> Result<String, ConfigError> {
+        if let Ok(p) = std::env::var("BOLTWARD_VERIFY_PASSWORD") {
+            return Ok(p);
+        }
+        let path = self.password_file.as_ref().ok_or_else(|| {
+            invalid(
+                "verify.password_file",
+                "set it or BOLTWARD_VERIFY_PASSWORD when verify.enabled is true",
+            )
+        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "verify.password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        Ok(text.lines().next().unwrap_or_default().to_owned())
+    }
 }
 
 /// `[listen]`.
@@ -274,6 +323,10 @@ pub const KEYS: &[&str] = &[
     "snapshot.dir",
     "log.level",
     "log.format",
+    "verify.enabled",
+    "verify.user",
+    "verify.password_file",
+    "verify.cache_size",
 ];
 
 /// The environment variable of a key.

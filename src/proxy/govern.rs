@@ -135,11 +135,28 @@ impl Governor {
     }
 
     /// Decides what to do with `request`; `Some(statement)` for statements to follow.
+    /// Whether a refusal is pending RESET.
+    pub(crate) fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The database a RUN targets (its own `db`, or its transaction's).
+    pub(crate) fn target_db(&self, run: &boltward_protocol::message::Run) -> Option<String> {
+        match &self.tx {
+            Some(tx) => tx.db.clone(),
+            None => run.db().map(str::to_owned),
+        }
+    }
+
+    /// Decides what to do with `request`; `classified` is the RUN's classification when the
+    /// caller already made it (after EXPLAIN verification). Returns the statement to
+    /// follow, if any.
     pub(crate) fn on_request(
         &mut self,
         request: &Request,
         policy: &Policy,
         rates: &DeleteRates,
+        classified: Option<Classification>,
     ) -> (Action, Option<Statement>) {
         if self.failed {
             return match request {
@@ -209,11 +226,8 @@ impl Governor {
                     Some(tx) => tx.claimed.clone(),
                     None => self.claimed(run, policy),
                 };
-                let db = match &self.tx {
-                    Some(tx) => tx.db.clone(),
-                    None => run.db().map(str::to_owned),
-                };
-                let c = classify(&run.query);
+                let db = self.target_db(run);
+                let c = classified.unwrap_or_else(|| classify(&run.query));
                 let mut verdict = decide(policy, &actor, &c, db.as_deref());
                 if !verdict.denied() && c.deletes {
                     if let Some((max, window)) = verdict.delete_rate {

@@ -36,6 +36,9 @@ pub enum ProxyError {
     /// The policy is invalid.
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
+    /// Another configuration problem found at start.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A bound proxy, ready to serve.
@@ -76,6 +79,19 @@ impl Proxy {
             .unwrap_or_else(|| local.to_string());
         let (draining, draining_rx) = watch::channel(false);
         let policy = PolicyHandle::new(config.policy()?);
+        let verifier = if config.verify.enabled {
+            let password = config
+                .verify
+                .password()
+                .map_err(|e| ProxyError::Config(e.to_string()))?;
+            Some(super::verify::Verifier::new(
+                connector.clone(),
+                &config.verify,
+                password,
+            ))
+        } else {
+            None
+        };
         Ok(Proxy {
             listener,
             ctx: Arc::new(Context {
@@ -85,6 +101,7 @@ impl Proxy {
                 draining: draining_rx,
                 policy,
                 rates: Default::default(),
+                verifier,
             }),
             tls,
             draining,

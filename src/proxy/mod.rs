@@ -11,6 +11,7 @@ mod govern;
 mod handshake;
 mod listener;
 mod session;
+mod verify;
 
 pub use error::SessionError;
 pub use listener::{Proxy, ProxyError};
@@ -33,6 +34,8 @@ pub(crate) struct Context {
     pub(crate) policy: PolicyHandle,
     /// Delete-rate windows per actor.
     pub(crate) rates: govern::DeleteRates,
+    /// EXPLAIN verification, when enabled.
+    pub(crate) verifier: Option<verify::Verifier>,
 }
 
 impl Context {

@@ -15,6 +15,7 @@ use super::error::SessionError;
 use super::govern::{Action, Governor, Statement};
 use super::handshake::{read_client_hello, relay, Negotiated};
 use super::Context;
+use crate::cypher::{classify, Classification};
 use crate::policy::Actor;
 use crate::upstream::BoxStream;
 use boltward_protocol::chunk::{body_of, scan, ChunkDecoder, Frame};
@@ -275,7 +276,16 @@ async fn client_to_server(
                 shared.upstream_caught_up().await;
             }
             let policy = ctx.policy();
-            let forward = admit(&ctx.rates, shared, &policy, &request, kind, msg.into_raw());
+            let classified = verified_classification(ctx, shared, &request).await;
+            let forward = admit(
+                &ctx.rates,
+                shared,
+                &policy,
+                &request,
+                kind,
+                msg.into_raw(),
+                classified,
+            );
             let Some(forward) = forward else { continue };
             out.extend_from_slice(&forward);
             if kind == RequestKind::Goodbye {
@@ -331,6 +341,36 @@ async fn client_to_server(
     }
 }
 
+/// Classifies a RUN and, when the classifier cannot decide and verification is on, asks
+/// the server (EXPLAIN) on boltward's own connection.
+async fn verified_classification(
+    ctx: &Context,
+    shared: &Shared,
+    request: &Request,
+) -> Option<Classification> {
+    let (Request::Run(run), Some(verifier)) = (request, &ctx.verifier) else {
+        return None;
+    };
+    let mut c = classify(&run.query);
+    if !c.verify {
+        return Some(c);
+    }
+    let db = {
+        let inner = shared.lock();
+        if inner.governor.is_failed() {
+            return Some(c);
+        }
+        inner.governor.target_db(run)
+    };
+    if let Some(t) = verifier
+        .query_type(db.as_deref(), &run.query, &run.parameters)
+        .await
+    {
+        super::verify::apply(&mut c, t);
+    }
+    Some(c)
+}
+
 /// Runs governance on one request: queues its answer slot and returns the bytes to
 /// forward, or `None` when boltward answers it itself.
 fn admit(
@@ -340,9 +380,12 @@ fn admit(
     request: &Request,
     kind: RequestKind,
     raw: Bytes,
+    classified: Option<Classification>,
 ) -> Option<Bytes> {
     let mut inner = shared.lock();
-    let (action, statement) = inner.governor.on_request(request, policy, rates);
+    let (action, statement) = inner
+        .governor
+        .on_request(request, policy, rates, classified);
     inner.last_activity = Instant::now();
     match action {
         Action::Answer { wire, failure } => {

@@ -1,0 +1,155 @@
+//! EXPLAIN verification: for statements the lexer cannot decide (procedures off the
+//! known-read list, unknown functions), boltward asks the server to plan the statement on
+//! its own connection and trusts the server's query type. Answers are cached per
+//! (database, statement text) in a bounded cache; failures are not cached and leave the
+//! classifier's pessimistic answer in place.
+
+use crate::config::Verify;
+use crate::cypher::{Class, Classification};
+use crate::upstream::{BoltClient, Connector};
+use boltward_protocol::message::QueryType;
+use boltward_protocol::Map;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use tracing::{debug, warn};
+
+type Key = (Option<String>, String);
+
+/// A bounded map with first-in-first-out eviction.
+struct Cache {
+    map: HashMap<Key, QueryType>,
+    order: VecDeque<Key>,
+    cap: usize,
+}
+
+impl Cache {
+    fn get(&self, k: &Key) -> Option<QueryType> {
+        self.map.get(k).copied()
+    }
+
+    fn put(&mut self, k: Key, v: QueryType) {
+        if self.cap == 0 || self.map.contains_key(&k) {
+            return;
+        }
+        while self.map.len() >= self.cap {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.map.remove(&old);
+                }
+                None => break,
+            }
+        }
+        self.order.push_back(k.clone());
+        self.map.insert(k, v);
+    }
+}
+
+/// Asks the server what a statement does.
+pub(crate) struct Verifier {
+    connector: Connector,
+    user: String,
+    password: String,
+    cache: Mutex<Cache>,
+    client: tokio::sync::Mutex<Option<BoltClient>>,
+}
+
+impl Verifier {
+    pub(crate) fn new(connector: Connector, cfg: &Verify, password: String) -> Self {
+        Verifier {
+            connector,
+            user: cfg.user.clone(),
+            password,
+            cache: Mutex::new(Cache {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                cap: cfg.cache_size,
+            }),
+            client: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The server's query type for `query` on `db`, from the cache or an EXPLAIN.
+    pub(crate) async fn query_type(
+        &self,
+        db: Option<&str>,
+        query: &str,
+        params: &Map,
+    ) -> Option<QueryType> {
+        let key = (db.map(str::to_owned), query.to_owned());
+        if let Some(t) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            debug!(query_type = t.as_str(), "EXPLAIN verification (cached)");
+            return Some(t);
+        }
+        let mut slot = self.client.lock().await;
+        if slot.is_none() {
+            match BoltClient::connect(
+                &self.connector,
+                &self.user,
+                &self.password,
+                "boltward-verify",
+            )
+            .await
+            {
+                Ok(c) => *slot = Some(c),
+                Err(e) => {
+                    warn!(error = %e, "EXPLAIN verification unavailable: cannot connect");
+                    return None;
+                }
+            }
+        }
+        let client = slot.as_mut()?;
+        let mut extra = Map::new();
+        if let Some(db) = db {
+            extra.insert("db", db);
+        }
+        match client
+            .query(&format!("EXPLAIN {query}"), params.clone(), extra)
+            .await
+        {
+            Ok(r) => {
+                let t = r.summary.query_type()?;
+                debug!(query_type = t.as_str(), "EXPLAIN verification");
+                self.cache
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .put(key, t);
+                Some(t)
+            }
+            Err(e) => {
+                debug!(error = %e, "EXPLAIN verification failed; keeping the lexer's classes");
+                if e.code().is_none() {
+                    *slot = None; // connection trouble: reconnect next time
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Applies the server's answer: a read keeps only the classes that are not about
+/// changing data (external access and database switches stay); a write adds its class.
+pub(crate) fn apply(c: &mut Classification, t: QueryType) {
+    match t {
+        QueryType::Read => {
+            c.classes
+                .retain(|cl| matches!(cl, Class::External | Class::DbSwitch | Class::Admin));
+            if c.classes.is_empty() {
+                c.classes.insert(Class::Read);
+            }
+        }
+        QueryType::Write | QueryType::ReadWrite => {
+            c.classes.remove(&Class::Read);
+            c.classes.insert(Class::Write);
+        }
+        QueryType::Schema => {
+            c.classes.remove(&Class::Read);
+            c.classes.insert(Class::Schema);
+        }
+    }
+    c.verify = false;
+}
