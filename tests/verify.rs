@@ -36,7 +36,8 @@ fn serve(mut s: TcpStream, explains: Arc<AtomicUsize>) {
                     if explain {
                         explains.fetch_add(1, Ordering::SeqCst);
                     }
-                    last_type = if r.query.contains("custom.write") {
+                    // "sneaky" marks a statement that looks like a read but writes.
+                    last_type = if r.query.contains("custom.write") || r.query.contains("sneaky") {
                         "w"
                     } else {
                         "r"
@@ -53,13 +54,6 @@ fn serve(mut s: TcpStream, explains: Arc<AtomicUsize>) {
                             Value::List(fields),
                         )]))),
                     );
-                    if explain {
-                        last_type = if r.query.contains("custom.write") {
-                            "w"
-                        } else {
-                            "r"
-                        };
-                    }
                 }
                 Request::Pull(_) => {
                     send(
@@ -160,4 +154,38 @@ fn without_verification_procedures_stay_pessimistic() {
         vec!["Forbidden", "Forbidden", "Forbidden"]
     );
     assert_eq!(explains.load(Ordering::SeqCst), 0);
+}
+
+/// A statement classified read that the server reports as a write: logged, and inside an
+/// explicit transaction its COMMIT becomes a ROLLBACK.
+#[test]
+fn predicted_read_that_wrote_is_rolled_back() {
+    let (bw, _explains, _dir) = start(false);
+    let code = r#"
+import os, neo4j
+from neo4j.exceptions import ClientError
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("reader", "pw"))
+with d.session(database="neo4j") as s:
+    tx = s.begin_transaction()
+    tx.run("RETURN 'sneaky' AS x").consume()
+    try:
+        tx.commit()
+        print("committed")
+    except ClientError as e:
+        print(e.code, e.message)
+    print(s.run("RETURN 1 AS x").single()["x"])
+"#;
+    let out = py("py6", code, &[("URI", &format!("bolt://{}", bw.addr))]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("Neo.ClientError.Security.Forbidden"),
+        "{out}\n{}",
+        bw.logs()
+    );
+    assert!(lines[0].contains("guard:predicted-read"), "{out}");
+    assert_eq!(lines[1], "1", "the session is usable afterwards");
+    assert!(bw
+        .logs()
+        .contains("statement classified read was reported as a write by the server"));
+    assert!(bw.logs().contains("COMMIT turned into ROLLBACK"));
 }

@@ -269,6 +269,13 @@ impl Governor {
         stats: Option<Stats>,
         rates: &DeleteRates,
     ) {
+        tracing::debug!(
+            predicted_read = stmt.predicted_read,
+            in_tx = stmt.in_tx,
+            wrote,
+            tx = self.tx.is_some(),
+            "statement outcome"
+        );
         let deletes = stats.map(|s| s.deletions()).unwrap_or(0);
         if let Some((_, window)) = self.rate {
             rates.record(&self.actor, deletes.max(0) as u64, window);
