@@ -32,6 +32,8 @@ impl Pki {
         };
         issue("server", vec!["localhost".into(), "127.0.0.1".into()]);
         issue("client", vec!["agent-7".into()]);
+        issue("agent-7", vec!["agent-7".into()]);
+        issue("ops", vec!["ops".into()]);
         std::fs::write(dir.path().join("ca.crt"), ca_cert.pem()).unwrap();
         // a self-signed certificate for bolt+ssc
         let key = KeyPair::generate().unwrap();
@@ -275,4 +277,67 @@ const neo4j = createRequire('{repo}/.testenv/node/')('{pkg}');
             assert_eq!(common::run(&mut cmd).trim(), "42", "{pkg} {uri}");
         }
     }
+}
+
+/// Under mutual TLS the client certificate's subject is an actor field policies match.
+#[test]
+fn certificate_subject_is_an_actor() {
+    let pki = Pki::new();
+    let (cert, key, ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boltward.toml");
+    std::fs::write(
+        &cfg,
+        "[policy]\ndefault = \"allow\"\n[[policy.rules]]\nname = \"agent-certs\"\nactors = { cert_subjects = [\"CN=agent-*\"] }\nallow = [\"read\"]\n",
+    )
+    .unwrap();
+    let mut env = tls_args("required", &cert, &key);
+    env.push(("BOLTWARD_LISTEN_TLS_CLIENT_CA", &ca));
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &["--config", cfg.to_str().unwrap()],
+        &env,
+    );
+    let port = bw.addr.rsplit_once(':').unwrap().1.to_owned();
+    let code = r#"
+import os, neo4j
+from neo4j.auth_management import ClientCertificate
+from neo4j.exceptions import ClientError
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]),
+    client_certificate=ClientCertificate(os.environ["CERT"], os.environ["KEY"]))
+with d.session(database="neo4j") as s:
+    try:
+        s.run("CREATE (:CertWrite)").consume()
+        print("allowed")
+    except ClientError as e:
+        print(e.code)
+"#;
+    let uri = format!("bolt+s://localhost:{port}");
+    for (name, want) in [
+        ("agent-7", "Neo.ClientError.Security.Forbidden"),
+        ("ops", "allowed"),
+    ] {
+        let out = py(
+            "py6",
+            code,
+            &[
+                ("URI", uri.as_str()),
+                ("PW", PASSWORD),
+                ("SSL_CERT_FILE", ca.as_str()),
+                ("CERT", &pki.path(&format!("{name}.crt"))),
+                ("KEY", &pki.path(&format!("{name}.key"))),
+            ],
+        );
+        assert_eq!(out.trim(), want, "{name}");
+    }
+    assert!(
+        bw.logs().contains("cert_subject=\"CN=agent-7\"")
+            || bw.logs().contains("cert_subject=CN=agent-7"),
+        "{}",
+        bw.logs()
+    );
 }

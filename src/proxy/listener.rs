@@ -166,6 +166,7 @@ impl Proxy {
                 principal = tracing::field::Empty,
                 user_agent = tracing::field::Empty,
                 bolt = tracing::field::Empty,
+                cert_subject = tracing::field::Empty,
             );
             let ctx = ctx.clone();
             let tls = tls.clone();
@@ -174,10 +175,12 @@ impl Proxy {
                     let _permit = permit;
                     debug!("accepted");
                     match accept(&ctx, tls, tcp).await {
-                        Ok(stream) => match session::run(ctx, stream, peer).await {
-                            Ok(()) => debug!("closed"),
-                            Err(e) => info!(error = %e, "connection closed"),
-                        },
+                        Ok((stream, cert_subject)) => {
+                            match session::run(ctx, stream, peer, cert_subject).await {
+                                Ok(()) => debug!("closed"),
+                                Err(e) => info!(error = %e, "connection closed"),
+                            }
+                        }
                         Err(e) => info!(error = %e, "connection closed before the Bolt handshake"),
                     }
                 }
@@ -207,15 +210,23 @@ impl Proxy {
     }
 }
 
+/// The subject of a DER certificate, RFC 4514 style (`CN=agent-7, O=Example`).
+fn subject(der: &[u8]) -> Option<String> {
+    x509_parser::parse_x509_certificate(der)
+        .ok()
+        .map(|(_, cert)| cert.subject().to_string())
+}
+
 /// TLS or plain, as configured; `optional` looks at the first byte (0x16 = TLS record).
+/// Also returns the client certificate's subject under mutual TLS.
 async fn accept(
     ctx: &Context,
     tls: Option<TlsAcceptor>,
     tcp: TcpStream,
-) -> Result<BoxStream, super::SessionError> {
+) -> Result<(BoxStream, Option<String>), super::SessionError> {
     let _ = tcp.set_nodelay(true);
     let Some(acceptor) = tls else {
-        return Ok(Box::new(tcp));
+        return Ok((Box::new(tcp), None));
     };
     let use_tls = match ctx.config.listen.tls.mode {
         TlsMode::Required => true,
@@ -231,11 +242,20 @@ async fn accept(
         TlsMode::Off => false,
     };
     if !use_tls {
-        return Ok(Box::new(tcp));
+        return Ok((Box::new(tcp), None));
     }
     let stream = acceptor
         .accept(tcp)
         .await
         .map_err(super::SessionError::ClientTls)?;
-    Ok(Box::new(stream))
+    let cert_subject = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|c| subject(c));
+    if let Some(s) = &cert_subject {
+        tracing::Span::current().record("cert_subject", s.as_str());
+    }
+    Ok((Box::new(stream), cert_subject))
 }

@@ -158,6 +158,7 @@ pub(crate) async fn run(
     ctx: Arc<Context>,
     mut client: BoxStream,
     peer: SocketAddr,
+    cert_subject: Option<String>,
 ) -> Result<(), SessionError> {
     let limits = &ctx.config.limits;
     let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
@@ -202,6 +203,7 @@ pub(crate) async fn run(
 
     let actor = Actor {
         address: Some(peer.ip()),
+        cert_subject,
         ..Actor::default()
     };
     let shared = Shared::new(version, actor);
