@@ -284,3 +284,45 @@ fn neo4rs_denied_write() {
         );
     });
 }
+
+#[test]
+fn delete_rate_breaker_trips_per_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("boltward.toml");
+    std::fs::write(
+        &path,
+        "[policy]\ndefault = \"allow\"\n[[policy.rules]]\nname = \"janitor\"\nactors = { user_agents = [\"janitor/*\"] }\nallow = [\"read\", \"write\"]\ndelete_rate = { max = 3, window_secs = 600 }\n",
+    )
+    .unwrap();
+    let bw = Boltward::start(&server().addr(), &["--config", path.to_str().unwrap()], &[]);
+    let code = r#"
+import os, json, neo4j
+from neo4j.exceptions import ClientError
+run = os.environ["RUN"]
+auth = ("root", os.environ["PW"])
+admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
+j = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="janitor/1")
+admin.execute_query("UNWIND range(1, 6) AS k CREATE (:Rate {run: $run, k: k})", run=run, database_="alpha")
+out = []
+for k in range(1, 7):
+    try:
+        j.execute_query("MATCH (n:Rate {run: $run, k: $k}) DELETE n", run=run, k=k, database_="alpha")
+        out.append("deleted")
+    except ClientError as e:
+        out.append(e.message)
+left = admin.execute_query("MATCH (n:Rate {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
+print(json.dumps({"out": out, "left": left}))
+"#;
+    let r = py_json("py6", code, &bw, "rate-1");
+    let out: Vec<&str> = r["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(&out[..3], &["deleted", "deleted", "deleted"], "{r}");
+    for refused in &out[3..] {
+        assert!(refused.contains("guard:delete-rate"), "{r}");
+    }
+    assert_eq!(r["left"], 3, "three deletions, then the breaker held: {r}");
+}

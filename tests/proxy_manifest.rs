@@ -164,3 +164,36 @@ const neo4j = req('neo4j-driver-6');
     assert_eq!(out.trim(), "60");
     assert_eq!(chosen.recv().unwrap(), Version::V6_0);
 }
+
+/// On Bolt 5.7+ a refusal carries the GQL status fields drivers need
+/// (`neo4j_code`, `gql_status` 42NFF, `description`), not the legacy `code`.
+#[test]
+fn refusals_on_6_0_carry_gql_status() {
+    let (addr, chosen) = stub();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boltward.toml");
+    std::fs::write(
+        &cfg,
+        "[policy]\ndefault = \"allow\"\n[[policy.rules]]\nname = \"ro\"\nallow = [\"read\"]\n",
+    )
+    .unwrap();
+    let bw = Boltward::start(&addr, &["--config", cfg.to_str().unwrap()], &[]);
+    let code = r#"
+import os, neo4j
+from neo4j.exceptions import ClientError
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("neo4j", "pw"))
+with d.session(database="neo4j") as s:
+    try:
+        s.run("CREATE (n)").consume()
+    except ClientError as e:
+        print(type(e).__name__, e.code, e.gql_status)
+    print(s.run("RETURN 1 AS v").single()["v"])
+"#;
+    let out = py("py6", code, &[("URI", &format!("bolt://{}", bw.addr))]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec!["Forbidden Neo.ClientError.Security.Forbidden 42NFF", "60"]
+    );
+    assert_eq!(chosen.recv().unwrap(), Version::V6_0);
+}
