@@ -45,6 +45,20 @@ bw_pid=$!
 for _ in $(seq 50); do grep -q BOLTWARD_LISTEN "$work/bw.out" && break; sleep 0.1; done
 boltward="$(sed -n 's/BOLTWARD_LISTEN=//p' "$work/bw.out")"
 
+# The same proxy with a policy in force (every RUN classified and decided).
+cat > "$work/policy.toml" <<'TOML'
+[policy]
+default = "deny"
+[[policy.rules]]
+name = "bench"
+actors = { principals = ["root"] }
+allow = ["read", "write"]
+TOML
+BOLTWARD_LOG=warn target/release/boltward serve --listen 127.0.0.1:0 --upstream "$server" --config "$work/policy.toml" > "$work/bwp.out" 2>"$work/bwp.err" &
+pids+=($!)
+for _ in $(seq 50); do grep -q BOLTWARD_LISTEN "$work/bwp.out" && break; sleep 0.1; done
+governed="$(sed -n 's/BOLTWARD_LISTEN=//p' "$work/bwp.out")"
+
 hp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/haproxy.cfg" <<CFG
 global
@@ -71,8 +85,8 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 declare -A thr p50 p99
-for target in direct haproxy boltward; do
-    case $target in direct) addr=$server ;; haproxy) addr=$haproxy ;; boltward) addr=$boltward ;; esac
+for target in direct haproxy boltward governed; do
+    case $target in direct) addr=$server ;; haproxy) addr=$haproxy ;; boltward) addr=$boltward ;; governed) addr=$governed ;; esac
     best=0
     for _ in 1 2 3; do
         r=$("$loadgen" stream "$addr" "$password" "$records" | field records_per_s)
@@ -88,7 +102,7 @@ echo "## Proxy benchmark ($(date -u +%F), $(nproc) cores)"
 echo
 echo "| target | stream $records records (records/s) | vs direct | RETURN 1 p50 (µs) | p99 (µs) | added p50 (µs) |"
 echo "|---|---|---|---|---|---|"
-for target in direct haproxy boltward; do
+for target in direct haproxy boltward governed; do
     ratio=$(python3 -c "print(f'{${thr[$target]}/${thr[direct]}*100:.1f}%')")
     added=$(python3 -c "print(f'{${p50[$target]}-${p50[direct]}:.1f}')")
     echo "| $target | ${thr[$target]} | $ratio | ${p50[$target]} | ${p99[$target]} | $added |"
