@@ -90,20 +90,22 @@ fn tls_args<'a>(mode: &'a str, cert: &'a str, key: &'a str) -> Vec<(&'static str
     ]
 }
 
+/// A boltward with client-facing TLS using the `name` certificate; returns it and its port.
+fn tls_boltward(pki: &Pki, mode: &str, name: &str) -> (Boltward, String) {
+    let (cert, key) = (
+        pki.path(&format!("{name}.crt")),
+        pki.path(&format!("{name}.key")),
+    );
+    let bw = Boltward::start(&shared_server().addr(), &[], &tls_args(mode, &cert, &key));
+    let port = bw.addr.rsplit_once(':').unwrap().1.to_owned();
+    (bw, port)
+}
+
 #[test]
 fn drivers_over_bolt_s_and_bolt_ssc() {
     let pki = Pki::new();
-    let (cert, key, ca) = (
-        pki.path("server.crt"),
-        pki.path("server.key"),
-        pki.path("ca.crt"),
-    );
-    let bw = Boltward::start(
-        &shared_server().addr(),
-        &[],
-        &tls_args("required", &cert, &key),
-    );
-    let port = bw.addr.rsplit_once(':').unwrap().1;
+    let ca = pki.path("ca.crt");
+    let (_bw, port) = tls_boltward(&pki, "required", "server");
     for which in ["py6", "py528"] {
         assert_eq!(
             query(which, &format!("bolt+s://localhost:{port}"), Some(&ca)).trim(),
@@ -120,13 +122,7 @@ fn drivers_over_bolt_s_and_bolt_ssc() {
         "plain Bolt must not work on a TLS-only listener"
     );
 
-    let (scert, skey) = (pki.path("self.crt"), pki.path("self.key"));
-    let ssc = Boltward::start(
-        &shared_server().addr(),
-        &[],
-        &tls_args("required", &scert, &skey),
-    );
-    let port = ssc.addr.rsplit_once(':').unwrap().1;
+    let (_ssc, port) = tls_boltward(&pki, "required", "self");
     assert_eq!(
         query("py6", &format!("bolt+ssc://localhost:{port}"), None).trim(),
         "over tls 42"
@@ -136,17 +132,8 @@ fn drivers_over_bolt_s_and_bolt_ssc() {
 #[test]
 fn optional_tls_serves_both_on_one_port() {
     let pki = Pki::new();
-    let (cert, key, ca) = (
-        pki.path("server.crt"),
-        pki.path("server.key"),
-        pki.path("ca.crt"),
-    );
-    let bw = Boltward::start(
-        &shared_server().addr(),
-        &[],
-        &tls_args("optional", &cert, &key),
-    );
-    let port = bw.addr.rsplit_once(':').unwrap().1;
+    let ca = pki.path("ca.crt");
+    let (_bw, port) = tls_boltward(&pki, "optional", "server");
     assert_eq!(
         query("py6", &format!("bolt+s://localhost:{port}"), Some(&ca)).trim(),
         "over tls 42"
@@ -241,13 +228,7 @@ fn javascript_drivers_over_bolt_s_and_bolt_ssc() {
         &tls_args("required", &cert, &key),
     );
     let port = bw.addr.rsplit_once(':').unwrap().1.to_owned();
-    let (scert, skey) = (pki.path("self.crt"), pki.path("self.key"));
-    let ssc = Boltward::start(
-        &shared_server().addr(),
-        &[],
-        &tls_args("required", &scert, &skey),
-    );
-    let ssc_port = ssc.addr.rsplit_once(':').unwrap().1.to_owned();
+    let (_ssc, ssc_port) = tls_boltward(&pki, "required", "self");
     for pkg in ["neo4j-driver-5", "neo4j-driver-6"] {
         for (uri, extra_ca) in [
             (format!("bolt+s://localhost:{port}"), Some(ca.as_str())),
