@@ -26,6 +26,8 @@ cargo build --release --locked --bin boltward --example loadgen >&2
 loadgen=target/release/examples/loadgen
 
 pids=()
+# Several boltwards run at once: their control ports take free ports.
+export BOLTWARD_CONTROL_ADDR=127.0.0.1:0
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     scripts/arcadedb.sh stop --dir "$work/db" >/dev/null 2>&1 || true

@@ -235,6 +235,10 @@ pub struct Control {
     pub addr: String,
     /// File holding the bearer token (`BOLTWARD_CONTROL_TOKEN` takes precedence).
     pub token_file: Option<PathBuf>,
+    /// Require the token for `/metrics` too.
+    pub metrics_token: bool,
+    /// Serve the control port at all.
+    pub enabled: bool,
 }
 
 impl Default for Control {
@@ -242,6 +246,8 @@ impl Default for Control {
         Control {
             addr: "127.0.0.1:7475".into(),
             token_file: None,
+            metrics_token: false,
+            enabled: true,
         }
     }
 }
@@ -319,6 +325,8 @@ pub const KEYS: &[&str] = &[
     "limits.shutdown_grace_secs",
     "control.addr",
     "control.token_file",
+    "control.metrics_token",
+    "control.enabled",
     "journal.dir",
     "snapshot.dir",
     "log.level",
@@ -407,6 +415,12 @@ impl Config {
             host_port(a).map_err(|r| invalid("listen.advertised_address", r))?;
         }
         host_port(&self.upstream.addr).map_err(|r| invalid("upstream.addr", r))?;
+        self.control.addr.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "control.addr",
+                format!("{:?} is not an IP:port address", self.control.addr),
+            )
+        })?;
         let tls = &self.listen.tls;
         if tls.mode != TlsMode::Off {
             for (key, path) in [("listen.tls.cert", &tls.cert), ("listen.tls.key", &tls.key)] {

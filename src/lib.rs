@@ -6,6 +6,8 @@
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
 //! - [`tls`]: rustls configuration for both sides.
+//! - [`control`]: the control HTTP port (health, readiness, metrics, status, policy).
+//! - [`metrics`]: the Prometheus registry subsystems register into.
 //! - [`cli`]: the `boltward` command line.
 //!
 //! The wire format lives in the I/O-free [`protocol`] crate.
@@ -13,7 +15,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod cypher;
+pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod tls;

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 }
 
 fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
-    use boltward::policy::{decide, Actor, Policy};
+    use boltward::policy::Policy;
     let policy = match Policy::load(&args.config) {
         Ok(p) => p,
         Err(e) => {
@@ -87,51 +87,46 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let actor = Actor {
-        principal: args.actor.clone(),
+    let req = boltward::control::CheckRequest {
+        query: args.query.clone(),
+        actor: args.actor.clone(),
         scheme: Some(args.scheme.clone()),
+        user_agent: args.user_agent.clone(),
         address: args.address,
         cert_subject: args.cert_subject.clone(),
-        user_agent: args.user_agent.clone(),
         claimed: args.claimed.clone(),
+        database: args.database.clone(),
     };
-    let c = boltward::cypher::classify(&args.query);
-    let v = decide(&policy, &actor, &c, args.database.as_deref());
+    let out = boltward::control::check_json(&policy, &req);
+    let denied = out["verdict"] == "deny";
     if args.json {
-        let out = serde_json::json!({
-            "classes": c.classes,
-            "verdict": v.verdict,
-            "rule": v.rule,
-            "reason": v.reason,
-            "would_deny": v.would_deny,
-            "labels": c.labels,
-            "unbounded_delete": c.unbounded_delete,
-            "schema_drop": c.schema_drop,
-            "verify_with_explain": c.verify,
-        });
         println!("{out}");
     } else {
-        let classes: Vec<&str> = c.classes.iter().map(|c| c.as_str()).collect();
-        println!("classes:  {}", classes.join(", "));
-        println!(
-            "verdict:  {}{}",
-            if v.denied() { "deny" } else { "allow" },
-            if v.would_deny {
-                " (audit mode: would deny)"
-            } else {
-                ""
-            }
-        );
-        println!("rule:     {}", v.rule);
-        println!("reason:   {}", v.reason);
-        if !c.labels.is_empty() {
-            println!(
-                "labels:   {}",
-                c.labels.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
+        let list = |v: &serde_json::Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        let would = if out["would_deny"] == true {
+            " (audit mode: would deny)"
+        } else {
+            ""
+        };
+        println!("classes:  {}", list(&out["classes"]));
+        println!("verdict:  {}{would}", out["verdict"].as_str().unwrap_or(""));
+        println!("rule:     {}", out["rule"].as_str().unwrap_or(""));
+        println!("reason:   {}", out["reason"].as_str().unwrap_or(""));
+        let labels = list(&out["labels"]);
+        if !labels.is_empty() {
+            println!("labels:   {labels}");
         }
     }
-    if v.denied() {
+    if denied {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -140,7 +135,11 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
 
 /// Reloads `[policy]` from the configuration on SIGHUP, keeping the old policy when the
 /// new one is invalid.
-async fn reload_on_sighup(args: boltward::cli::ServeArgs, handle: boltward::proxy::PolicyHandle) {
+async fn reload_on_sighup(
+    args: boltward::cli::ServeArgs,
+    handle: boltward::proxy::PolicyHandle,
+    metrics: boltward::metrics::Metrics,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -153,9 +152,19 @@ async fn reload_on_sighup(args: boltward::cli::ServeArgs, handle: boltward::prox
             Ok(p) => {
                 let rules = p.rules.len();
                 handle.set(p);
+                metrics
+                    .proxy
+                    .policy_reloads
+                    .with_label_values(&["ok"])
+                    .inc();
                 tracing::info!(rules, "policy reloaded");
             }
             Err(e) => {
+                metrics
+                    .proxy
+                    .policy_reloads
+                    .with_label_values(&["error"])
+                    .inc();
                 tracing::warn!(error = %e, "policy reload failed; keeping the previous policy")
             }
         }
@@ -168,12 +177,46 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let proxy = Proxy::bind(Arc::new(config)).await?;
-        tokio::spawn(reload_on_sighup(args, proxy.policy()));
+        let config = Arc::new(config);
+        let metrics = boltward::metrics::Metrics::new();
+        let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
+        let proxy = Proxy::bind(config.clone(), &metrics).await?;
+        let control = if config.control.enabled {
+            let listener = tokio::net::TcpListener::bind(&config.control.addr)
+                .await
+                .with_context(|| {
+                    format!("cannot listen on control.addr {}", config.control.addr)
+                })?;
+            let addr = listener.local_addr()?;
+            if token.is_none() {
+                tracing::warn!(
+                    "no control token configured: only /healthz, /readyz and /metrics answer"
+                );
+            }
+            let router = boltward::control::router(boltward::control::ControlState {
+                config: config.clone(),
+                config_path: args.config.clone(),
+                token,
+                metrics: metrics.clone(),
+                policy: proxy.policy(),
+                connector: proxy.connector(),
+                started: std::time::Instant::now(),
+            });
+            println!("BOLTWARD_CONTROL={addr}");
+            Some(tokio::spawn(
+                async move { axum::serve(listener, router).await },
+            ))
+        } else {
+            None
+        };
         let addr = proxy.local_addr()?;
         // Machine-readable line for scripts and tests (port 0 resolves here).
         println!("BOLTWARD_LISTEN={addr}");
+        tokio::spawn(reload_on_sighup(args, proxy.policy(), metrics.clone()));
         proxy.serve(shutdown_signal()).await;
+        if let Some(c) = control {
+            c.abort();
+        }
         Ok(())
     })
 }

@@ -157,6 +157,7 @@ impl Governor {
         policy: &Policy,
         rates: &DeleteRates,
         classified: Option<Classification>,
+        metrics: &crate::metrics::ProxyMetrics,
     ) -> (Action, Option<Statement>) {
         if self.failed {
             return match request {
@@ -243,6 +244,25 @@ impl Governor {
                     }
                 }
                 log_verdict(&actor, &c, &verdict, &run.query);
+                let outcome = if verdict.denied() {
+                    "deny"
+                } else if verdict.would_deny {
+                    "would-deny"
+                } else {
+                    "allow"
+                };
+                for class in &c.classes {
+                    metrics
+                        .statements
+                        .with_label_values(&[class.as_str(), outcome])
+                        .inc();
+                }
+                if verdict.denied() || verdict.would_deny {
+                    metrics
+                        .refusals
+                        .with_label_values(&[verdict.rule.as_str()])
+                        .inc();
+                }
                 if verdict.denied() {
                     return (self.refuse(&verdict), None);
                 }

@@ -51,7 +51,10 @@ pub struct Proxy {
 
 impl Proxy {
     /// Binds the listener and prepares TLS and the upstream connector.
-    pub async fn bind(config: Arc<Config>) -> Result<Self, ProxyError> {
+    pub async fn bind(
+        config: Arc<Config>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<Self, ProxyError> {
         let tls = match config.listen.tls.mode {
             TlsMode::Off => None,
             _ => Some(TlsAcceptor::from(tls::server_config(&config.listen.tls)?)),
@@ -102,6 +105,7 @@ impl Proxy {
                 policy,
                 rates: Default::default(),
                 verifier,
+                metrics: metrics.proxy.clone(),
             }),
             tls,
             draining,
@@ -111,6 +115,11 @@ impl Proxy {
     /// The policy handle, for reloads (SIGHUP, control port).
     pub fn policy(&self) -> PolicyHandle {
         self.ctx.policy.clone()
+    }
+
+    /// The upstream connector (for readiness probes).
+    pub fn connector(&self) -> crate::upstream::Connector {
+        self.ctx.connector.clone()
     }
 
     /// The bound address (useful with port 0).
@@ -154,7 +163,12 @@ impl Proxy {
                 },
             };
             let id = next_id.fetch_add(1, Ordering::Relaxed);
+            ctx.metrics.connections_total.inc();
             let Ok(permit) = permits.clone().try_acquire_owned() else {
+                ctx.metrics
+                    .connections_refused
+                    .with_label_values(&["max_connections"])
+                    .inc();
                 warn!(client = %peer, max = limits.max_connections, "refusing connection: limits.max_connections reached");
                 drop(tcp);
                 continue;
@@ -173,6 +187,7 @@ impl Proxy {
             sessions.spawn(
                 async move {
                     let _permit = permit;
+                    let _active = ActiveGuard::new(&ctx.metrics.connections_active);
                     debug!("accepted");
                     match accept(&ctx, tls, tcp).await {
                         Ok((stream, cert_subject)) => {
@@ -207,6 +222,22 @@ impl Proxy {
             sessions.shutdown().await;
         }
         info!("shutdown complete");
+    }
+}
+
+/// Counts a connection as active for as long as it lives.
+struct ActiveGuard(prometheus::IntGauge);
+
+impl ActiveGuard {
+    fn new(g: &prometheus::IntGauge) -> Self {
+        g.inc();
+        ActiveGuard(g.clone())
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

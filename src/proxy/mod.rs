@@ -36,6 +36,8 @@ pub(crate) struct Context {
     pub(crate) rates: govern::DeleteRates,
     /// EXPLAIN verification, when enabled.
     pub(crate) verifier: Option<verify::Verifier>,
+    /// Proxy metrics.
+    pub(crate) metrics: crate::metrics::ProxyMetrics,
 }
 
 impl Context {

@@ -45,6 +45,8 @@ struct Pending {
     statement: Option<Statement>,
     /// Answer the client with these bytes instead of the upstream's SUCCESS.
     answer_with: Option<Bytes>,
+    /// When it was queued (round-trip histogram).
+    sent: Instant,
 }
 
 /// What answers a request.
@@ -177,7 +179,18 @@ pub(crate) async fn run(
             .map_err(SessionError::client)?;
         return Ok(());
     }
-    let mut upstream = ctx.connector.connect().await?;
+    let mut upstream = match ctx.connector.connect().await {
+        Ok(u) => u,
+        Err(e) => {
+            let kind = match &e {
+                crate::upstream::ConnectError::Timeout { .. } => "timeout",
+                crate::upstream::ConnectError::Tls { .. } => "tls",
+                _ => "connect",
+            };
+            ctx.metrics.upstream_errors.with_label_values(&[kind]).inc();
+            return Err(e.into());
+        }
+    };
     let mut upstream_buf = BytesMut::new();
     let negotiated = tokio::time::timeout(
         handshake_timeout,
@@ -268,6 +281,7 @@ async fn client_to_server(
             };
             note_identity(&request);
             let kind = request.kind();
+            ctx.metrics.messages.with_label_values(&[kind.name()]).inc();
             if kind == RequestKind::Commit {
                 // Budgets and predictions need every summary of the transaction first.
                 upstream
@@ -280,7 +294,7 @@ async fn client_to_server(
             let policy = ctx.policy();
             let classified = verified_classification(ctx, shared, &request).await;
             let forward = admit(
-                &ctx.rates,
+                ctx,
                 shared,
                 &policy,
                 &request,
@@ -321,7 +335,9 @@ async fn client_to_server(
         };
         tokio::select! {
             n = client.read_buf(&mut buf) => {
-                if n.map_err(SessionError::client)? == 0 {
+                let n = n.map_err(SessionError::client)?;
+                ctx.metrics.bytes_in.inc_by(n as u64);
+                if n == 0 {
                     debug!("client closed the connection");
                     return Ok(ClientEnd::Closed);
                 }
@@ -376,7 +392,7 @@ async fn verified_classification(
 /// Runs governance on one request: queues its answer slot and returns the bytes to
 /// forward, or `None` when boltward answers it itself.
 fn admit(
-    rates: &super::govern::DeleteRates,
+    ctx: &Context,
     shared: &Shared,
     policy: &crate::policy::Policy,
     request: &Request,
@@ -385,9 +401,10 @@ fn admit(
     classified: Option<Classification>,
 ) -> Option<Bytes> {
     let mut inner = shared.lock();
-    let (action, statement) = inner
-        .governor
-        .on_request(request, policy, rates, classified);
+    let (action, statement) =
+        inner
+            .governor
+            .on_request(request, policy, &ctx.rates, classified, &ctx.metrics);
     inner.last_activity = Instant::now();
     match action {
         Action::Answer { wire, failure } => {
@@ -406,6 +423,7 @@ fn admit(
                 kind: RequestKind::Rollback,
                 statement: None,
                 answer_with: Some(failure),
+                sent: Instant::now(),
             }));
             Some(
                 Request::Rollback
@@ -422,6 +440,7 @@ fn admit(
                     kind,
                     statement,
                     answer_with: None,
+                    sent: Instant::now(),
                 }));
             }
             Some(raw)
@@ -640,6 +659,10 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Byte
     };
     shared.answered.notify_waiters();
     let kind = pending.kind;
+    ctx.metrics
+        .upstream_round_trip
+        .with_label_values(&[kind.name()])
+        .observe(pending.sent.elapsed().as_secs_f64());
     inner.tracker.apply(kind, summary);
     let success = match response {
         Response::Success(s) => s,
@@ -664,6 +687,9 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Byte
                 let stats = success.stats();
                 let wrote = success.query_type().is_some_and(|t| t.writes())
                     || stats.is_some_and(|s| s.contains_updates);
+                if stmt.predicted_read && wrote {
+                    ctx.metrics.predicted_read_wrote.inc();
+                }
                 inner.governor.on_outcome(stmt, wrote, stats, &ctx.rates);
             }
             Ok(None)

@@ -106,6 +106,8 @@ pub fn shared_server() -> &'static Server {
 pub struct Boltward {
     child: Child,
     pub addr: String,
+    /// The control port's address.
+    pub control: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -125,14 +127,23 @@ impl Boltward {
                 std::env::var("BOLTWARD_TEST_LOG").unwrap_or_else(|_| "debug".into()),
             )
             .env("NO_COLOR", "1")
+            .env("BOLTWARD_CONTROL_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn boltward");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (mut line, mut control) = (String::new(), String::new());
+        loop {
+            line.clear();
+            if stdout.read_line(&mut line).unwrap() == 0 || !line.starts_with("BOLTWARD_CONTROL=") {
+                break;
+            }
+            control = line
+                .trim()
+                .trim_start_matches("BOLTWARD_CONTROL=")
+                .to_owned();
+        }
         let addr = line
             .trim()
             .strip_prefix("BOLTWARD_LISTEN=")
@@ -146,6 +157,7 @@ impl Boltward {
         Boltward {
             child,
             addr,
+            control,
             log,
             _dir: dir,
         }

@@ -1,0 +1,272 @@
+//! The control HTTP port: health, readiness, metrics, status and policy.
+//!
+//! Everything except `/healthz`, `/readyz` and (unless `control.metrics_token`) `/metrics`
+//! needs `Authorization: Bearer <token>`, compared in constant time. Errors are JSON:
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+mod auth;
+
+use crate::config::Config;
+use crate::cypher::classify;
+use crate::metrics::Metrics;
+use crate::policy::{decide, Actor, Policy};
+use crate::proxy::PolicyHandle;
+use crate::upstream::Connector;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use auth::token_from;
+
+/// What the control handlers need.
+pub struct ControlState {
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// The file the configuration came from (for policy reloads).
+    pub config_path: Option<PathBuf>,
+    /// Bearer token; `None` means protected endpoints refuse everyone.
+    pub token: Option<String>,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// The policy in force.
+    pub policy: PolicyHandle,
+    /// How to reach the upstream (readiness).
+    pub connector: Connector,
+    /// Process start.
+    pub started: Instant,
+}
+
+type Shared = Arc<ControlState>;
+
+/// A JSON error with a stable shape.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+async fn require_token(
+    State(s): State<Shared>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (&s.token, given) {
+        (None, _) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no control token is configured: set BOLTWARD_CONTROL_TOKEN or control.token_file",
+        )),
+        (Some(t), Some(g)) if auth::equal(t.as_bytes(), g.as_bytes()) => Ok(next.run(req).await),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token (Authorization: Bearer <token>)",
+        )),
+    }
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(s): State<Shared>) -> Response {
+    let probe = tokio::time::timeout(Duration::from_secs(2), s.connector.connect()).await;
+    match probe {
+        Ok(Ok(_)) => Json(json!({"status": "ready", "upstream": s.connector.addr()})).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "upstream": s.connector.addr(), "reason": e.to_string()})),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "upstream": s.connector.addr(), "reason": "upstream did not answer within 2s"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(s): State<Shared>) -> Json<serde_json::Value> {
+    let p = s.policy.get();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": s.started.elapsed().as_secs(),
+        "listen": s.config.listen.addr,
+        "upstream": s.config.upstream.addr,
+        "connections_active": s.metrics.proxy.connections_active.get(),
+        "connections_total": s.metrics.proxy.connections_total.get(),
+        "policy": policy_summary(&p),
+    }))
+}
+
+fn policy_summary(p: &Policy) -> serde_json::Value {
+    json!({
+        "mode": match p.mode { crate::policy::Mode::Enforce => "enforce", crate::policy::Mode::Audit => "audit" },
+        "default": if p.default_allow { "allow" } else { "deny" },
+        "rules": p.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+    })
+}
+
+async fn policy(State(s): State<Shared>) -> Json<serde_json::Value> {
+    Json(policy_summary(&s.policy.get()))
+}
+
+async fn policy_reload(State(s): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+    let loaded = match &s.config_path {
+        Some(path) => Config::load(Some(path), std::env::vars(), &[])
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.policy().map_err(|e| e.to_string())),
+        None => Err("boltward was started without a configuration file; nothing to reload".into()),
+    };
+    match loaded {
+        Ok(p) => {
+            let summary = policy_summary(&p);
+            s.policy.set(p);
+            s.metrics
+                .proxy
+                .policy_reloads
+                .with_label_values(&["ok"])
+                .inc();
+            tracing::info!("policy reloaded through the control port");
+            Ok(Json(json!({"reloaded": true, "policy": summary})))
+        }
+        Err(e) => {
+            s.metrics
+                .proxy
+                .policy_reloads
+                .with_label_values(&["error"])
+                .inc();
+            tracing::warn!(error = %e, "policy reload failed; keeping the previous policy");
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_policy",
+                format!("{e}; the previous policy stays in force"),
+            ))
+        }
+    }
+}
+
+/// Body of `POST /v1/policy/check`.
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    /// The statement.
+    pub query: String,
+    /// Principal.
+    pub actor: Option<String>,
+    /// Auth scheme.
+    pub scheme: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Client address.
+    pub address: Option<std::net::IpAddr>,
+    /// Certificate subject.
+    pub cert_subject: Option<String>,
+    /// Claimed actor.
+    pub claimed: Option<String>,
+    /// Database.
+    pub database: Option<String>,
+}
+
+/// The JSON answer of a policy check (also printed by `boltward policy check --json`).
+pub fn check_json(policy: &Policy, req: &CheckRequest) -> serde_json::Value {
+    let actor = Actor {
+        principal: req.actor.clone(),
+        scheme: req.scheme.clone().or(Some("basic".into())),
+        address: req.address,
+        cert_subject: req.cert_subject.clone(),
+        user_agent: req.user_agent.clone(),
+        claimed: req.claimed.clone(),
+    };
+    let c = classify(&req.query);
+    let v = decide(policy, &actor, &c, req.database.as_deref());
+    json!({
+        "classes": c.classes,
+        "verdict": v.verdict,
+        "rule": v.rule,
+        "reason": v.reason,
+        "would_deny": v.would_deny,
+        "labels": c.labels,
+        "unbounded_delete": c.unbounded_delete,
+        "schema_drop": c.schema_drop,
+        "verify_with_explain": c.verify,
+    })
+}
+
+async fn policy_check(
+    State(s): State<Shared>,
+    Json(req): Json<CheckRequest>,
+) -> Json<serde_json::Value> {
+    Json(check_json(&s.policy.get(), &req))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see docs/operations.md",
+    )
+}
+
+/// The control router.
+pub fn router(state: ControlState) -> Router {
+    let state: Shared = Arc::new(state);
+    let protected = Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/policy", get(policy))
+        .route("/v1/policy/reload", post(policy_reload))
+        .route("/v1/policy/check", post(policy_check));
+    let metrics_route = Router::new().route("/metrics", get(metrics));
+    let metrics_route = if state.config.control.metrics_token {
+        metrics_route.route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    } else {
+        metrics_route
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(metrics_route)
+        .merge(protected.route_layer(middleware::from_fn_with_state(state.clone(), require_token)))
+        .fallback(not_found)
+        .with_state(state)
+}

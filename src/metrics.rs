@@ -1,0 +1,182 @@
+//! One Prometheus registry; each subsystem registers its metrics into it at start-up.
+//! Every name starts with `boltward_`. docs/metrics.md lists them with their labels.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// The proxy's metrics.
+#[derive(Clone)]
+pub struct ProxyMetrics {
+    /// Client connections open now.
+    pub connections_active: IntGauge,
+    /// Client connections accepted.
+    pub connections_total: IntCounter,
+    /// Client connections refused, by reason.
+    pub connections_refused: IntCounterVec,
+    /// Client requests by Bolt message type.
+    pub messages: IntCounterVec,
+    /// Statements by class and verdict.
+    pub statements: IntCounterVec,
+    /// Refusals by rule.
+    pub refusals: IntCounterVec,
+    /// Bytes received from clients.
+    pub bytes_in: IntCounter,
+    /// Bytes sent to clients.
+    pub bytes_out: IntCounter,
+    /// Upstream connection failures by kind.
+    pub upstream_errors: IntCounterVec,
+    /// Time from forwarding a request to its summary, by message type.
+    pub upstream_round_trip: HistogramVec,
+    /// Statements classified read that the server reported as writes.
+    pub predicted_read_wrote: IntCounter,
+    /// Policy reloads by outcome.
+    pub policy_reloads: IntCounterVec,
+}
+
+/// The registry and every subsystem's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Proxy metrics.
+    pub proxy: ProxyMetrics,
+}
+
+fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+impl Metrics {
+    /// A registry with every metric registered (names are static, so registration cannot
+    /// fail at run time; a clash would be a programming error caught by the tests).
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let build = IntGaugeVec::new(
+            Opts::new("boltward_build_info", "Build information; always 1"),
+            &["version"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(build.clone())).expect("unique metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let active = IntGauge::new("boltward_connections_active", "Client connections open now")
+            .expect("valid metric");
+        r.register(Box::new(active.clone())).expect("unique metric");
+        let rt = HistogramVec::new(
+            HistogramOpts::new(
+                "boltward_upstream_round_trip_seconds",
+                "From forwarding a request to the upstream's summary",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0, 5.0,
+            ]),
+            &["message"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(rt.clone())).expect("unique metric");
+        let proxy = ProxyMetrics {
+            connections_active: active,
+            connections_total: counter(
+                &r,
+                "boltward_connections_total",
+                "Client connections accepted",
+            ),
+            connections_refused: counter_vec(
+                &r,
+                "boltward_connections_refused_total",
+                "Client connections refused",
+                &["reason"],
+            ),
+            messages: counter_vec(
+                &r,
+                "boltward_messages_total",
+                "Client requests by Bolt message type",
+                &["type"],
+            ),
+            statements: counter_vec(
+                &r,
+                "boltward_statements_total",
+                "Statements by class and verdict",
+                &["class", "verdict"],
+            ),
+            refusals: counter_vec(
+                &r,
+                "boltward_refusals_total",
+                "Statements refused, by rule",
+                &["rule"],
+            ),
+            bytes_in: counter(&r, "boltward_bytes_in_total", "Bytes received from clients"),
+            bytes_out: counter(&r, "boltward_bytes_out_total", "Bytes sent to clients"),
+            upstream_errors: counter_vec(
+                &r,
+                "boltward_upstream_errors_total",
+                "Upstream connection failures",
+                &["kind"],
+            ),
+            upstream_round_trip: rt,
+            predicted_read_wrote: counter(
+                &r,
+                "boltward_predicted_read_wrote_total",
+                "Statements classified read that the server reported as writes",
+            ),
+            policy_reloads: counter_vec(
+                &r,
+                "boltward_policy_reloads_total",
+                "Policy reloads",
+                &["outcome"],
+            ),
+        };
+        Metrics { registry: r, proxy }
+    }
+
+    /// The registry, for subsystems that register their own metrics.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_prefixed_and_rendered() {
+        let m = Metrics::new();
+        m.proxy.messages.with_label_values(&["RUN"]).inc();
+        m.proxy
+            .statements
+            .with_label_values(&["write", "deny"])
+            .inc();
+        m.proxy
+            .upstream_round_trip
+            .with_label_values(&["RUN"])
+            .observe(0.001);
+        let text = m.render();
+        assert!(text.contains("boltward_messages_total{type=\"RUN\"} 1"));
+        assert!(text.contains("boltward_build_info{version="));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(line.starts_with("boltward_"), "{line}");
+        }
+    }
+}
