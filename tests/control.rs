@@ -148,6 +148,7 @@ d.close()
     assert_eq!(value("boltward_refusals_total{rule=\"agents\"}"), 1.0);
     assert!(value("boltward_connections_total") >= 1.0);
     assert!(value("boltward_bytes_in_total") > 0.0);
+    assert!(value("boltward_bytes_out_total") > 0.0);
     assert!(m.contains("boltward_upstream_round_trip_seconds_bucket"));
 }
 

@@ -540,6 +540,7 @@ async fn server_to_client(
 async fn flush_synthetic(
     shared: &Shared,
     client: &mut WriteHalf<BoxStream>,
+    metrics: &crate::metrics::ProxyMetrics,
 ) -> Result<bool, SessionError> {
     loop {
         let (slot, upstream_failed) = {
@@ -567,14 +568,28 @@ async fn flush_synthetic(
             wire
         };
         shared.synthetic.fetch_sub(1, Ordering::AcqRel);
-        client
-            .write_all(&wire)
-            .await
-            .map_err(SessionError::client)?;
+        to_client(client, &wire, metrics).await?;
         if close {
             return Ok(true);
         }
     }
+}
+
+/// Writes to the client, counting the bytes.
+async fn to_client(
+    client: &mut WriteHalf<BoxStream>,
+    bytes: &[u8],
+    metrics: &crate::metrics::ProxyMetrics,
+) -> Result<(), SessionError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    client
+        .write_all(bytes)
+        .await
+        .map_err(SessionError::client)?;
+    metrics.bytes_out.inc_by(bytes.len() as u64);
+    Ok(())
 }
 
 /// Relays every complete message in `buf`; `true` if the session must close.
@@ -585,16 +600,14 @@ async fn relay_buffered(
     client: &mut WriteHalf<BoxStream>,
     max: usize,
 ) -> Result<bool, SessionError> {
+    let metrics = &ctx.metrics;
     let mut at = 0;
     let mut flushed = 0;
     loop {
         if shared.synthetic.load(Ordering::Acquire) > 0 {
-            client
-                .write_all(&buf[flushed..at])
-                .await
-                .map_err(SessionError::client)?;
+            to_client(client, &buf[flushed..at], metrics).await?;
             flushed = at;
-            if flush_synthetic(shared, client).await? {
+            if flush_synthetic(shared, client, metrics).await? {
                 return Ok(true);
             }
         }
@@ -618,24 +631,15 @@ async fn relay_buffered(
             Some(_) => {
                 let body = body_of(&buf[at..end]);
                 if let Some(replacement) = on_summary(ctx, shared, &body)? {
-                    client
-                        .write_all(&buf[flushed..at])
-                        .await
-                        .map_err(SessionError::client)?;
-                    client
-                        .write_all(&replacement)
-                        .await
-                        .map_err(SessionError::client)?;
+                    to_client(client, &buf[flushed..at], metrics).await?;
+                    to_client(client, &replacement, metrics).await?;
                     flushed = end;
                 }
             }
         }
         at = end;
     }
-    client
-        .write_all(&buf[flushed..at])
-        .await
-        .map_err(SessionError::client)?;
+    to_client(client, &buf[flushed..at], metrics).await?;
     buf.advance(at);
     Ok(false)
 }
