@@ -63,6 +63,24 @@ pub struct Config {
     pub policy: Option<toml::Table>,
     /// EXPLAIN verification of statements the classifier cannot decide.
     pub verify: Verify,
+    /// The write gate (maintenance switch).
+    pub writes: Writes,
+}
+
+/// `[writes]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Writes {
+    /// How long a write waits at a paused gate before it gets a transient error.
+    pub pause_timeout_secs: u64,
+}
+
+impl Default for Writes {
+    fn default() -> Self {
+        Writes {
+            pause_timeout_secs: 30,
+        }
+    }
 }
 
 /// `[verify]`: boltward's own connection for EXPLAIN verification.
@@ -331,6 +349,7 @@ pub const KEYS: &[&str] = &[
     "snapshot.dir",
     "log.level",
     "log.format",
+    "writes.pause_timeout_secs",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

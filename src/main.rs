@@ -201,6 +201,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 policy: proxy.policy(),
                 connector: proxy.connector(),
                 started: std::time::Instant::now(),
+                gate: proxy.write_gate(),
             });
             println!("BOLTWARD_CONTROL={addr}");
             Some(tokio::spawn(

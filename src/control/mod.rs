@@ -42,6 +42,8 @@ pub struct ControlState {
     pub connector: Connector,
     /// Process start.
     pub started: Instant,
+    /// The write gate.
+    pub gate: Arc<crate::proxy::gate::WriteGate>,
 }
 
 type Shared = Arc<ControlState>;
@@ -137,7 +139,24 @@ async fn status(State(s): State<Shared>) -> Json<serde_json::Value> {
         "connections_active": s.metrics.proxy.connections_active.get(),
         "connections_total": s.metrics.proxy.connections_total.get(),
         "policy": policy_summary(&p),
+        "writes": writes_state(&s),
     }))
+}
+
+fn writes_state(s: &ControlState) -> serde_json::Value {
+    json!({"paused": s.gate.is_paused(), "held": s.gate.held()})
+}
+
+async fn writes_pause(State(s): State<Shared>) -> Json<serde_json::Value> {
+    s.gate.pause();
+    tracing::info!("writes paused through the control port");
+    Json(writes_state(&s))
+}
+
+async fn writes_resume(State(s): State<Shared>) -> Json<serde_json::Value> {
+    s.gate.resume();
+    tracing::info!("writes resumed through the control port");
+    Json(writes_state(&s))
 }
 
 fn policy_summary(p: &Policy) -> serde_json::Value {
@@ -255,7 +274,9 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/policy", get(policy))
         .route("/v1/policy/reload", post(policy_reload))
-        .route("/v1/policy/check", post(policy_check));
+        .route("/v1/policy/check", post(policy_check))
+        .route("/v1/writes/pause", post(writes_pause))
+        .route("/v1/writes/resume", post(writes_resume));
     let metrics_route = Router::new().route("/metrics", get(metrics));
     let metrics_route = if state.config.control.metrics_token {
         metrics_route.route_layer(middleware::from_fn_with_state(state.clone(), require_token))

@@ -135,6 +135,23 @@ impl Governor {
     }
 
     /// Decides what to do with `request`; `Some(statement)` for statements to follow.
+    /// Whether an explicit transaction is open.
+    pub(crate) fn in_tx(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Answers a request with a transient FAILURE (drivers retry) and ignores what follows
+    /// until RESET, like a refusal.
+    pub(crate) fn transient(&mut self, message: &str) -> Bytes {
+        self.failed = true;
+        let f = Failure::transient(
+            self.version,
+            "Neo.TransientError.General.DatabaseUnavailable",
+            message,
+        );
+        wire(&Response::Failure(f))
+    }
+
     /// Whether a refusal is pending RESET.
     pub(crate) fn is_failed(&self) -> bool {
         self.failed

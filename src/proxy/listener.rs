@@ -106,6 +106,7 @@ impl Proxy {
                 rates: Default::default(),
                 verifier,
                 metrics: metrics.proxy.clone(),
+                gate: Default::default(),
             }),
             tls,
             draining,
@@ -115,6 +116,11 @@ impl Proxy {
     /// The policy handle, for reloads (SIGHUP, control port).
     pub fn policy(&self) -> PolicyHandle {
         self.ctx.policy.clone()
+    }
+
+    /// The write gate (maintenance switch).
+    pub fn write_gate(&self) -> Arc<super::gate::WriteGate> {
+        self.ctx.gate.clone()
     }
 
     /// The upstream connector (for readiness probes).

@@ -7,6 +7,7 @@
 //! - [`error`]: why a session ended.
 
 mod error;
+pub mod gate;
 mod govern;
 mod handshake;
 mod listener;
@@ -38,6 +39,8 @@ pub(crate) struct Context {
     pub(crate) verifier: Option<verify::Verifier>,
     /// Proxy metrics.
     pub(crate) metrics: crate::metrics::ProxyMetrics,
+    /// The write gate.
+    pub(crate) gate: Arc<gate::WriteGate>,
 }
 
 impl Context {

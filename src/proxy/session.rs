@@ -293,6 +293,24 @@ async fn client_to_server(
             }
             let policy = ctx.policy();
             let classified = verified_classification(ctx, shared, &request).await;
+            if ctx.gate.is_paused() && holds_writes(shared, &request, classified.as_ref()) {
+                let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
+                debug!("write held: writes are paused");
+                if !ctx.gate.pass(limit).await {
+                    let answer = shared.lock().governor.transient(&format!(
+                        "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
+                        limit.as_secs()
+                    ));
+                    shared.lock().queue.push_back(Slot::Synthetic {
+                        wire: answer,
+                        close: false,
+                        failure: true,
+                    });
+                    shared.synthetic.fetch_add(1, Ordering::Release);
+                    shared.wake.notify_one();
+                    continue;
+                }
+            }
             let forward = admit(
                 ctx,
                 shared,
@@ -359,6 +377,21 @@ async fn client_to_server(
     }
 }
 
+/// Whether the write gate applies: a BEGIN in write mode, or an auto-commit RUN that may
+/// change data. Work inside an open transaction is never held (it finishes).
+fn holds_writes(shared: &Shared, request: &Request, classified: Option<&Classification>) -> bool {
+    use boltward_protocol::message::AccessMode;
+    let inner = shared.lock();
+    if inner.governor.is_failed() {
+        return false;
+    }
+    match request {
+        Request::Begin(b) => b.mode() == AccessMode::Write,
+        Request::Run(_) if !inner.governor.in_tx() => classified.is_some_and(|c| !c.is_read()),
+        _ => false,
+    }
+}
+
 /// Classifies a RUN and, when the classifier cannot decide and verification is on, asks
 /// the server (EXPLAIN) on boltward's own connection.
 async fn verified_classification(
@@ -366,13 +399,13 @@ async fn verified_classification(
     shared: &Shared,
     request: &Request,
 ) -> Option<Classification> {
-    let (Request::Run(run), Some(verifier)) = (request, &ctx.verifier) else {
+    let Request::Run(run) = request else {
         return None;
     };
     let mut c = classify(&run.query);
-    if !c.verify {
+    let Some(verifier) = ctx.verifier.as_ref().filter(|_| c.verify) else {
         return Some(c);
-    }
+    };
     let db = {
         let inner = shared.lock();
         if inner.governor.is_failed() {
