@@ -1,5 +1,6 @@
 use anyhow::Context as _;
-use boltward::cli::{Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand};
+use boltward::cli::client::{call, status_table, Failed};
+use boltward::cli::{Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand, WritesCommand};
 use boltward::config::Config;
 use boltward::proxy::Proxy;
 use clap::Parser;
@@ -58,6 +59,22 @@ fn main() -> ExitCode {
             }
         }
         Command::Policy(PolicyCommand::Check(args)) => policy_check(&args),
+        Command::Policy(PolicyCommand::Reload(args)) => {
+            control(&args, "POST", "/v1/policy/reload", |v| {
+                format!("policy reloaded: {}\n", v["policy"]["rules"])
+            })
+        }
+        Command::Status(args) => control(&args, "GET", "/v1/status", status_table),
+        Command::Writes(WritesCommand::Pause(args)) => {
+            control(&args, "POST", "/v1/writes/pause", |v| {
+                format!("writes paused ({} held)\n", v["held"])
+            })
+        }
+        Command::Writes(WritesCommand::Resume(args)) => {
+            control(&args, "POST", "/v1/writes/resume", |_| {
+                "writes resumed\n".to_owned()
+            })
+        }
         Command::Serve(args) => {
             let config = match args.load() {
                 Ok(c) => c,
@@ -75,6 +92,26 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// One control-port call, printed as JSON (`--json`) or for people.
+fn control(
+    args: &boltward::cli::ControlArgs,
+    method: &str,
+    path: &str,
+    human: impl Fn(&serde_json::Value) -> String,
+) -> ExitCode {
+    match call(args, method, path) {
+        Ok(v) => {
+            if args.json {
+                println!("{v}");
+            } else {
+                print!("{}", human(&v));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(Failed(code)) => code,
     }
 }
 
@@ -195,6 +232,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
             }
             let router = boltward::control::router(boltward::control::ControlState {
                 config: config.clone(),
+                listen: proxy.local_addr()?.to_string(),
                 config_path: args.config.clone(),
                 token,
                 metrics: metrics.clone(),

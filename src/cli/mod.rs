@@ -1,6 +1,8 @@
 //! The `boltward` command line: `serve` runs the proxy; every other command is an
 //! operator tool (`config check` now; the control-port clients join as they land).
 
+pub mod client;
+
 use crate::config::{Config, ConfigError};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,11 +27,41 @@ pub enum Command {
     /// Policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Show the running boltward's status (control port).
+    Status(ControlArgs),
+    /// Hold or release writes (control port).
+    #[command(subcommand)]
+    Writes(WritesCommand),
+}
+
+/// How to reach a running boltward's control port.
+#[derive(Debug, Args, Clone)]
+pub struct ControlArgs {
+    /// Control port address.
+    #[arg(long, env = "BOLTWARD_CONTROL_ADDR", default_value = "127.0.0.1:7475")]
+    pub control: String,
+    /// Bearer token.
+    #[arg(long, env = "BOLTWARD_CONTROL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `boltward writes …`.
+#[derive(Debug, Subcommand)]
+pub enum WritesCommand {
+    /// Hold new write work; reads keep flowing.
+    Pause(ControlArgs),
+    /// Release held writes.
+    Resume(ControlArgs),
 }
 
 /// `boltward policy …`.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
+    /// Reload the running boltward's policy from its configuration file (control port).
+    Reload(ControlArgs),
     /// Classify a statement and decide it for an actor, offline. Exit status: 0 allow,
     /// 1 deny, 2 invalid policy.
     Check(PolicyCheckArgs),

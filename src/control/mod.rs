@@ -30,6 +30,8 @@ pub use auth::token_from;
 pub struct ControlState {
     /// The effective configuration.
     pub config: Arc<Config>,
+    /// The address the Bolt listener is bound to.
+    pub listen: String,
     /// The file the configuration came from (for policy reloads).
     pub config_path: Option<PathBuf>,
     /// Bearer token; `None` means protected endpoints refuse everyone.
@@ -134,7 +136,7 @@ async fn status(State(s): State<Shared>) -> Json<serde_json::Value> {
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": s.started.elapsed().as_secs(),
-        "listen": s.config.listen.addr,
+        "listen": s.listen,
         "upstream": s.config.upstream.addr,
         "connections_active": s.metrics.proxy.connections_active.get(),
         "connections_total": s.metrics.proxy.connections_total.get(),

@@ -1,0 +1,95 @@
+//! The CLI's side of the control port: one request, a JSON answer, an exit code.
+//!
+//! Exit codes: 0 success, 1 the control port answered with an error, 3 it could not be
+//! reached.
+
+use super::ControlArgs;
+use std::process::ExitCode;
+
+/// A failed control call, already explained.
+pub struct Failed(pub ExitCode);
+
+/// `GET` or `POST` `path`; returns the JSON body of a 2xx answer.
+pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::Value, Failed> {
+    let url = format!("http://{}{path}", args.control);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let auth = args.token.as_deref().map(|t| format!("Bearer {t}"));
+    let result = if method == "POST" {
+        let mut req = agent.post(&url);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a);
+        }
+        req.send_empty()
+    } else {
+        let mut req = agent.get(&url);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a);
+        }
+        req.call()
+    };
+    let mut resp = result.map_err(|e| {
+        eprintln!(
+            "boltward: cannot reach the control port at {}: {e} (set --control or BOLTWARD_CONTROL_ADDR)",
+            args.control
+        );
+        Failed(ExitCode::from(3))
+    })?;
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp
+        .body_mut()
+        .read_json()
+        .unwrap_or(serde_json::Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let msg = body["error"]["message"]
+        .as_str()
+        .unwrap_or("unexpected answer");
+    eprintln!("boltward: {path}: {status} {msg}");
+    Err(Failed(ExitCode::from(1)))
+}
+
+/// Renders `boltward status` for people.
+pub fn status_table(s: &serde_json::Value) -> String {
+    let rules: Vec<&str> = s["policy"]["rules"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    let writes = if s["writes"]["paused"] == true {
+        format!("paused ({} held)", s["writes"]["held"])
+    } else {
+        "open".to_owned()
+    };
+    let rows = [
+        ("version", s["version"].as_str().unwrap_or("").to_owned()),
+        ("uptime", format!("{}s", s["uptime_seconds"])),
+        ("listen", s["listen"].as_str().unwrap_or("").to_owned()),
+        ("upstream", s["upstream"].as_str().unwrap_or("").to_owned()),
+        (
+            "connections",
+            format!(
+                "{} active, {} total",
+                s["connections_active"], s["connections_total"]
+            ),
+        ),
+        (
+            "policy",
+            format!(
+                "{}, default {}, rules: {}",
+                s["policy"]["mode"].as_str().unwrap_or(""),
+                s["policy"]["default"].as_str().unwrap_or(""),
+                if rules.is_empty() {
+                    "none".into()
+                } else {
+                    rules.join(", ")
+                }
+            ),
+        ),
+        ("writes", writes),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect()
+}
