@@ -98,7 +98,8 @@ pub(crate) struct Governor {
     rate: Option<(u64, Duration)>,
 }
 
-fn wire(r: &Response) -> Bytes {
+/// The wire bytes of a response boltward builds itself (these always encode).
+pub(crate) fn wire(r: &Response) -> Bytes {
     r.to_wire().unwrap_or_default()
 }
 

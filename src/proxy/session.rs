@@ -12,7 +12,7 @@
 //! reads again, so a slow reader slows the writer behind it instead of growing a buffer.
 
 use super::error::SessionError;
-use super::govern::{Action, Governor, Statement};
+use super::govern::{wire, Action, Governor, Statement};
 use super::handshake::{read_client_hello, relay, Negotiated};
 use super::Context;
 use crate::cypher::{classify, Classification};
@@ -521,11 +521,6 @@ fn note_identity(request: &Request) {
         Request::Begin(b) => debug!(db = b.db(), "BEGIN"),
         _ => {}
     }
-}
-
-fn wire(response: &Response) -> Bytes {
-    // Responses boltward builds itself always encode; an empty frame would be a bug.
-    response.to_wire().unwrap_or_default()
 }
 
 /// Reads the server stream and relays it, decoding only summaries.
