@@ -715,26 +715,18 @@ async function scRouting(ctx, out) {
   }
   const uriPort = Number(new URL(args.uri).port || 7687);
   const d = ctx.driver;
-  let r = await d.executeQuery(
-    'CREATE (n:BwRoute {run: $run}) RETURN count(n) AS c',
-    { run: ctx.run },
-    { database: ctx.db, routing: neo4j.routing.WRITE },
-  );
-  out.write = {
-    records: recordsOf(r.records),
-    query_type: r.summary.queryType,
-    server_port_is_uri_port: portOf(r.summary.server.address) === uriPort,
+  // One routed query: its records, its type, and whether the answering server is the
+  // address that was dialled (i.e. the routing table pointed back at it).
+  const routed = async (query, routing) => {
+    const r = await d.executeQuery(query, { run: ctx.run }, { database: ctx.db, routing });
+    return {
+      records: recordsOf(r.records),
+      query_type: r.summary.queryType,
+      server_port_is_uri_port: portOf(r.summary.server.address) === uriPort,
+    };
   };
-  r = await d.executeQuery(
-    'MATCH (n:BwRoute {run: $run}) RETURN count(n) AS c',
-    { run: ctx.run },
-    { database: ctx.db, routing: neo4j.routing.READ },
-  );
-  out.read = {
-    records: recordsOf(r.records),
-    query_type: r.summary.queryType,
-    server_port_is_uri_port: portOf(r.summary.server.address) === uriPort,
-  };
+  out.write = await routed('CREATE (n:BwRoute {run: $run}) RETURN count(n) AS c', neo4j.routing.WRITE);
+  out.read = await routed('MATCH (n:BwRoute {run: $run}) RETURN count(n) AS c', neo4j.routing.READ);
   out.read_session = await withSession(ctx, { defaultAccessMode: neo4j.session.READ }, async (s) => {
     const res = await s.executeRead((tx) =>
       tx.run('MATCH (n:BwRoute {run: $run}) RETURN count(n) AS c', { run: ctx.run }),
