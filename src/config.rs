@@ -274,14 +274,71 @@ impl Default for Control {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Journal {
+    /// Journal writes (on by default; off only for benchmarks and throwaway setups).
+    pub enabled: bool,
     /// Directory of the journal segments.
     pub dir: PathBuf,
+    /// `commit`: every acknowledged write is fsynced first (group commit shares fsyncs).
+    /// `interval`: fsync at most every `sync_interval_ms`; a crash can lose that window.
+    pub sync: SyncMode,
+    /// The bound of `sync = "interval"`.
+    pub sync_interval_ms: u64,
+    /// A segment is sealed once it is larger than this.
+    pub segment_bytes: u64,
+    /// Optional `:AuditLogEntry` sink.
+    pub sink: Sink,
 }
 
 impl Default for Journal {
     fn default() -> Self {
         Journal {
+            enabled: true,
             dir: "boltward-data/journal".into(),
+            sync: SyncMode::Commit,
+            sync_interval_ms: 10,
+            segment_bytes: 64 * 1024 * 1024,
+            sink: Sink::default(),
+        }
+    }
+}
+
+/// When journal appends reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// fsync before acknowledging.
+    Commit,
+    /// fsync on a timer.
+    Interval,
+}
+
+/// `[journal.sink]`: audit entries written as `:AuditLogEntry` nodes, asynchronously.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sink {
+    /// Write entries to the sink.
+    pub enabled: bool,
+    /// Bolt address of the sink server (default: the upstream).
+    pub addr: Option<String>,
+    /// Database for the entries (default: the server's default).
+    pub database: Option<String>,
+    /// User boltward logs in as.
+    pub user: String,
+    /// File holding the password (or `BOLTWARD_JOURNAL_SINK_PASSWORD`).
+    pub password_file: Option<PathBuf>,
+    /// Entries per write.
+    pub batch: usize,
+}
+
+impl Default for Sink {
+    fn default() -> Self {
+        Sink {
+            enabled: false,
+            addr: None,
+            database: None,
+            user: "neo4j".into(),
+            password_file: None,
+            batch: 256,
         }
     }
 }
@@ -345,7 +402,17 @@ pub const KEYS: &[&str] = &[
     "control.token_file",
     "control.metrics_token",
     "control.enabled",
+    "journal.enabled",
     "journal.dir",
+    "journal.sync",
+    "journal.sync_interval_ms",
+    "journal.segment_bytes",
+    "journal.sink.enabled",
+    "journal.sink.addr",
+    "journal.sink.database",
+    "journal.sink.user",
+    "journal.sink.password_file",
+    "journal.sink.batch",
     "snapshot.dir",
     "log.level",
     "log.format",
@@ -440,6 +507,17 @@ impl Config {
                 format!("{:?} is not an IP:port address", self.control.addr),
             )
         })?;
+        if self.journal.sync == SyncMode::Interval
+            && !(1..=10_000).contains(&self.journal.sync_interval_ms)
+        {
+            return Err(invalid(
+                "journal.sync_interval_ms",
+                "must be between 1 and 10000 when journal.sync = \"interval\"",
+            ));
+        }
+        if self.journal.segment_bytes < 4096 {
+            return Err(invalid("journal.segment_bytes", "must be at least 4096"));
+        }
         let tls = &self.listen.tls;
         if tls.mode != TlsMode::Off {
             for (key, path) in [("listen.tls.cert", &tls.cert), ("listen.tls.key", &tls.key)] {

@@ -2,9 +2,34 @@
 //! Every name starts with `boltward_`. docs/metrics.md lists them with their labels.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+/// The journal's metrics.
+#[derive(Clone)]
+pub struct JournalMetrics {
+    /// The LSN of the newest durable record.
+    pub lsn: IntGauge,
+    /// 1 while the journal can write, 0 while writes are refused because it cannot.
+    pub writable: IntGauge,
+    /// Records appended, by kind.
+    pub records: IntCounterVec,
+    /// Bytes appended.
+    pub bytes: IntCounter,
+    /// fsync calls.
+    pub fsyncs: IntCounter,
+    /// fsync latency.
+    pub fsync_seconds: Histogram,
+    /// Records made durable by one fsync (group commit).
+    pub batch_records: Histogram,
+    /// Failed appends (disk full, permissions, I/O errors).
+    pub append_errors: IntCounter,
+    /// Writes whose outcome is unknown (found at recovery or during this run).
+    pub in_doubt: IntGauge,
+    /// Segments in the journal.
+    pub segments: IntGauge,
+}
 
 /// The proxy's metrics.
 #[derive(Clone)]
@@ -41,6 +66,21 @@ pub struct Metrics {
     registry: Registry,
     /// Proxy metrics.
     pub proxy: ProxyMetrics,
+    /// Journal metrics.
+    pub journal: JournalMetrics,
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+        .expect("valid metric");
+    r.register(Box::new(h.clone())).expect("unique metric");
+    h
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -134,7 +174,60 @@ impl Metrics {
                 &["outcome"],
             ),
         };
-        Metrics { registry: r, proxy }
+        let journal = JournalMetrics {
+            lsn: gauge(
+                &r,
+                "boltward_journal_lsn",
+                "LSN of the newest durable journal record",
+            ),
+            writable: gauge(
+                &r,
+                "boltward_journal_writable",
+                "1 while the journal can write; 0 while writes are refused because it cannot",
+            ),
+            records: counter_vec(
+                &r,
+                "boltward_journal_records_total",
+                "Journal records appended, by kind",
+                &["kind"],
+            ),
+            bytes: counter(
+                &r,
+                "boltward_journal_bytes_total",
+                "Bytes appended to the journal",
+            ),
+            fsyncs: counter(&r, "boltward_journal_fsyncs_total", "Journal fsync calls"),
+            fsync_seconds: histogram(
+                &r,
+                "boltward_journal_fsync_seconds",
+                "Journal fsync latency",
+                vec![
+                    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0,
+                ],
+            ),
+            batch_records: histogram(
+                &r,
+                "boltward_journal_batch_records",
+                "Records made durable by one journal write (group commit)",
+                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
+            ),
+            append_errors: counter(
+                &r,
+                "boltward_journal_append_errors_total",
+                "Journal appends that failed (disk full, permissions, I/O)",
+            ),
+            in_doubt: gauge(
+                &r,
+                "boltward_journal_in_doubt",
+                "Journaled writes whose outcome is unknown (recovery and this run)",
+            ),
+            segments: gauge(&r, "boltward_journal_segments", "Journal segment files"),
+        };
+        Metrics {
+            registry: r,
+            proxy,
+            journal,
+        }
     }
 
     /// The registry, for subsystems that register their own metrics.

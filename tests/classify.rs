@@ -64,6 +64,13 @@ fn guards_and_details() {
     );
     let labels: Vec<&str> = c.labels.iter().map(String::as_str).collect();
     assert_eq!(labels, vec!["Admin", "Big Co", "KNOWS", "LIKES", "Person"]);
+    let types: Vec<&str> = c.types.iter().map(String::as_str).collect();
+    assert_eq!(types, vec!["KNOWS", "LIKES"]);
+    let nodes: Vec<&str> = c.node_labels.iter().map(String::as_str).collect();
+    assert_eq!(nodes, vec!["Admin", "Big Co", "Person"]);
+    let c = classify("MATCH (a)-[:R]->(b) WHERE b:Q CREATE (a)-[:`S T`]->(:N)");
+    assert_eq!(c.types.iter().collect::<Vec<_>>(), ["R", "S T"]);
+    assert_eq!(c.node_labels.iter().collect::<Vec<_>>(), ["N", "Q"]);
     assert!(c.labels_complete);
     assert!(!classify("MATCH (n {id: 1}) SET n:$($label)").labels_complete);
 

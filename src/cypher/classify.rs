@@ -81,6 +81,10 @@ pub struct Classification {
     pub classes: BTreeSet<Class>,
     /// Labels and relationship types the statement names.
     pub labels: BTreeSet<String>,
+    /// The names of `labels` written in node patterns or label predicates.
+    pub node_labels: BTreeSet<String>,
+    /// The names of `labels` written in relationship patterns (`-[:TYPE]->`).
+    pub types: BTreeSet<String>,
     /// False when labels or types are computed at run time (`:$(expr)`), so `labels` may
     /// be incomplete.
     pub labels_complete: bool,
@@ -111,6 +115,8 @@ impl Classification {
         Classification {
             classes: BTreeSet::new(),
             labels: BTreeSet::new(),
+            node_labels: BTreeSet::new(),
+            types: BTreeSet::new(),
             labels_complete: true,
             procedures: Vec::new(),
             databases: Vec::new(),
@@ -408,16 +414,36 @@ fn collect_labels(w: &Walk<'_, '_>, mut i: usize, c: &mut Classification) {
     while w.punct(i, '!') {
         i += 1;
     }
-    match w.t.get(i) {
-        Some(Token::Word(l)) => {
-            c.labels.insert((*l).to_owned());
+    let name = match w.t.get(i) {
+        Some(Token::Word(l)) => (*l).to_owned(),
+        Some(Token::Quoted(l)) => l.clone(),
+        Some(Token::Param(_)) | Some(Token::Punct('$')) => {
+            c.labels_complete = false;
+            return;
         }
-        Some(Token::Quoted(l)) => {
-            c.labels.insert(l.clone());
-        }
-        Some(Token::Param(_)) | Some(Token::Punct('$')) => c.labels_complete = false,
-        _ => {}
+        _ => return,
+    };
+    if in_relationship_pattern(w, i) {
+        c.types.insert(name.clone());
+    } else {
+        c.node_labels.insert(name.clone());
     }
+    c.labels.insert(name);
+}
+
+/// Whether the label expression around token `i` sits in `[...]` (a relationship type).
+fn in_relationship_pattern(w: &Walk<'_, '_>, i: usize) -> bool {
+    let mut j = i;
+    while j > 0 {
+        j -= 1;
+        match w.t.get(j) {
+            Some(Token::Punct('[')) => return true,
+            Some(Token::Word(_) | Token::Quoted(_))
+            | Some(Token::Punct(':' | '|' | '&' | '!' | '%')) => continue,
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn function(name: &str, c: &mut Classification) {

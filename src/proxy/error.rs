@@ -23,6 +23,9 @@ pub enum SessionError {
         /// Cause.
         source: HandshakeError,
     },
+    /// The outcome of a committed write could not be journaled.
+    #[error("journal: {0}")]
+    Journal(String),
     /// The client did not finish the handshake in time.
     #[error("client did not complete the Bolt handshake within {0:?}")]
     HandshakeTimeout(std::time::Duration),

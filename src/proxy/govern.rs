@@ -37,6 +37,11 @@ pub(crate) enum Action {
 pub(crate) struct Statement {
     pub(crate) predicted_read: bool,
     pub(crate) in_tx: bool,
+    /// The journal intent of an auto-commit write (its outcome follows the summary).
+    pub(crate) intent: Option<u64>,
+    /// What the journal needs if this statement turns out to write (auto-commit reads
+    /// the server reports as writes are journaled after the fact).
+    pub(crate) audit: Option<std::sync::Arc<super::audit::StmtInfo>>,
 }
 
 #[derive(Debug, Default)]
@@ -96,6 +101,10 @@ pub(crate) struct Governor {
     last: Option<Statement>,
     /// Delete-rate window of the rule that allowed the last deleting statement.
     rate: Option<(u64, Duration)>,
+    /// What was decided about the last RUN (for the journal); taken by the session.
+    pub(crate) decided: Option<super::audit::StmtInfo>,
+    /// The rule and reason of a COMMIT turned into ROLLBACK; taken by the session.
+    pub(crate) rolled_back: Option<(String, String)>,
 }
 
 /// The wire bytes of a response boltward builds itself (these always encode).
@@ -112,6 +121,8 @@ impl Governor {
             tx: None,
             last: None,
             rate: None,
+            decided: None,
+            rolled_back: None,
         }
     }
 
@@ -156,6 +167,13 @@ impl Governor {
     /// Whether a refusal is pending RESET.
     pub(crate) fn is_failed(&self) -> bool {
         self.failed
+    }
+
+    /// Sets the journal intent of the last auto-commit RUN (PULL/DISCARD follow it).
+    pub(crate) fn set_last_intent(&mut self, lsn: u64) {
+        if let Some(last) = &mut self.last {
+            last.intent = Some(lsn);
+        }
     }
 
     /// The database a RUN targets (its own `db`, or its transaction's).
@@ -227,6 +245,7 @@ impl Governor {
                 }) => {
                     self.failed = true;
                     warn!(rule = %rule, reason = %why, "COMMIT turned into ROLLBACK");
+                    self.rolled_back = Some((rule.clone(), why.clone()));
                     let msg =
                         format!("boltward: transaction rolled back by policy rule '{rule}': {why}");
                     let failure = Failure::forbidden(self.version, &msg);
@@ -262,6 +281,13 @@ impl Governor {
                     }
                 }
                 log_verdict(&actor, &c, &verdict, &run.query);
+                self.decided = Some(super::audit::StmtInfo::new(
+                    &c,
+                    &verdict,
+                    db.clone(),
+                    actor.claimed.clone(),
+                    &run.query,
+                ));
                 let outcome = if verdict.denied() {
                     "deny"
                 } else if verdict.would_deny {
@@ -291,6 +317,8 @@ impl Governor {
                 let stmt = Statement {
                     predicted_read: c.is_read(),
                     in_tx,
+                    intent: None,
+                    audit: None,
                 };
                 self.last = Some(stmt.clone());
                 (Action::Forward, Some(stmt))
@@ -356,8 +384,15 @@ impl Governor {
 }
 
 fn log_verdict(actor: &Actor, c: &Classification, v: &Verdict, query: &str) {
+    if !v.denied() && !v.would_deny {
+        return;
+    }
     let classes: Vec<&str> = c.classes.iter().map(|c| c.as_str()).collect();
-    let short: String = query.chars().take(120).collect();
+    let short: String = if super::audit::carries_password(c, query) {
+        super::audit::REDACTED_QUERY.into()
+    } else {
+        query.chars().take(120).collect()
+    };
     if v.denied() {
         info!(principal = actor.principal.as_deref().unwrap_or(""), rule = %v.rule, reason = %v.reason, classes = ?classes, query = %short, "statement refused");
     } else if v.would_deny {

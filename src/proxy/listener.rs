@@ -39,6 +39,9 @@ pub enum ProxyError {
     /// Another configuration problem found at start.
     #[error("{0}")]
     Config(String),
+    /// The journal cannot be opened.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 /// A bound proxy, ready to serve.
@@ -95,6 +98,14 @@ impl Proxy {
         } else {
             None
         };
+        let journal = if config.journal.enabled {
+            Some(crate::journal::Journal::open(
+                &config.journal,
+                metrics.journal.clone(),
+            )?)
+        } else {
+            None
+        };
         Ok(Proxy {
             listener,
             ctx: Arc::new(Context {
@@ -107,6 +118,7 @@ impl Proxy {
                 verifier,
                 metrics: metrics.proxy.clone(),
                 gate: Default::default(),
+                journal,
             }),
             tls,
             draining,
@@ -121,6 +133,11 @@ impl Proxy {
     /// The write gate (maintenance switch).
     pub fn write_gate(&self) -> Arc<super::gate::WriteGate> {
         self.ctx.gate.clone()
+    }
+
+    /// The journal, when enabled.
+    pub fn journal(&self) -> Option<crate::journal::Journal> {
+        self.ctx.journal.clone()
     }
 
     /// The upstream connector (for readiness probes).
@@ -197,7 +214,7 @@ impl Proxy {
                     debug!("accepted");
                     match accept(&ctx, tls, tcp).await {
                         Ok((stream, cert_subject)) => {
-                            match session::run(ctx, stream, peer, cert_subject).await {
+                            match session::run(ctx, stream, peer, cert_subject, id).await {
                                 Ok(()) => debug!("closed"),
                                 Err(e) => info!(error = %e, "connection closed"),
                             }
@@ -226,6 +243,9 @@ impl Proxy {
                 "shutdown grace period over: closing busy connections"
             );
             sessions.shutdown().await;
+        }
+        if let Some(journal) = ctx.journal.clone() {
+            let _ = tokio::task::spawn_blocking(move || journal.close()).await;
         }
         info!("shutdown complete");
     }

@@ -6,6 +6,7 @@
 //! - [`handshake`]: the narrowed handshake relay.
 //! - [`error`]: why a session ended.
 
+mod audit;
 mod error;
 pub mod gate;
 mod govern;
@@ -41,6 +42,8 @@ pub(crate) struct Context {
     pub(crate) metrics: crate::metrics::ProxyMetrics,
     /// The write gate.
     pub(crate) gate: Arc<gate::WriteGate>,
+    /// The write journal (off only when `journal.enabled = false`).
+    pub(crate) journal: Option<crate::journal::Journal>,
 }
 
 impl Context {

@@ -11,6 +11,7 @@
 //! in request order. Backpressure is end to end: each loop awaits its writes before it
 //! reads again, so a slow reader slows the writer behind it instead of growing a buffer.
 
+use super::audit::{self, Await, CommitLog, Step, TxLog};
 use super::error::SessionError;
 use super::govern::{wire, Action, Governor, Statement};
 use super::handshake::{read_client_hello, relay, Negotiated};
@@ -47,6 +48,8 @@ struct Pending {
     answer_with: Option<Bytes>,
     /// When it was queued (round-trip histogram).
     sent: Instant,
+    /// A journaled COMMIT: its place in the journal's order.
+    commit: Option<CommitLog>,
 }
 
 /// What answers a request.
@@ -69,6 +72,10 @@ struct Inner {
     dialect: Dialect,
     queue: VecDeque<Slot>,
     last_activity: Instant,
+    /// The explicit transaction being recorded for the journal.
+    jtx: Option<TxLog>,
+    /// An auto-commit write whose intent is journaled and whose outcome is not yet.
+    unresolved: Option<u64>,
 }
 
 /// State both loops of a session share.
@@ -79,10 +86,12 @@ struct Shared {
     /// Signalled whenever an upstream answer completes a slot.
     answered: Notify,
     version: Version,
+    /// This connection's id in the journal.
+    conn: u64,
 }
 
 impl Shared {
-    fn new(version: Version, actor: Actor) -> Self {
+    fn new(version: Version, actor: Actor, conn: u64) -> Self {
         Shared {
             inner: Mutex::new(Inner {
                 tracker: Tracker::new(version),
@@ -90,11 +99,14 @@ impl Shared {
                 dialect: Dialect::new(version),
                 queue: VecDeque::new(),
                 last_activity: Instant::now(),
+                jtx: None,
+                unresolved: None,
             }),
             synthetic: AtomicUsize::new(0),
             wake: Notify::new(),
             answered: Notify::new(),
             version,
+            conn,
         }
     }
 
@@ -161,6 +173,7 @@ pub(crate) async fn run(
     mut client: BoxStream,
     peer: SocketAddr,
     cert_subject: Option<String>,
+    conn: u64,
 ) -> Result<(), SessionError> {
     let limits = &ctx.config.limits;
     let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
@@ -219,20 +232,31 @@ pub(crate) async fn run(
         cert_subject,
         ..Actor::default()
     };
-    let shared = Shared::new(version, actor);
+    let shared = Shared::new(version, actor, conn);
     let (client_r, client_w) = tokio::io::split(client);
     let (upstream_r, upstream_w) = tokio::io::split(upstream);
-    let c2s = client_to_server(&ctx, &shared, client_r, client_buf, upstream_w);
-    let s2c = server_to_client(&ctx, &shared, upstream_r, upstream_buf, client_w);
-    tokio::pin!(s2c);
-    let end = tokio::select! {
-        end = c2s => end?,
-        r = &mut s2c => return r,
+    let result = {
+        let c2s = client_to_server(&ctx, &shared, client_r, client_buf, upstream_w);
+        let s2c = server_to_client(&ctx, &shared, upstream_r, upstream_buf, client_w);
+        tokio::pin!(s2c);
+        let end = tokio::select! {
+            end = c2s => end,
+            r = &mut s2c => r.map(|_| ClientEnd::Closed),
+        };
+        match end {
+            Ok(ClientEnd::Drain(limit)) => tokio::time::timeout(limit, s2c).await.unwrap_or(Ok(())),
+            Ok(ClientEnd::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
     };
-    match end {
-        ClientEnd::Closed => Ok(()),
-        ClientEnd::Drain(limit) => tokio::time::timeout(limit, s2c).await.unwrap_or(Ok(())),
+    let unresolved = shared.lock().unresolved.take();
+    if let (Some(lsn), Some(journal)) = (unresolved, &ctx.journal) {
+        journal.in_doubt(
+            lsn,
+            "the connection ended before the auto-commit result arrived",
+        );
     }
+    result
 }
 
 /// Reads requests from the client, tracks them and forwards their original bytes.
@@ -311,16 +335,24 @@ async fn client_to_server(
                     continue;
                 }
             }
-            let forward = admit(
+            let body = if kind == RequestKind::Run || kind == RequestKind::Begin {
+                msg.body()
+            } else {
+                Bytes::new()
+            };
+            let admitted = admit(
                 ctx,
                 shared,
                 &policy,
                 &request,
                 kind,
                 msg.into_raw(),
+                body,
                 classified,
             );
-            let Some(forward) = forward else { continue };
+            let Some(forward) = journal_step(ctx, shared, admitted).await else {
+                continue;
+            };
             out.extend_from_slice(&forward);
             if kind == RequestKind::Goodbye {
                 upstream
@@ -422,8 +454,16 @@ async fn verified_classification(
     Some(c)
 }
 
-/// Runs governance on one request: queues its answer slot and returns the bytes to
-/// forward, or `None` when boltward answers it itself.
+/// A request after governance: what to forward, the slot that answers it (queued by
+/// [`journal_step`] once the journal has what it needs), and the journal's step.
+struct Admitted {
+    forward: Option<Bytes>,
+    slot: Option<Slot>,
+    step: Step,
+}
+
+/// Runs governance on one request; see [`Admitted`].
+#[allow(clippy::too_many_arguments)]
 fn admit(
     ctx: &Context,
     shared: &Shared,
@@ -431,54 +471,210 @@ fn admit(
     request: &Request,
     kind: RequestKind,
     raw: Bytes,
+    body: Bytes,
     classified: Option<Classification>,
-) -> Option<Bytes> {
-    let mut inner = shared.lock();
+) -> Admitted {
+    let mut guard = shared.lock();
+    let inner = &mut *guard;
     let (action, statement) =
         inner
             .governor
             .on_request(request, policy, &ctx.rates, classified, &ctx.metrics);
     inner.last_activity = Instant::now();
+    let decided = inner.governor.decided.take().map(|mut d| {
+        d.body = body.clone();
+        d
+    });
+    let journaling = ctx.journal.is_some();
+    let version = shared.version;
+    let utc = inner.dialect.utc_datetime();
     match action {
         Action::Answer { wire, failure } => {
-            inner.queue.push_back(Slot::Synthetic {
-                wire,
-                close: false,
-                failure,
-            });
-            drop(inner);
-            shared.synthetic.fetch_add(1, Ordering::Release);
-            shared.wake.notify_one();
-            None
+            let step = match decided {
+                Some(d) if journaling && d.verdict == "deny" => Step::Refusal(audit::refusal(
+                    &d,
+                    shared.conn,
+                    &inner.governor.actor,
+                    version,
+                )),
+                _ => Step::None,
+            };
+            Admitted {
+                forward: None,
+                slot: Some(Slot::Synthetic {
+                    wire,
+                    close: false,
+                    failure,
+                }),
+                step,
+            }
         }
         Action::RollbackInstead(failure) => {
-            inner.queue.push_back(Slot::Upstream(Pending {
-                kind: RequestKind::Rollback,
-                statement: None,
-                answer_with: Some(failure),
-                sent: Instant::now(),
-            }));
-            Some(
-                Request::Rollback
-                    .to_wire(shared.version)
-                    .unwrap_or_default(),
-            )
+            let jtx = inner.jtx.take();
+            let rolled_back = inner.governor.rolled_back.take();
+            let step = match (jtx, rolled_back) {
+                (Some(tx), Some((rule, reason))) if journaling && tx.wrote => {
+                    Step::Refusal(boltward_journal::Refusal {
+                        conn: shared.conn,
+                        actor: audit::actor(&inner.governor.actor, tx.claimed.clone()),
+                        db: tx.db.clone(),
+                        bolt: version.to_string(),
+                        statement: Vec::new(),
+                        classes: Vec::new(),
+                        rule,
+                        reason,
+                    })
+                }
+                _ => Step::None,
+            };
+            Admitted {
+                forward: Some(Request::Rollback.to_wire(version).unwrap_or_default()),
+                slot: Some(Slot::Upstream(Pending {
+                    kind: RequestKind::Rollback,
+                    statement: None,
+                    answer_with: Some(failure),
+                    sent: Instant::now(),
+                    commit: None,
+                })),
+                step,
+            }
         }
         Action::Forward => {
-            if kind == RequestKind::Reset {
-                inner.tracker.reset_sent();
+            let mut step = Step::None;
+            let mut statement = statement;
+            match kind {
+                RequestKind::Reset => {
+                    inner.tracker.reset_sent();
+                    inner.jtx = None;
+                }
+                RequestKind::Rollback => inner.jtx = None,
+                RequestKind::Begin if journaling => {
+                    inner.jtx = Some(TxLog {
+                        begin: Some(body),
+                        ..TxLog::default()
+                    });
+                }
+                RequestKind::Run if journaling => {
+                    if let (Some(d), Some(stmt)) = (decided, statement.as_mut()) {
+                        if let Some(tx) = inner.jtx.as_mut().filter(|_| stmt.in_tx) {
+                            tx.add(&d, version);
+                        } else if !d.read {
+                            step = Step::AutoIntent(audit::auto_intent(
+                                &d,
+                                shared.conn,
+                                &inner.governor.actor,
+                                version,
+                                utc,
+                            ));
+                        } else {
+                            stmt.audit = Some(std::sync::Arc::new(d));
+                        }
+                    }
+                }
+                RequestKind::Commit if journaling => {
+                    if let Some(tx) = inner.jtx.take().filter(|t| t.wrote) {
+                        let intent = tx.intent(shared.conn, &inner.governor.actor, version, utc);
+                        step = Step::CommitIntent(intent, tx.stats, tx.query_type);
+                    }
+                }
+                _ => {}
             }
-            if kind != RequestKind::Goodbye {
-                inner.queue.push_back(Slot::Upstream(Pending {
+            let slot = (kind != RequestKind::Goodbye).then(|| {
+                Slot::Upstream(Pending {
                     kind,
                     statement,
                     answer_with: None,
                     sent: Instant::now(),
-                }));
+                    commit: None,
+                })
+            });
+            Admitted {
+                forward: Some(raw),
+                slot,
+                step,
             }
-            Some(raw)
         }
     }
+}
+
+/// Journals what must be durable before `admitted` is forwarded, queues its slot, and
+/// returns the bytes to forward. When the journal cannot write, a write is refused with a
+/// transient error (a COMMIT becomes a ROLLBACK) and reads are untouched.
+async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Option<Bytes> {
+    let Admitted {
+        mut forward,
+        mut slot,
+        step,
+    } = admitted;
+    let journal = ctx.journal.as_ref();
+    match (step, journal) {
+        (Step::None, _) | (_, None) => {}
+        (Step::Refusal(r), Some(j)) => j.record(boltward_journal::Entry::Refusal(r)),
+        (Step::AutoIntent(intent), Some(j)) => {
+            match j.append(boltward_journal::Entry::Intent(intent)).await {
+                Ok(lsn) => {
+                    let mut inner = shared.lock();
+                    inner.governor.set_last_intent(lsn);
+                    inner.unresolved = Some(lsn);
+                    if let Some(Slot::Upstream(p)) = &mut slot {
+                        if let Some(st) = &mut p.statement {
+                            st.intent = Some(lsn);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let answer = shared.lock().governor.transient(&format!(
+                        "boltward: the write was not run because the journal cannot record it ({e}); retry later"
+                    ));
+                    forward = None;
+                    slot = Some(Slot::Synthetic {
+                        wire: answer,
+                        close: false,
+                        failure: true,
+                    });
+                }
+            }
+        }
+        (Step::CommitIntent(intent, stats, query_type), Some(j)) => {
+            match j.append(boltward_journal::Entry::Intent(intent)).await {
+                Ok(lsn) => {
+                    if let Some(Slot::Upstream(p)) = &mut slot {
+                        p.commit = Some(CommitLog {
+                            ticket: j.ticket(lsn),
+                            stats,
+                            query_type,
+                        });
+                    }
+                }
+                Err(e) => {
+                    let answer = shared.lock().governor.transient(&format!(
+                        "boltward: the transaction was rolled back because the journal cannot record it ({e}); retry later"
+                    ));
+                    forward = Some(
+                        Request::Rollback
+                            .to_wire(shared.version)
+                            .unwrap_or_default(),
+                    );
+                    slot = Some(Slot::Upstream(Pending {
+                        kind: RequestKind::Rollback,
+                        statement: None,
+                        answer_with: Some(answer),
+                        sent: Instant::now(),
+                        commit: None,
+                    }));
+                }
+            }
+        }
+    }
+    if let Some(slot) = slot {
+        let synthetic = matches!(slot, Slot::Synthetic { .. });
+        shared.lock().queue.push_back(slot);
+        if synthetic {
+            shared.synthetic.fetch_add(1, Ordering::Release);
+            shared.wake.notify_one();
+        }
+    }
+    forward
 }
 
 /// Forwards what was already accepted, then answers `Request.Invalid` (in request order)
@@ -658,7 +854,14 @@ async fn relay_buffered(
             }
             Some(_) => {
                 let body = body_of(&buf[at..end]);
-                if let Some(replacement) = on_summary(ctx, shared, &body)? {
+                let (replacement, wait) = on_summary(ctx, shared, &body)?;
+                if let Some(wait) = wait {
+                    // The outcome is durable before the client sees the answer.
+                    to_client(client, &buf[flushed..at], metrics).await?;
+                    flushed = at;
+                    journal_outcome(ctx, wait).await?;
+                }
+                if let Some(replacement) = replacement {
                     to_client(client, &buf[flushed..at], metrics).await?;
                     to_client(client, &replacement, metrics).await?;
                     flushed = end;
@@ -672,14 +875,41 @@ async fn relay_buffered(
     Ok(false)
 }
 
-/// Moves the state for one summary; returns replacement bytes when it must be rewritten.
-fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Bytes>, SessionError> {
+/// Makes a write's outcome durable; if it cannot, the session ends without the answer
+/// (the client sees a lost connection, the write stays in doubt).
+async fn journal_outcome(ctx: &Context, wait: Await) -> Result<(), SessionError> {
+    let Some(journal) = ctx.journal.as_ref() else {
+        return Ok(());
+    };
+    let result = match wait {
+        Await::Outcome(ticket, result) => ticket.resolve(result).await,
+        Await::Late(intent, result) => {
+            match journal
+                .append(boltward_journal::Entry::Intent(*intent))
+                .await
+            {
+                Ok(lsn) => journal.ticket(lsn).resolve(result).await,
+                Err(e) => Err(e),
+            }
+        }
+    };
+    result.map(|_| ()).map_err(|e| {
+        warn!(error = %e, "closing: the outcome of a committed write could not be journaled");
+        SessionError::Journal(e.to_string())
+    })
+}
+
+type SummaryStep = (Option<Bytes>, Option<Await>);
+
+/// Moves the state for one summary; returns replacement bytes when it must be rewritten
+/// and what the journal must record before the client sees it.
+fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep, SessionError> {
     let mut guard = shared.lock();
     let inner = &mut *guard;
     let response = Response::decode(body, inner.dialect)
         .map_err(|e| SessionError::BadResponse(e.to_string()))?;
     let Some(summary) = Summary::of(&response) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let pending = match inner.queue.pop_front() {
         Some(Slot::Upstream(p)) => p,
@@ -696,25 +926,59 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Byte
         .with_label_values(&[kind.name()])
         .observe(pending.sent.elapsed().as_secs_f64());
     inner.tracker.apply(kind, summary);
+    let auto_intent = pending
+        .statement
+        .as_ref()
+        .and_then(|s| s.intent)
+        .filter(|lsn| inner.unresolved == Some(*lsn));
     let success = match response {
         Response::Success(s) => s,
         Response::Failure(f) => {
             debug!(request = kind.name(), code = f.code(), "upstream FAILURE");
             inner.governor.on_upstream_failure();
-            return Ok(None);
+            let failed = || boltward_journal::TxResult::Failed {
+                code: f.code().unwrap_or("").to_owned(),
+                message: f.message().unwrap_or("").to_owned(),
+            };
+            if let Some(c) = pending.commit {
+                return Ok((None, Some(Await::Outcome(c.ticket, failed()))));
+            }
+            if let (Some(lsn), Some(j)) = (auto_intent, &ctx.journal) {
+                inner.unresolved = None;
+                return Ok((None, Some(Await::Outcome(j.ticket(lsn), failed()))));
+            }
+            return Ok((None, None));
         }
-        _ => return Ok(None),
+        _ => {
+            // IGNORED: the auto-commit was interrupted (RESET) or never ran.
+            if let (Some(lsn), Some(j)) = (auto_intent, &ctx.journal) {
+                inner.unresolved = None;
+                let reason = boltward_journal::TxResult::InDoubt {
+                    reason: "interrupted before its result arrived".into(),
+                };
+                return Ok((None, Some(Await::Outcome(j.ticket(lsn), reason))));
+            }
+            return Ok((None, None));
+        }
     };
     if let Some(answer) = pending.answer_with {
-        return Ok(Some(answer));
+        return Ok((Some(answer), None));
     }
     match kind {
         RequestKind::Hello => {
             let utc = success.accepts_utc_patch();
             inner.dialect = inner.dialect.with_utc_patch(utc);
-            Ok(None)
+            Ok((None, None))
         }
+        RequestKind::Commit => Ok((
+            None,
+            pending.commit.map(|c| {
+                let result = audit::committed(&success, c.stats, c.query_type);
+                Await::Outcome(c.ticket, result)
+            }),
+        )),
         RequestKind::Pull | RequestKind::Discard if !success.has_more() => {
+            let mut wait = None;
             if let Some(stmt) = &pending.statement {
                 let stats = success.stats();
                 let wrote = success.query_type().is_some_and(|t| t.writes())
@@ -723,20 +987,57 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<Option<Byte
                     ctx.metrics.predicted_read_wrote.inc();
                 }
                 inner.governor.on_outcome(stmt, wrote, stats, &ctx.rates);
+                wait = journal_summary(ctx, inner, shared, stmt, &success, wrote, auto_intent);
             }
-            Ok(None)
+            Ok((None, wait))
         }
         RequestKind::Route => {
             let mut s = success;
             let n = s.rewrite_routing_table(&ctx.advertised);
             debug!(replaced = n, to = %ctx.advertised, "rewrote routing table");
-            Ok((n > 0).then(|| wire(&Response::Success(s))))
+            Ok(((n > 0).then(|| wire(&Response::Success(s))), None))
         }
         RequestKind::Logon if success.metadata.contains_key("advertised_address") => {
             let mut s = success;
             s.rewrite_advertised_address(&ctx.advertised);
-            Ok(Some(wire(&Response::Success(s))))
+            Ok((Some(wire(&Response::Success(s))), None))
         }
-        _ => Ok(None),
+        _ => Ok((None, None)),
     }
+}
+
+/// The journal's part of a statement's final summary: fold it into the transaction, or
+/// resolve an auto-commit write.
+fn journal_summary(
+    ctx: &Context,
+    inner: &mut Inner,
+    shared: &Shared,
+    stmt: &Statement,
+    success: &boltward_protocol::message::Success,
+    wrote: bool,
+    auto_intent: Option<u64>,
+) -> Option<Await> {
+    let journal = ctx.journal.as_ref()?;
+    if stmt.in_tx {
+        if let Some(tx) = inner.jtx.as_mut() {
+            tx.summary(success, wrote);
+        }
+        return None;
+    }
+    let mut stats = boltward_protocol::Map::new();
+    audit::add_stats(&mut stats, success);
+    let result = audit::committed(success, stats, None);
+    if let Some(lsn) = auto_intent {
+        inner.unresolved = None;
+        return Some(Await::Outcome(journal.ticket(lsn), result));
+    }
+    let info = stmt.audit.as_ref().filter(|_| wrote)?;
+    let intent = audit::auto_intent(
+        info,
+        shared.conn,
+        &inner.governor.actor,
+        shared.version,
+        inner.dialect.utc_datetime(),
+    );
+    Some(Await::Late(Box::new(intent), result))
 }

@@ -121,6 +121,7 @@ impl Boltward {
         let mut child = Command::new(env!("CARGO_BIN_EXE_boltward"))
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
             .args(extra)
+            .env("BOLTWARD_JOURNAL_DIR", dir.path().join("journal"))
             .envs(env.iter().copied())
             .env(
                 "BOLTWARD_LOG",
@@ -165,6 +166,11 @@ impl Boltward {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The journal directory this boltward writes (unless the test set its own).
+    pub fn journal_dir(&self) -> PathBuf {
+        self._dir.path().join("journal")
     }
 
     pub fn logs(&self) -> String {

@@ -1,0 +1,365 @@
+//! The durable, hash-chained write journal (format: the `boltward-journal` crate and
+//! docs/journal-format.md).
+//!
+//! - [`Journal`]: open (with recovery), append intents and refusals, tickets for
+//!   outcomes in commit order, status.
+//! - `writer`: the thread that owns the open segment (group commit, rollover, fail-closed).
+//! - [`read`]: offline reading: segment listing, time index, verification.
+//! - [`query`]: audit queries over the journal.
+
+pub mod query;
+pub mod read;
+mod writer;
+
+pub use writer::{now_micros, Status, Ticket};
+
+use crate::config;
+use crate::metrics::JournalMetrics;
+use boltward_journal::entry::Result as TxResult;
+use boltward_journal::record::ZERO_HASH;
+use boltward_journal::segment::{file_name, SEGMENT_HEADER_LEN};
+use boltward_journal::{Chain, ChainError, Checkpoint, Entry, Outcome};
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::oneshot;
+use tracing::{info, warn};
+use writer::{Cmd, Handle, Writer};
+
+/// Why the journal cannot be opened or written.
+#[derive(Debug, Clone, Error)]
+pub enum JournalError {
+    /// The directory cannot be used.
+    #[error("journal directory {path}: {reason}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Another process has the journal open.
+    #[error("journal directory {0} is in use by another boltward (lock held)")]
+    Locked(PathBuf),
+    /// The journal is corrupt beyond a torn tail; boltward will not append to it.
+    #[error("journal is corrupt: {0}; run `boltward audit verify --journal DIR` and move the damaged journal aside")]
+    Corrupt(ChainError),
+    /// An append failed (disk full, permission, I/O error); writes are refused.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What recovery found when the journal was opened.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Recovery {
+    /// Segment files.
+    pub segments: u64,
+    /// Records verified.
+    pub records: u64,
+    /// Bytes of a torn tail that were cut.
+    pub torn_bytes: u64,
+    /// Intents without outcome (now recorded as in-doubt).
+    pub in_doubt: Vec<u64>,
+    /// The LSN of the newest record after recovery.
+    pub last_lsn: u64,
+}
+
+/// The journal: cheap to clone, shared by every session.
+#[derive(Clone)]
+pub struct Journal {
+    handle: Arc<Handle>,
+    dir: PathBuf,
+    recovery: Arc<Recovery>,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `cfg.dir`: takes the directory lock,
+    /// verifies the chain, cuts a torn tail, records intents without outcome as in-doubt,
+    /// writes a checkpoint and starts the writer thread.
+    pub fn open(cfg: &config::Journal, metrics: JournalMetrics) -> Result<Journal, JournalError> {
+        let dir = cfg.dir.clone();
+        let dir_err = |reason: String| JournalError::Dir {
+            path: dir.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| dir_err(e.to_string()))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))
+            .map_err(|e| dir_err(format!("LOCK: {e}")))?;
+        if lock.try_lock().is_err() {
+            return Err(JournalError::Locked(dir));
+        }
+        let segments = read::list_segments(&dir).map_err(|e| dir_err(e.to_string()))?;
+        let mut chain = Chain::new();
+        let mut open_intents = BTreeSet::new();
+        let mut torn_bytes = 0u64;
+        let n = segments.len();
+        for (i, seg) in segments.iter().enumerate() {
+            let last = i + 1 == n;
+            let bytes =
+                std::fs::read(&seg.path).map_err(|e| dir_err(format!("{}: {e}", seg.name)))?;
+            let before = (chain.clone(), open_intents.clone());
+            let mut track = |lsn: u64, _ts: i64, e: &Entry| match e {
+                Entry::Intent(_) => {
+                    open_intents.insert(lsn);
+                }
+                Entry::Outcome(o) => {
+                    open_intents.remove(&o.intent);
+                }
+                _ => {}
+            };
+            match chain.segment(&seg.name, &bytes, last, true, &mut track) {
+                Ok(()) => {
+                    let (_, mut r) = boltward_journal::SegmentReader::new(&bytes)
+                        .map_err(|e| dir_err(e.to_string()))?;
+                    for _ in r.by_ref() {}
+                    if r.tail() > 0 {
+                        torn_bytes = r.tail() as u64;
+                        cut(&seg.path, r.offset() as u64).map_err(|e| dir_err(e.to_string()))?;
+                        warn!(segment = %seg.name, offset = r.offset(), bytes = torn_bytes, "journal: cut a torn tail (a record that was being written when boltward stopped)");
+                    }
+                }
+                Err(e) if last && torn(&bytes, e.offset) => {
+                    torn_bytes = (bytes.len() - e.offset) as u64;
+                    warn!(segment = %seg.name, offset = e.offset, bytes = torn_bytes, problem = %e.problem, "journal: cut a torn tail (a record that was being written when boltward stopped)");
+                    cut(&seg.path, e.offset as u64).map_err(|e| dir_err(e.to_string()))?;
+                    // Re-verify what is left so the chain state is exact.
+                    (chain, open_intents) = before;
+                    let bytes = std::fs::read(&seg.path).map_err(|e| dir_err(e.to_string()))?;
+                    chain
+                        .segment(&seg.name, &bytes, true, false, |lsn, _, e| match e {
+                            Entry::Intent(_) => {
+                                open_intents.insert(lsn);
+                            }
+                            Entry::Outcome(o) => {
+                                open_intents.remove(&o.intent);
+                            }
+                            _ => {}
+                        })
+                        .map_err(JournalError::Corrupt)?;
+                }
+                Err(e) => return Err(JournalError::Corrupt(e)),
+            }
+        }
+        let status = Arc::new(Status::default());
+        let mut writer = if let Some(seg) = segments.last() {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&seg.path)
+                .map_err(|e| dir_err(format!("{}: {e}", seg.name)))?;
+            let len = file
+                .seek(SeekFrom::End(0))
+                .map_err(|e| dir_err(e.to_string()))?;
+            Writer {
+                dir: dir.clone(),
+                file,
+                segment_len: len,
+                segment_records: chain.next_lsn() - seg.first_lsn,
+                next_lsn: chain.next_lsn(),
+                head: chain.head(),
+                sync: cfg.sync,
+                interval: Duration::from_millis(cfg.sync_interval_ms),
+                segment_bytes: cfg.segment_bytes,
+                segments: n as u64,
+                metrics: metrics.clone(),
+                status: status.clone(),
+            }
+        } else {
+            let path = dir.join(file_name(1));
+            let file =
+                writer::create_segment(&dir, &path, 1).map_err(|e| dir_err(e.to_string()))?;
+            Writer {
+                dir: dir.clone(),
+                file,
+                segment_len: SEGMENT_HEADER_LEN as u64,
+                segment_records: 0,
+                next_lsn: 1,
+                head: ZERO_HASH,
+                sync: cfg.sync,
+                interval: Duration::from_millis(cfg.sync_interval_ms),
+                segment_bytes: cfg.segment_bytes,
+                segments: 1,
+                metrics: metrics.clone(),
+                status: status.clone(),
+            }
+        };
+        metrics.segments.set(writer.segments as i64);
+        let in_doubt: Vec<u64> = open_intents.into_iter().collect();
+        let mut startup: Vec<Entry> = in_doubt
+            .iter()
+            .map(|&intent| {
+                Entry::Outcome(Outcome {
+                    intent,
+                    result: TxResult::InDoubt {
+                        reason: "no outcome was recorded before boltward stopped".into(),
+                    },
+                })
+            })
+            .collect();
+        startup.push(Entry::Checkpoint(Checkpoint {
+            tool: env!("CARGO_PKG_VERSION").into(),
+            torn_bytes,
+            in_doubt: in_doubt.clone(),
+        }));
+        writer.write(&startup, true)?;
+        if !in_doubt.is_empty() {
+            warn!(count = in_doubt.len(), intents = ?in_doubt, "journal: writes without a recorded outcome are in doubt (check them on the server)");
+        }
+        status
+            .in_doubt
+            .store(in_doubt.len() as u64, Ordering::Relaxed);
+        metrics.in_doubt.set(in_doubt.len() as i64);
+        let recovery = Recovery {
+            segments: writer.segments,
+            records: chain.records(),
+            torn_bytes,
+            in_doubt,
+            last_lsn: writer.next_lsn - 1,
+        };
+        info!(dir = %dir.display(), segments = recovery.segments, records = recovery.records, last_lsn = recovery.last_lsn, "journal open");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("boltward-journal".into())
+            .spawn(move || {
+                let _lock = lock;
+                writer::run(writer, rx, 0)
+            })
+            .map_err(|e| dir_err(format!("starting the writer thread: {e}")))?;
+        Ok(Journal {
+            handle: Arc::new(Handle {
+                tx: Mutex::new(Some(tx)),
+                next_ticket: Default::default(),
+                status,
+                metrics,
+                thread: Mutex::new(Some(thread)),
+            }),
+            dir,
+            recovery: Arc::new(recovery),
+        })
+    }
+
+    /// Appends `entry` and waits until it is durable (per the sync mode); its LSN.
+    pub async fn append(&self, entry: Entry) -> Result<u64, JournalError> {
+        let (reply, rx) = oneshot::channel();
+        self.handle.send(Cmd::Append {
+            entry: Box::new(entry),
+            ticket: None,
+            reply: Some(reply),
+        })?;
+        rx.await.unwrap_or_else(|_| {
+            Err(JournalError::Unavailable(
+                "the journal writer stopped".into(),
+            ))
+        })
+    }
+
+    /// Appends `entry` without waiting (refusals, events); a failure is logged.
+    pub fn record(&self, entry: Entry) {
+        if let Err(e) = self.handle.send(Cmd::Append {
+            entry: Box::new(entry),
+            ticket: None,
+            reply: None,
+        }) {
+            warn!(error = %e, "journal record lost");
+        }
+    }
+
+    /// Takes the next place in the order of outcomes for the write `intent`.
+    pub fn ticket(&self, intent: u64) -> Ticket {
+        Ticket {
+            handle: self.handle.clone(),
+            seq: self.handle.next_ticket.fetch_add(1, Ordering::AcqRel),
+            intent,
+            done: false,
+        }
+    }
+
+    /// Records a write whose outcome is unknown without a ticket (e.g. an auto-commit
+    /// interrupted by RESET).
+    pub fn in_doubt(&self, intent: u64, reason: &str) {
+        let seq = self.handle.next_ticket.fetch_add(1, Ordering::AcqRel);
+        let reason = reason.to_owned();
+        self.handle.status.in_doubt.fetch_add(1, Ordering::Relaxed);
+        self.handle.metrics.in_doubt.inc();
+        let _ = self.handle.send(Cmd::Append {
+            entry: Box::new(Entry::Outcome(Outcome {
+                intent,
+                result: TxResult::InDoubt { reason },
+            })),
+            ticket: Some(seq),
+            reply: None,
+        });
+    }
+
+    /// Live status.
+    pub fn status(&self) -> &Status {
+        &self.handle.status
+    }
+
+    /// What recovery found at start-up.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the last append succeeded.
+    pub fn is_writable(&self) -> bool {
+        self.handle.status.writable.load(Ordering::Acquire)
+    }
+
+    /// Writes what is queued, syncs, and stops the writer (idempotent).
+    pub fn close(&self) {
+        let tx = self
+            .handle
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(tx) = tx {
+            let (done, wait) = std::sync::mpsc::channel();
+            if tx.send(Cmd::Close(done)).is_ok() {
+                let _ = wait.recv_timeout(Duration::from_secs(10));
+            }
+        }
+        if let Some(t) = self
+            .handle
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Whether a bad record at `offset` of the newest segment is a torn write rather than
+/// corruption: nothing but zeros from there (a crash after the file grew), or a record
+/// whose length reaches exactly the end of the file (its last bytes never landed).
+fn torn(bytes: &[u8], offset: usize) -> bool {
+    let rest = &bytes[offset.min(bytes.len())..];
+    if rest.iter().all(|b| *b == 0) {
+        return true;
+    }
+    rest.get(..4)
+        .map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize + 4 == rest.len())
+        .unwrap_or(true)
+}
+
+fn cut(path: &Path, len: u64) -> std::io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(len)?;
+    f.sync_all()
+}
