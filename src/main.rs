@@ -42,6 +42,18 @@ async fn shutdown_signal() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Audit(boltward::cli::AuditCommand::Query(args)) => {
+            boltward::cli::audit::run_query(&args)
+        }
+        Command::Audit(boltward::cli::AuditCommand::Verify(args)) => {
+            boltward::cli::audit::run_verify(&args)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "boltward", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Config(ConfigCommand::Check(args)) => {
             match Config::load(args.config.as_deref(), std::env::vars(), &[]) {
                 Ok(config) => {
@@ -240,6 +252,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 connector: proxy.connector(),
                 started: std::time::Instant::now(),
                 gate: proxy.write_gate(),
+                journal: proxy.journal(),
             });
             println!("BOLTWARD_CONTROL={addr}");
             Some(tokio::spawn(

@@ -1,6 +1,7 @@
 //! The `boltward` command line: `serve` runs the proxy; every other command is an
 //! operator tool (`config check` now; the control-port clients join as they land).
 
+pub mod audit;
 pub mod client;
 
 use crate::config::{Config, ConfigError};
@@ -32,6 +33,87 @@ pub enum Command {
     /// Hold or release writes (control port).
     #[command(subcommand)]
     Writes(WritesCommand),
+    /// Who changed what, when: query and verify the write journal.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `boltward audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Journaled writes and refusals, newest first (control port, or `--journal DIR`
+    /// offline). Exit 0 with rows, 4 with none.
+    Query(AuditQueryArgs),
+    /// Verify the journal offline: checksums, LSN order, the hash chain across segments.
+    /// Exit 0 if intact; 1 naming the first bad LSN.
+    Verify(AuditVerifyArgs),
+}
+
+/// `boltward audit query`.
+#[derive(Debug, Args, Clone)]
+pub struct AuditQueryArgs {
+    /// Read this journal directory directly instead of asking the control port.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Control port (when `--journal` is not given).
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// Authenticated principal.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Principal or claimed actor.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// From: RFC 3339 (2026-11-22T10:00:00Z) or an age (15m, 2h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until: RFC 3339 or an age.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Database ("" for the default database).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Node label named by the statements.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Relationship type named by the statements.
+    #[arg(long = "type")]
+    pub rel_type: Option<String>,
+    /// Statement class (read, write, schema, admin, procedure, external, db-switch).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// allow, would-deny or deny.
+    #[arg(long)]
+    pub verdict: Option<String>,
+    /// committed, rolled_back, failed, in_doubt or pending.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// write or refusal.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+/// `boltward audit verify`.
+#[derive(Debug, Args, Clone)]
+pub struct AuditVerifyArgs {
+    /// The journal directory.
+    #[arg(
+        long,
+        env = "BOLTWARD_JOURNAL_DIR",
+        default_value = "boltward-data/journal"
+    )]
+    pub journal: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How to reach a running boltward's control port.

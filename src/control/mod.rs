@@ -46,6 +46,8 @@ pub struct ControlState {
     pub started: Instant,
     /// The write gate.
     pub gate: Arc<crate::proxy::gate::WriteGate>,
+    /// The journal, when enabled.
+    pub journal: Option<crate::journal::Journal>,
 }
 
 type Shared = Arc<ControlState>;
@@ -107,6 +109,20 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(s): State<Shared>) -> Response {
+    if let Some(j) = s.journal.as_ref().filter(|j| !j.is_writable()) {
+        let reason = j
+            .status()
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "journal": "not_writable", "reason": format!("journal cannot write: {reason}")})),
+        )
+            .into_response();
+    }
     let probe = tokio::time::timeout(Duration::from_secs(2), s.connector.connect()).await;
     match probe {
         Ok(Ok(_)) => Json(json!({"status": "ready", "upstream": s.connector.addr()})).into_response(),
@@ -142,7 +158,80 @@ async fn status(State(s): State<Shared>) -> Json<serde_json::Value> {
         "connections_total": s.metrics.proxy.connections_total.get(),
         "policy": policy_summary(&p),
         "writes": writes_state(&s),
+        "journal": journal_state(&s),
     }))
+}
+
+fn journal_state(s: &ControlState) -> serde_json::Value {
+    let Some(j) = &s.journal else {
+        return json!({"enabled": false});
+    };
+    let st = j.status();
+    use std::sync::atomic::Ordering;
+    json!({
+        "enabled": true,
+        "dir": j.dir(),
+        "lsn": st.lsn.load(Ordering::Acquire),
+        "head": st.head.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        "writable": j.is_writable(),
+        "last_error": st.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        "in_doubt": st.in_doubt.load(Ordering::Relaxed),
+        "recovery": j.recovery(),
+    })
+}
+
+fn journal_dir(s: &ControlState) -> Result<PathBuf, ApiError> {
+    s.journal
+        .as_ref()
+        .map(|j| j.dir().to_owned())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "journal_disabled",
+                "the journal is disabled (journal.enabled = false)",
+            )
+        })
+}
+
+async fn audit_query(
+    State(s): State<Shared>,
+    axum::extract::Query(filter): axum::extract::Query<crate::journal::query::Filter>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let dir = journal_dir(&s)?;
+    let rows = tokio::task::spawn_blocking(move || crate::journal::query::query(&dir, &filter))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "journal_read",
+                e.to_string(),
+            )
+        })?;
+    Ok(Json(json!({"rows": rows})))
+}
+
+async fn audit_verify(State(s): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+    let dir = journal_dir(&s)?;
+    let result =
+        tokio::task::spawn_blocking(move || crate::journal::read::verify(&dir, true, |_, _| {}))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+    match result {
+        Ok(v) => Ok(Json(json!({"intact": true, "verified": v}))),
+        Err(crate::journal::read::ReadError::Chain(e)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "journal_corrupt",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "journal_read",
+            e.to_string(),
+        )),
+    }
 }
 
 fn writes_state(s: &ControlState) -> serde_json::Value {
@@ -278,7 +367,9 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/policy/reload", post(policy_reload))
         .route("/v1/policy/check", post(policy_check))
         .route("/v1/writes/pause", post(writes_pause))
-        .route("/v1/writes/resume", post(writes_resume));
+        .route("/v1/writes/resume", post(writes_resume))
+        .route("/v1/audit", get(audit_query))
+        .route("/v1/audit/verify", get(audit_verify).post(audit_verify));
     let metrics_route = Router::new().route("/metrics", get(metrics));
     let metrics_route = if state.config.control.metrics_token {
         metrics_route.route_layer(middleware::from_fn_with_state(state.clone(), require_token))

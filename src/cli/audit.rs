@@ -1,0 +1,191 @@
+//! `boltward audit query|verify`.
+
+use super::client::{call, Failed};
+use super::{AuditQueryArgs, AuditVerifyArgs};
+use crate::journal::query::{parse_time, query, Filter, Row};
+use crate::journal::read::{verify, ReadError};
+use std::process::ExitCode;
+
+impl AuditQueryArgs {
+    /// The filter these flags describe (times resolved against `now`, µs).
+    pub fn filter(&self, now: i64) -> Result<Filter, String> {
+        let time = |s: &Option<String>| s.as_deref().map(|t| parse_time(t, now)).transpose();
+        Ok(Filter {
+            principal: self.principal.clone(),
+            actor: self.actor.clone(),
+            since: time(&self.since)?,
+            until: time(&self.until)?,
+            database: self.database.clone(),
+            label: self.label.clone(),
+            rel_type: self.rel_type.clone(),
+            class: self.class.clone(),
+            verdict: self.verdict.clone(),
+            outcome: self.outcome.clone(),
+            kind: self.kind.clone(),
+            limit: Some(self.limit),
+        })
+    }
+}
+
+/// Runs `boltward audit query`.
+pub fn run_query(args: &AuditQueryArgs) -> ExitCode {
+    let filter = match args.filter(crate::journal::now_micros()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("boltward: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rows: serde_json::Value = match &args.journal {
+        Some(dir) => match query(dir, &filter) {
+            Ok(rows) => serde_json::to_value(rows).unwrap_or_default(),
+            Err(e) => {
+                eprintln!("boltward: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => {
+            let qs = serde_urlencoded(&filter);
+            match call(&args.control, "GET", &format!("/v1/audit?{qs}")) {
+                Ok(body) => body["rows"].clone(),
+                Err(Failed(code)) => return code,
+            }
+        }
+    };
+    let list = rows.as_array().cloned().unwrap_or_default();
+    if args.control.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        print!("{}", table(&list));
+    }
+    if list.is_empty() {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The query string of a filter (only the fields that are set).
+fn serde_urlencoded(f: &Filter) -> String {
+    let v = serde_json::to_value(f).unwrap_or_default();
+    let mut parts = Vec::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            let s = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            parts.push(format!("{k}={}", percent(&s)));
+        }
+    }
+    parts.join("&")
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The human table of audit rows.
+pub fn table(rows: &[serde_json::Value]) -> String {
+    let mut out = format!(
+        "{:>6}  {:<20}  {:<8}  {:<12}  {:<8}  {:<12}  {}\n",
+        "LSN", "TIME", "KIND", "PRINCIPAL", "DATABASE", "RESULT", "STATEMENT"
+    );
+    for r in rows {
+        let time: String = r["time"].as_str().unwrap_or("").chars().take(19).collect();
+        let result = match r["kind"].as_str() {
+            Some("refusal") => format!("denied:{}", r["rule"].as_str().unwrap_or("")),
+            _ => r["outcome"]["result"]
+                .as_str()
+                .unwrap_or("pending")
+                .to_owned(),
+        };
+        let stmts = r["statements"].as_array().cloned().unwrap_or_default();
+        let first = stmts
+            .first()
+            .and_then(|s| s["query"].as_str())
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut stmt: String = first.chars().take(60).collect();
+        if first.chars().count() > 60 {
+            stmt.push('…');
+        }
+        if stmts.len() > 1 {
+            stmt.push_str(&format!(" (+{} more)", stmts.len() - 1));
+        }
+        out.push_str(&format!(
+            "{:>6}  {:<20}  {:<8}  {:<12}  {:<8}  {:<12}  {}\n",
+            r["lsn"],
+            time,
+            r["kind"].as_str().unwrap_or(""),
+            r["actor"]["principal"].as_str().unwrap_or("-"),
+            r["database"].as_str().unwrap_or("(default)"),
+            result,
+            stmt
+        ));
+    }
+    out.push_str(&format!("{} row(s)\n", rows.len()));
+    out
+}
+
+/// Rows as JSON values (for callers holding typed rows).
+pub fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .collect()
+}
+
+/// Runs `boltward audit verify`.
+pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:30} {pos}/{len} segments")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = verify(&args.journal, false, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(v) => {
+            if args.json {
+                println!("{}", serde_json::json!({"intact": true, "verified": v}));
+            } else {
+                println!(
+                    "journal intact: {} segment(s), {} record(s), last LSN {}, head {}",
+                    v.segments, v.records, v.last_lsn, v.head
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(ReadError::Chain(e)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"intact": false, "first_bad_lsn": e.lsn, "segment": e.segment, "offset": e.offset, "problem": e.problem})
+                );
+            } else {
+                eprintln!("journal damaged: {e}");
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("boltward: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The write journal end to end, through boltward with the real Python driver and
+//! ArcadeDB: every committed write has an intent and an outcome, refusals are recorded,
+//! reads are not, each audit filter selects what it should (CLI offline and the control
+//! port), the chain verifies, and no credential appears in any file, log or output.
+
+mod common;
+
+use common::{py, Boltward, Server, PASSWORD};
+use serde_json::Value;
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(&["alpha", "beta"]))
+}
+
+const TOKEN: &str = "journal-token";
+
+const LOAD: &str = r#"
+import os, json, neo4j
+from neo4j.exceptions import ClientError
+run = os.environ["RUN"]
+auth = ("root", os.environ["PW"])
+agent = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth, user_agent="agent/1")
+app = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth, user_agent="app/1")
+out = {}
+# auto-commit write
+with app.session(database="alpha") as s:
+    s.run("CREATE (:JPerson {run: $run, name: 'ada'})", run=run).consume()
+# explicit (managed) transaction with two statements, one naming a relationship type
+def tx(t):
+    t.run("MATCH (p:JPerson {run: $run}) SET p.age = 36", run=run).consume()
+    t.run("MATCH (p:JPerson {run: $run}) CREATE (p)-[:KNOWS]->(:JPet {run: $run})", run=run).consume()
+with app.session(database="alpha") as s:
+    s.execute_write(tx)
+# reads are not journaled
+app.execute_query("MATCH (n:JPerson {run: $run}) RETURN n.name", run=run, database_="alpha")
+# refused: agents may only read
+try:
+    agent.execute_query("MATCH (p:JPerson {run: $run}) DETACH DELETE p", run=run, database_="alpha")
+    out["refused"] = None
+except ClientError as e:
+    out["refused"] = e.code
+# a write in another database
+app.execute_query("CREATE (:JOther {run: $run})", run=run, database_="beta")
+print(json.dumps(out))
+"#;
+
+const CONFIG: &str = r#"
+[policy]
+default = "allow"
+[[policy.rules]]
+name = "agents-read-only"
+actors = { user_agents = ["agent/*"] }
+allow = ["read"]
+"#;
+
+fn boltward_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn query(journal: &str, filters: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "query", "--journal", journal, "--json"];
+    args.extend_from_slice(filters);
+    let (code, out, err) = boltward_cli(&args, &[]);
+    assert!(
+        code == 0 || code == 4,
+        "audit query {filters:?} exited {code}: {err}"
+    );
+    serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn lsns(rows: &[Value]) -> Vec<u64> {
+    rows.iter().map(|r| r["lsn"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn journal_records_writes_refusals_and_answers_audit_queries() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("boltward.toml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let bw = Boltward::start(
+        &server.addr(),
+        &["--config", cfg.to_str().unwrap()],
+        &[("BOLTWARD_CONTROL_TOKEN", TOKEN)],
+    );
+    let run = format!("j{}", std::process::id());
+    let started = boltward::journal::now_micros();
+    let out = py(
+        "py6",
+        LOAD,
+        &[
+            ("URI", &format!("bolt://{}", bw.addr)),
+            ("PW", PASSWORD),
+            ("RUN", &run),
+        ],
+    );
+    let out: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(out["refused"], "Neo.ClientError.Security.Forbidden");
+    let journal = bw.journal_dir();
+    let j = journal.to_str().unwrap();
+
+    let all = query(j, &[]);
+    let writes: Vec<&Value> = all.iter().filter(|r| r["kind"] == "write").collect();
+    let refusals: Vec<&Value> = all.iter().filter(|r| r["kind"] == "refusal").collect();
+    assert_eq!(writes.len(), 3, "three writes, no reads: {all:#?}");
+    assert_eq!(refusals.len(), 1, "{all:#?}");
+    // Newest first.
+    assert!(lsns(&all).windows(2).all(|w| w[0] > w[1]));
+
+    let beta = writes[0];
+    assert_eq!(beta["database"], "beta");
+    let explicit = writes[1];
+    assert_eq!(explicit["mode"], "explicit");
+    assert_eq!(explicit["statements"].as_array().unwrap().len(), 2);
+    assert_eq!(explicit["statements"][0]["parameters"]["run"], run.as_str());
+    assert_eq!(explicit["outcome"]["result"], "committed");
+    assert_eq!(explicit["types"], serde_json::json!(["KNOWS"]));
+    let auto = writes[2];
+    assert_eq!(auto["mode"], "auto");
+    assert_eq!(
+        auto["statements"][0]["query"],
+        "CREATE (:JPerson {run: $run, name: 'ada'})"
+    );
+    assert_eq!(auto["outcome"]["result"], "committed");
+    assert_eq!(auto["outcome"]["stats"]["nodes-created"], 1);
+    assert_eq!(auto["actor"]["principal"], "root");
+    assert_eq!(auto["actor"]["user_agent"], "app/1");
+    assert_eq!(auto["actor"]["address"], "127.0.0.1");
+    let refusal = refusals[0];
+    assert_eq!(refusal["rule"], "agents-read-only");
+    assert_eq!(refusal["actor"]["user_agent"], "agent/1");
+    assert!(refusal["statements"][0]["query"]
+        .as_str()
+        .unwrap()
+        .contains("DETACH DELETE"));
+
+    // Each filter selects exactly what it should.
+    let l = |rows: Vec<Value>| lsns(&rows);
+    let (bl, el, al, rl) = (
+        beta["lsn"].as_u64().unwrap(),
+        explicit["lsn"].as_u64().unwrap(),
+        auto["lsn"].as_u64().unwrap(),
+        refusal["lsn"].as_u64().unwrap(),
+    );
+    assert_eq!(l(query(j, &["--database", "beta"])), [bl]);
+    assert_eq!(l(query(j, &["--kind", "refusal"])), [rl]);
+    assert_eq!(l(query(j, &["--verdict", "deny"])), [rl]);
+    assert_eq!(l(query(j, &["--label", "JPet"])), [el]);
+    assert_eq!(l(query(j, &["--type", "KNOWS"])), [el]);
+    assert_eq!(
+        l(query(
+            j,
+            &["--class", "write", "--database", "alpha", "--kind", "write"]
+        )),
+        [el, al]
+    );
+    assert_eq!(l(query(j, &["--outcome", "committed"])), [bl, el, al]);
+    assert!(query(j, &["--outcome", "failed"]).is_empty());
+    assert_eq!(
+        l(query(j, &["--principal", "root", "--limit", "2"])),
+        [bl, rl]
+    );
+    assert!(query(j, &["--principal", "nobody"]).is_empty());
+    assert!(query(j, &["--actor", "nobody"]).is_empty());
+    let since = boltward::journal::query::rfc3339(started);
+    assert_eq!(query(j, &["--since", &since]).len(), 4);
+    assert!(query(j, &["--until", &since]).is_empty());
+    assert!(query(j, &["--since", "0s"]).is_empty());
+
+    // The same through the control port (token required).
+    let (code, _, err) = boltward_cli(&["audit", "query", "--control", &bw.control, "--json"], &[]);
+    assert_eq!(code, 1, "no token: {err}");
+    let (code, out, err) = boltward_cli(
+        &[
+            "audit",
+            "query",
+            "--control",
+            &bw.control,
+            "--token",
+            TOKEN,
+            "--json",
+            "--label",
+            "JPet",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let live: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(lsns(live.as_array().unwrap()), [el]);
+    let (code, table, _) = boltward_cli(
+        &[
+            "audit",
+            "query",
+            "--control",
+            &bw.control,
+            "--token",
+            TOKEN,
+            "--kind",
+            "refusal",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(table.contains("denied:agents-read-only"), "{table}");
+    assert!(table.contains("1 row(s)"), "{table}");
+
+    // The chain verifies, offline and live.
+    let (code, out, err) = boltward_cli(&["audit", "verify", "--journal", j], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("journal intact:"), "{out}");
+    let (code, out, _) = boltward_cli(
+        &[
+            "status",
+            "--control",
+            &bw.control,
+            "--token",
+            TOKEN,
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["journal"]["writable"], true);
+    assert!(status["journal"]["lsn"].as_u64().unwrap() >= rl);
+
+    // No credential anywhere: journal files, log, audit output.
+    let mut haystack = Vec::new();
+    for e in std::fs::read_dir(&journal).unwrap() {
+        haystack.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    haystack.extend(bw.logs().into_bytes());
+    haystack.extend(serde_json::to_vec(&all).unwrap());
+    let needle = PASSWORD.as_bytes();
+    assert!(
+        !haystack.windows(needle.len()).any(|w| w == needle),
+        "the password appears in the journal, the log or the audit output"
+    );
+    assert!(
+        haystack.windows(4).any(|w| w == b"root"),
+        "the scan reads real content"
+    );
+}
