@@ -48,7 +48,7 @@ pub enum Command {
 pub enum AuditCommand {
     /// Journaled writes and refusals, newest first (control port, or `--journal DIR`
     /// offline). Exit 0 with rows, 4 with none.
-    Query(AuditQueryArgs),
+    Query(Box<AuditQueryArgs>),
     /// Verify the journal offline: checksums, LSN order, the hash chain across segments.
     /// Exit 0 if intact; 1 naming the first bad LSN.
     Verify(AuditVerifyArgs),
