@@ -6,9 +6,11 @@
 //! - `writer`: the thread that owns the open segment (group commit, rollover, fail-closed).
 //! - [`read`]: offline reading: segment listing, time index, verification.
 //! - [`query`]: audit queries over the journal.
+//! - [`replay`]: committed writes in commit order, replayed into a server.
 
 pub mod query;
 pub mod read;
+pub mod replay;
 mod writer;
 
 pub use writer::{now_micros, Status, Ticket};

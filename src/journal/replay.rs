@@ -1,0 +1,106 @@
+//! Replaying committed writes, in journal order, into a Bolt server: the order test,
+//! point-in-time restore and the mirror all use this.
+
+use super::read::{list_segments, scan, ReadError};
+use crate::upstream::client::{BoltClient, ClientError};
+use boltward_journal::entry::Result as TxResult;
+use boltward_journal::{Entry, Intent, TxMode};
+use boltward_protocol::message::Begin;
+use boltward_protocol::{Map, Request};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The committed writes of the journal in `dir`, in the order their outcomes were
+/// journaled (the commit order), up to and including outcome LSN `upto`.
+pub fn committed(dir: &Path, upto: Option<u64>) -> Result<Vec<Intent>, ReadError> {
+    let segments =
+        list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
+    let mut intents: HashMap<u64, Intent> = HashMap::new();
+    let mut out = Vec::new();
+    scan(&segments, |lsn, _, e| {
+        if upto.is_some_and(|u| lsn > u) {
+            return;
+        }
+        match e {
+            Entry::Intent(i) => {
+                intents.insert(lsn, i);
+            }
+            Entry::Outcome(o) => {
+                if let Some(i) = intents.remove(&o.intent) {
+                    if matches!(o.result, TxResult::Committed { .. }) {
+                        out.push(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    })?;
+    Ok(out)
+}
+
+/// Why a write could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A journaled message does not decode.
+    #[error("journaled statement does not decode: {0}")]
+    Decode(String),
+    /// The target refused it.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// Runs one committed write against `client`, into `db` (or the database it was written
+/// to). Bookmarks of the source server are dropped.
+pub async fn apply(
+    client: &mut BoltClient,
+    intent: &Intent,
+    db: Option<&str>,
+) -> Result<(), ReplayError> {
+    let dialect = intent.dialect();
+    let target = |mut extra: Map| {
+        extra.remove("bookmarks");
+        extra.remove("db");
+        if let Some(d) = db.or(intent.db.as_deref()) {
+            extra.insert("db", d);
+        }
+        extra
+    };
+    let mut runs = Vec::with_capacity(intent.statements.len());
+    for s in &intent.statements {
+        match Request::decode(&s.run, dialect) {
+            Ok(Request::Run(r)) => runs.push(r),
+            Ok(other) => {
+                return Err(ReplayError::Decode(format!(
+                    "{:?} is not RUN",
+                    other.kind()
+                )))
+            }
+            Err(e) => return Err(ReplayError::Decode(e.to_string())),
+        }
+    }
+    match intent.mode {
+        TxMode::Auto => {
+            for r in runs {
+                client
+                    .query(&r.query, r.parameters, target(r.extra))
+                    .await?;
+            }
+        }
+        TxMode::Explicit => {
+            let extra = match intent.begin.as_deref().map(|b| Request::decode(b, dialect)) {
+                Some(Ok(Request::Begin(Begin { extra }))) => extra,
+                Some(Err(e)) => return Err(ReplayError::Decode(e.to_string())),
+                _ => Map::new(),
+            };
+            client.begin(target(extra)).await?;
+            for r in runs {
+                if let Err(e) = client.query(&r.query, r.parameters, Map::new()).await {
+                    let _ = client.reset().await;
+                    return Err(e.into());
+                }
+            }
+            client.commit().await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! The journal under stress, with the real server and driver:
+//!
+//! - crash: SIGKILL boltward during a concurrent write load, restart it on the same
+//!   journal, verify the chain, and find every commit a client saw acknowledged recorded
+//!   as committed;
+//! - order: concurrent writers on overlapping nodes, then the journal's committed writes
+//!   replayed in order into an empty database give the same graph;
+//! - disk full: on a real, small tmpfs the journal cannot write, writes are refused with a
+//!   transient error while reads work, and writes resume once space is freed.
+
+mod common;
+
+use common::{py, Boltward, Server, PASSWORD};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(&["alpha", "replay", "full"]))
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const CRASH_LOAD: &str = r#"
+import os, sys, threading, time, neo4j
+run, uri = os.environ["RUN"], os.environ["URI"]
+d = neo4j.GraphDatabase.driver(uri, auth=("root", os.environ["PW"]), max_connection_pool_size=16)
+lock = threading.Lock()
+def worker(w):
+    i = 0
+    failures = 0
+    deadline = time.time() + 20
+    while time.time() < deadline and failures < 3:
+        i += 1
+        ident = f"{w}-{i}"
+        try:
+            with d.session(database="alpha") as s:
+                if w % 2 == 0:
+                    s.run("CREATE (:Crash {run: $run, id: $id})", run=run, id=ident).consume()
+                else:
+                    tx = s.begin_transaction()
+                    tx.run("CREATE (:Crash {run: $run, id: $id})", run=run, id=ident).consume()
+                    tx.commit()
+            with lock:
+                print("ACK", ident, flush=True)
+        except Exception as e:
+            failures += 1
+            time.sleep(0.2)
+ts = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("DONE", flush=True)
+"#;
+
+#[test]
+fn sigkill_during_load_loses_no_acknowledged_commit() {
+    let server = server();
+    let journal = tempfile::tempdir().unwrap();
+    let jdir = journal.path().to_str().unwrap().to_owned();
+    let env = [("BOLTWARD_JOURNAL_DIR", jdir.as_str())];
+    let mut bw = Boltward::start(&server.addr(), &[], &env);
+    let run = format!("crash{}", std::process::id());
+    let load = Command::new(common::python("py6"))
+        .arg("-c")
+        .arg(CRASH_LOAD)
+        .envs([
+            ("URI", format!("bolt://{}", bw.addr)),
+            ("PW", PASSWORD.into()),
+            ("RUN", run.clone()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let acknowledged commits accumulate, then kill boltward mid-load.
+    std::thread::sleep(Duration::from_millis(2500));
+    bw.signal("KILL");
+    assert!(bw.wait_exit(Duration::from_secs(10)).is_some());
+    let out = load.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DONE"), "load script ended: {text}");
+    let acked: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("ACK "))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        acked.len() >= 20,
+        "the load ran before the kill: {}",
+        acked.len()
+    );
+
+    // Restart on the same journal: recovery runs, then the chain verifies offline.
+    let bw = Boltward::start(&server.addr(), &[], &env);
+    assert!(
+        bw.wait_log("journal open", Duration::from_secs(10)),
+        "{}",
+        bw.logs()
+    );
+    drop(bw);
+    let (code, out, err) = cli(&["audit", "verify", "--journal", &jdir]);
+    assert_eq!(code, 0, "journal verifies after the crash: {out}{err}");
+
+    let (code, out, err) = cli(&[
+        "audit",
+        "query",
+        "--journal",
+        &jdir,
+        "--json",
+        "--outcome",
+        "committed",
+        "--limit",
+        "1000000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let committed: BTreeSet<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["statements"].as_array().unwrap().clone())
+        .filter_map(|s| s["parameters"]["id"].as_str().map(str::to_owned))
+        .collect();
+    let missing: Vec<&String> = acked.difference(&committed).collect();
+    let (_, doubt, _) = cli(&[
+        "audit",
+        "query",
+        "--journal",
+        &jdir,
+        "--json",
+        "--outcome",
+        "in_doubt",
+        "--limit",
+        "1000000",
+    ]);
+    let in_doubt = serde_json::from_str::<Value>(&doubt)
+        .map(|v| v.as_array().map(Vec::len).unwrap_or(0))
+        .unwrap_or(0);
+    eprintln!(
+        "crash test: {} acknowledged, {} found committed, {} in doubt, {} journaled committed",
+        acked.len(),
+        acked.len() - missing.len(),
+        in_doubt,
+        committed.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not journaled as committed: {missing:?}"
+    );
+}
+
+const ORDER_LOAD: &str = r#"
+import os, random, threading, neo4j
+from neo4j.exceptions import Neo4jError
+run = os.environ["RUN"]
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=16)
+with d.session(database="alpha") as s:
+    s.run("UNWIND range(0, 3) AS k CREATE (:Ord {run: $run, k: k, v: 1, hist: []})", run=run).consume()
+UPDATE = "MATCH (n:Ord {run: $run, k: $k}) SET n.v = (n.v * 7 + $w) % 1000003, n.hist = n.hist + [$w]"
+errors = []
+def worker(w):
+    rnd = random.Random(w)
+    for i in range(25):
+        k = rnd.randrange(4)
+        tag = w * 1000 + i
+        for attempt in range(60):
+            try:
+                with d.session(database="alpha") as s:
+                    if i % 4 == 3:
+                        s.run(UPDATE, run=run, k=k, w=tag).consume()
+                    else:
+                        tx = s.begin_transaction()
+                        tx.run(UPDATE, run=run, k=k, w=tag).consume()
+                        tx.run("MATCH (a:Ord {run: $run, k: $k}) SET a.last = $w", run=run, k=(k + 1) % 4, w=tag).consume()
+                        tx.commit()
+                break
+            except Neo4jError as e:
+                continue
+        else:
+            errors.append(tag)
+ts = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("ERRORS", len(errors))
+"#;
+
+const GRAPH: &str = r#"
+import os, json, hashlib, neo4j
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
+rows = d.execute_query("MATCH (n:Ord {run: $run}) RETURN n.k AS k, n.v AS v, n.hist AS hist, n.last AS last ORDER BY k",
+                       run=os.environ["RUN"], database_=os.environ["DB"]).records
+data = json.dumps([dict(r) for r in rows], sort_keys=True)
+print(json.dumps({"hash": hashlib.sha256(data.encode()).hexdigest(), "rows": len(rows), "updates": sum(len(r["hist"]) for r in rows)}))
+"#;
+
+fn graph(uri: &str, db: &str, run: &str) -> Value {
+    let out = py(
+        "py6",
+        GRAPH,
+        &[("URI", uri), ("PW", PASSWORD), ("DB", db), ("RUN", run)],
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn replaying_the_journal_in_order_rebuilds_the_same_graph() {
+    let server = server();
+    let bw = Boltward::start(&server.addr(), &[], &[]);
+    let run = format!("ord{}", std::process::id());
+    let out = py(
+        "py6",
+        ORDER_LOAD,
+        &[
+            ("URI", &format!("bolt://{}", bw.addr)),
+            ("PW", PASSWORD),
+            ("RUN", &run),
+        ],
+    );
+    assert!(
+        out.contains("ERRORS 0"),
+        "every transaction committed: {out}"
+    );
+    let original = graph(&format!("bolt://{}", server.addr()), "alpha", &run);
+    assert_eq!(original["rows"], 4);
+    assert_eq!(
+        original["updates"], 200,
+        "8 writers × 25 updates: {original}"
+    );
+
+    let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
+    assert_eq!(intents.len(), 201, "the create and 200 updates");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let upstream = boltward::config::Upstream {
+            addr: server.addr(),
+            ..Default::default()
+        };
+        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
+        let mut client = boltward::upstream::client::BoltClient::connect(
+            &connector, "root", PASSWORD, "replay/1",
+        )
+        .await
+        .unwrap();
+        for i in &intents {
+            boltward::journal::replay::apply(&mut client, i, Some("replay"))
+                .await
+                .unwrap();
+        }
+    });
+    let replayed = graph(&format!("bolt://{}", server.addr()), "replay", &run);
+    assert_eq!(
+        replayed, original,
+        "replay in journal order gives the same graph"
+    );
+}
+
+/// A tmpfs mounted for the test, unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("mount(8)");
+        assert!(
+            st.success(),
+            "mounting a tmpfs needs root (CI runs as root); cannot run the disk-full test"
+        );
+        Tmpfs(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+const UNTIL_REFUSED: &str = r#"
+import os, json, neo4j
+from neo4j.exceptions import Neo4jError
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
+res = {"ok": 0}
+with d.session(database="full") as s:
+    for i in range(int(os.environ["N"])):
+        try:
+            s.run("CREATE (:Full {i: $i, pad: $pad})", i=i, pad="x" * 200).consume()
+            res["ok"] += 1
+        except Neo4jError as e:
+            res["code"], res["message"] = e.code, e.message
+            break
+    res["read"] = s.run("RETURN 41 + 1 AS x").single()["x"]
+print(json.dumps(res))
+"#;
+
+#[test]
+fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
+    let server = server();
+    let base = tempfile::tempdir().unwrap();
+    let mnt = base.path().join("mnt");
+    let fs = Tmpfs::mount(&mnt, "1m");
+    let jdir = mnt.join("journal");
+    let jdir_s = jdir.to_str().unwrap().to_owned();
+    let token = "full-token";
+    let bw = Boltward::start(
+        &server.addr(),
+        &[],
+        &[
+            ("BOLTWARD_JOURNAL_DIR", jdir_s.as_str()),
+            ("BOLTWARD_CONTROL_TOKEN", token),
+        ],
+    );
+    let uri = format!("bolt://{}", bw.addr);
+    let env = |n: &'static str| {
+        [
+            ("URI", uri.clone()),
+            ("PW", PASSWORD.into()),
+            ("N", n.into()),
+        ]
+    };
+    let run = |n: &'static str| -> Value {
+        let e = env(n);
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        serde_json::from_str(py("py6", UNTIL_REFUSED, &e).trim()).unwrap()
+    };
+    assert_eq!(run("3")["ok"], 3, "writes work while there is space");
+
+    // Fill the file system to the last byte.
+    let filler = mnt.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[0]).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let full = run("200");
+    assert_eq!(
+        full["code"], "Neo.TransientError.General.DatabaseUnavailable",
+        "a write is refused with a transient error: {full}"
+    );
+    assert!(
+        full["message"].as_str().unwrap().contains("journal"),
+        "{full}"
+    );
+    assert_eq!(full["read"], 42, "reads keep working");
+    let ready = ureq::get(&format!("http://{}/readyz", bw.control))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        503,
+        "not ready while the journal cannot write"
+    );
+
+    // Free the space: writes resume.
+    std::fs::remove_file(&filler).unwrap();
+    let after = run("3");
+    assert_eq!(after["ok"], 3, "writes resume: {after}");
+    let ready = ureq::get(&format!("http://{}/readyz", bw.control))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = ureq::get(&format!("http://{}/metrics", bw.control))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(metrics.contains("boltward_journal_writable 1"));
+    let errors_line = metrics
+        .lines()
+        .find(|l| l.starts_with("boltward_journal_append_errors_total "))
+        .unwrap();
+    assert_ne!(errors_line, "boltward_journal_append_errors_total 0");
+    drop(bw);
+    // Nothing half-written stayed behind.
+    let (code, out, err) = cli(&["audit", "verify", "--journal", &jdir_s]);
+    assert_eq!(code, 0, "{out}{err}");
+    drop(fs);
+}
