@@ -5,12 +5,13 @@
 //! loadgen stream  ADDR PASSWORD RECORDS      # one query streaming RECORDS small records
 //! loadgen latency ADDR PASSWORD ITERATIONS   # sequential RETURN 1 round trips
 //! loadgen idle    ADDR PASSWORD CONNECTIONS  # open authenticated idle connections, hold
+//! loadgen commits ADDR PASSWORD PER_WRITER WRITERS  # explicit write transactions
 //! ```
 //! Every mode prints one line of `key=value` results.
 
 use boltward_protocol::chunk::{scan, DEFAULT_MAX_MESSAGE_SIZE};
 use boltward_protocol::handshake::{ClientHello, Proposal, VersionRange};
-use boltward_protocol::message::{Hello, Logon, Pull, Run};
+use boltward_protocol::message::{Begin, Hello, Logon, Pull, Run};
 use boltward_protocol::{Map, Request, Version};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -114,6 +115,30 @@ impl Conn {
     }
 }
 
+/// One explicit write transaction as drivers send it: BEGIN + RUN + PULL pipelined, then
+/// COMMIT once the records are in.
+fn write_tx(c: &mut Conn, writer: usize, i: usize) {
+    let begin = Begin {
+        extra: Map::from([("db", "neo4j")]),
+    };
+    let mut run = Run::new("CREATE (:Bench {w: $w, i: $i})");
+    run.parameters.insert("w", writer as i64);
+    run.parameters.insert("i", i as i64);
+    c.send(&[
+        Request::Begin(begin),
+        Request::Run(run),
+        Request::Pull(Pull::new(-1)),
+    ]);
+    c.summaries(3);
+    c.send(&[Request::Commit]);
+    c.summaries(1);
+}
+
+fn percentile(lat: &mut [Duration], q: f64) -> f64 {
+    lat.sort();
+    lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (mode, addr, pw, n) = (
@@ -167,6 +192,43 @@ fn main() {
             let mut sink = String::new();
             let _ = std::io::stdin().read_to_string(&mut sink);
             drop(conns);
+        }
+        "commits" => {
+            let writers: usize = args.get(5).map(|w| w.parse().unwrap()).unwrap_or(1);
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(writers));
+            let t = Instant::now();
+            let handles: Vec<_> = (0..writers)
+                .map(|w| {
+                    let (addr, pw, barrier) = (addr.clone(), pw.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        let mut c = Conn::open(&addr, &pw);
+                        for i in 0..20 {
+                            write_tx(&mut c, w, i);
+                        }
+                        barrier.wait();
+                        (0..n)
+                            .map(|i| {
+                                let t = Instant::now();
+                                write_tx(&mut c, w, 1000 + i);
+                                t.elapsed()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut lat: Vec<Duration> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "writers={writers} transactions={} tx_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1}",
+                lat.len(),
+                lat.len() as f64 / secs,
+                percentile(&mut lat, 0.50),
+                percentile(&mut lat, 0.99),
+                percentile(&mut lat, 1.0)
+            );
         }
         other => panic!("unknown mode {other}"),
     }

@@ -41,7 +41,7 @@ scripts/arcadedb.sh start --dir "$work/db" --port 0 --password "$password" --dat
 . "$work/db.env"
 server="127.0.0.1:$BOLT_PORT"
 
-BOLTWARD_LOG=warn target/release/boltward serve --listen 127.0.0.1:0 --upstream "$server" > "$work/bw.out" 2>"$work/bw.err" &
+BOLTWARD_JOURNAL_DIR="$work/journal-plain" BOLTWARD_LOG=warn target/release/boltward serve --listen 127.0.0.1:0 --upstream "$server" > "$work/bw.out" 2>"$work/bw.err" &
 pids+=($!)
 bw_pid=$!
 for _ in $(seq 50); do grep -q BOLTWARD_LISTEN "$work/bw.out" && break; sleep 0.1; done
@@ -56,7 +56,7 @@ name = "bench"
 actors = { principals = ["root"] }
 allow = ["read", "write"]
 TOML
-BOLTWARD_LOG=warn target/release/boltward serve --listen 127.0.0.1:0 --upstream "$server" --config "$work/policy.toml" > "$work/bwp.out" 2>"$work/bwp.err" &
+BOLTWARD_JOURNAL_DIR="$work/journal-governed" BOLTWARD_LOG=warn target/release/boltward serve --listen 127.0.0.1:0 --upstream "$server" --config "$work/policy.toml" > "$work/bwp.out" 2>"$work/bwp.err" &
 pids+=($!)
 for _ in $(seq 50); do grep -q BOLTWARD_LISTEN "$work/bwp.out" && break; sleep 0.1; done
 governed="$(sed -n 's/BOLTWARD_LISTEN=//p' "$work/bwp.out")"

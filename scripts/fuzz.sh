@@ -11,10 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs="${1:-30}"
+if ! [[ "$secs" =~ ^[0-9]+$ ]]; then
+    echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...] (SECONDS must be a number, got '$secs')" >&2
+    exit 2
+fi
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(handshake_client handshake_server chunk packstream message roundtrip cypher)
+    targets=(handshake_client handshake_server chunk packstream message roundtrip cypher journal)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -330,6 +330,28 @@ pub struct Sink {
     pub batch: usize,
 }
 
+impl Sink {
+    /// The password: `BOLTWARD_JOURNAL_SINK_PASSWORD`, else the file's first line.
+    pub fn password(&self) -> Result<String, ConfigError> {
+        if let Ok(p) = std::env::var("BOLTWARD_JOURNAL_SINK_PASSWORD") {
+            return Ok(p);
+        }
+        let path = self.password_file.as_ref().ok_or_else(|| {
+            invalid(
+                "journal.sink.password_file",
+                "set it or BOLTWARD_JOURNAL_SINK_PASSWORD when journal.sink.enabled is true",
+            )
+        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "journal.sink.password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        Ok(text.lines().next().unwrap_or_default().to_owned())
+    }
+}
+
 impl Default for Sink {
     fn default() -> Self {
         Sink {

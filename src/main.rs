@@ -265,6 +265,31 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         // Machine-readable line for scripts and tests (port 0 resolves here).
         println!("BOLTWARD_LISTEN={addr}");
         tokio::spawn(reload_on_sighup(args, proxy.policy(), metrics.clone()));
+        if let (true, Some(journal)) = (config.journal.sink.enabled, proxy.journal()) {
+            let sink = &config.journal.sink;
+            let mut up = config.upstream.clone();
+            if let Some(a) = &sink.addr {
+                up.addr = a.clone();
+            }
+            let tls = if up.tls.enabled {
+                Some(boltward::tls::client_config(&up.tls)?)
+            } else {
+                None
+            };
+            let cfg = boltward::journal::sink::SinkConfig {
+                connector: boltward::upstream::Connector::new(&up, tls)?,
+                database: sink.database.clone(),
+                user: sink.user.clone(),
+                password: sink.password()?,
+                batch: sink.batch.max(1),
+            };
+            tokio::spawn(boltward::journal::sink::run(
+                journal.dir().to_owned(),
+                cfg,
+                metrics.journal.sink_errors.clone(),
+                metrics.journal.sink_lsn.clone(),
+            ));
+        }
         proxy.serve(shutdown_signal()).await;
         if let Some(c) = control {
             c.abort();

@@ -29,6 +29,10 @@ pub struct JournalMetrics {
     pub in_doubt: IntGauge,
     /// Segments in the journal.
     pub segments: IntGauge,
+    /// The last LSN the audit sink wrote.
+    pub sink_lsn: IntGauge,
+    /// Audit sink connection or write failures.
+    pub sink_errors: IntCounter,
 }
 
 /// The proxy's metrics.
@@ -222,6 +226,16 @@ impl Metrics {
                 "Journaled writes whose outcome is unknown (recovery and this run)",
             ),
             segments: gauge(&r, "boltward_journal_segments", "Journal segment files"),
+            sink_lsn: gauge(
+                &r,
+                "boltward_journal_sink_lsn",
+                "Last journal LSN written to the audit sink",
+            ),
+            sink_errors: counter(
+                &r,
+                "boltward_journal_sink_errors_total",
+                "Audit sink connection or write failures",
+            ),
         };
         Metrics {
             registry: r,

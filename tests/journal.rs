@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start(&["alpha", "beta"]))
+    SERVER.get_or_init(|| Server::start(&["alpha", "beta", "audit"]))
 }
 
 const TOKEN: &str = "journal-token";
@@ -255,5 +255,89 @@ fn journal_records_writes_refusals_and_answers_audit_queries() {
     assert!(
         haystack.windows(4).any(|w| w == b"root"),
         "the scan reads real content"
+    );
+}
+
+const SINK_CHECK: &str = r#"
+import os, json, time, neo4j
+run = os.environ["RUN"]
+auth = ("root", os.environ["PW"])
+proxy = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth)
+direct = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
+with proxy.session(database="alpha") as s:
+    s.run("CREATE (:JSink {run: $run})", run=run).consume()
+out = {"rows": []}
+if os.environ.get("WAIT") == "1":
+    for _ in range(60):
+        rows = direct.execute_query(
+            "MATCH (e:AuditLogEntry) WHERE any(q IN coalesce(e.statements, []) WHERE q CONTAINS 'JSink') "
+            "OR e.kind = 'outcome' RETURN e.kind AS kind, e.lsn AS lsn, e.principal AS principal, "
+            "e.intent AS intent, e.result AS result, e.statements AS statements ORDER BY e.lsn",
+            database_="audit").records
+        out["rows"] = [dict(r) for r in rows]
+        if any(r["kind"] == "outcome" for r in rows) and any(r["kind"] == "intent" for r in rows):
+            break
+        time.sleep(0.25)
+print(json.dumps(out))
+"#;
+
+#[test]
+fn the_audit_sink_writes_entries_asynchronously() {
+    let server = server();
+    let run = format!("sink{}", std::process::id());
+    let sink_env = [
+        ("BOLTWARD_JOURNAL_SINK_ENABLED", "true"),
+        ("BOLTWARD_JOURNAL_SINK_DATABASE", "audit"),
+        ("BOLTWARD_JOURNAL_SINK_USER", "root"),
+        ("BOLTWARD_JOURNAL_SINK_PASSWORD", PASSWORD),
+    ];
+    let bw = Boltward::start(&server.addr(), &[], &sink_env);
+    let out = py(
+        "py6",
+        SINK_CHECK,
+        &[
+            ("URI", &format!("bolt://{}", bw.addr)),
+            ("DIRECT", &format!("bolt://{}", server.addr())),
+            ("PW", PASSWORD),
+            ("RUN", &run),
+            ("WAIT", "1"),
+        ],
+    );
+    let out: Value = serde_json::from_str(out.trim()).unwrap();
+    let rows = out["rows"].as_array().unwrap();
+    let intent = rows
+        .iter()
+        .find(|r| r["kind"] == "intent")
+        .unwrap_or_else(|| panic!("no intent entry in the sink: {out}"));
+    assert_eq!(intent["principal"], "root");
+    assert!(intent["statements"][0].as_str().unwrap().contains("JSink"));
+    let outcome = rows
+        .iter()
+        .find(|r| r["kind"] == "outcome" && r["intent"] == intent["lsn"])
+        .unwrap_or_else(|| panic!("no outcome entry for the intent: {out}"));
+    assert_eq!(outcome["result"], "committed");
+    drop(bw);
+
+    // A sink that cannot be reached never holds up a client.
+    let mut env = sink_env.to_vec();
+    env.push(("BOLTWARD_JOURNAL_SINK_ADDR", "127.0.0.1:1"));
+    let bw = Boltward::start(&server.addr(), &[], &env);
+    py(
+        "py6",
+        SINK_CHECK,
+        &[
+            ("URI", &format!("bolt://{}", bw.addr)),
+            ("DIRECT", &format!("bolt://{}", server.addr())),
+            ("PW", PASSWORD),
+            ("RUN", &run),
+        ],
+    );
+    assert!(
+        bw.wait_log(
+            "audit sink cannot connect",
+            std::time::Duration::from_secs(10)
+        ),
+        "{}",
+        bw.logs()
     );
 }

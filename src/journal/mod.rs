@@ -7,10 +7,12 @@
 //! - [`read`]: offline reading: segment listing, time index, verification.
 //! - [`query`]: audit queries over the journal.
 //! - [`replay`]: committed writes in commit order, replayed into a server.
+//! - [`sink`]: the optional `:AuditLogEntry` sink.
 
 pub mod query;
 pub mod read;
 pub mod replay;
+pub mod sink;
 mod writer;
 
 pub use writer::{now_micros, Status, Ticket};
