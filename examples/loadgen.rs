@@ -81,7 +81,15 @@ impl Conn {
     }
 
     /// Reads until `n` summaries arrived; returns the RECORDs seen and bytes read.
-    fn summaries(&mut self, mut n: usize) -> (u64, u64) {
+    fn summaries(&mut self, n: usize) -> (u64, u64) {
+        let (records, bytes, failed) = self.answers(n);
+        assert!(!failed, "FAILURE from server");
+        (records, bytes)
+    }
+
+    /// Reads `n` answers (SUCCESS, FAILURE or IGNORED); whether one was a FAILURE.
+    fn answers(&mut self, mut n: usize) -> (u64, u64, bool) {
+        let mut failed = false;
         let (mut records, mut bytes) = (0u64, 0u64);
         let mut tmp = vec![0u8; 1 << 16];
         loop {
@@ -90,13 +98,16 @@ impl Conn {
                 at += m.len;
                 match m.tag {
                     Some(0x71) => records += 1,
-                    Some(0x70) => n -= 1,
-                    Some(0x7F) => panic!("FAILURE from server"),
+                    Some(0x70) | Some(0x7E) => n -= 1,
+                    Some(0x7F) => {
+                        failed = true;
+                        n -= 1;
+                    }
                     _ => {}
                 }
                 if n == 0 {
                     self.buf.drain(..at);
-                    return (records, bytes);
+                    return (records, bytes, failed);
                 }
             }
             self.buf.drain(..at);
@@ -116,8 +127,20 @@ impl Conn {
 }
 
 /// One explicit write transaction as drivers send it: BEGIN + RUN + PULL pipelined, then
-/// COMMIT once the records are in.
-fn write_tx(c: &mut Conn, writer: usize, i: usize) {
+/// COMMIT once the records are in; retried after RESET when the server reports a conflict
+/// (ArcadeDB's optimistic concurrency). Returns the retries.
+fn write_tx(c: &mut Conn, writer: usize, i: usize) -> u64 {
+    let mut retries = 0;
+    while !try_write_tx(c, writer, i) {
+        c.send(&[Request::Reset]);
+        c.summaries(1);
+        retries += 1;
+        assert!(retries < 1000, "transaction keeps failing");
+    }
+    retries
+}
+
+fn try_write_tx(c: &mut Conn, writer: usize, i: usize) -> bool {
     let begin = Begin {
         extra: Map::from([("db", "neo4j")]),
     };
@@ -129,9 +152,11 @@ fn write_tx(c: &mut Conn, writer: usize, i: usize) {
         Request::Run(run),
         Request::Pull(Pull::new(-1)),
     ]);
-    c.summaries(3);
+    if c.answers(3).2 {
+        return false;
+    }
     c.send(&[Request::Commit]);
-    c.summaries(1);
+    !c.answers(1).2
 }
 
 fn percentile(lat: &mut [Duration], q: f64) -> f64 {
@@ -209,20 +234,22 @@ fn main() {
                         (0..n)
                             .map(|i| {
                                 let t = Instant::now();
-                                write_tx(&mut c, w, 1000 + i);
-                                t.elapsed()
+                                let r = write_tx(&mut c, w, 1000 + i);
+                                (t.elapsed(), r)
                             })
                             .collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            let mut lat: Vec<Duration> = handles
+            let results: Vec<(Duration, u64)> = handles
                 .into_iter()
                 .flat_map(|h| h.join().unwrap())
                 .collect();
             let secs = t.elapsed().as_secs_f64();
+            let retries: u64 = results.iter().map(|r| r.1).sum();
+            let mut lat: Vec<Duration> = results.into_iter().map(|r| r.0).collect();
             println!(
-                "writers={writers} transactions={} tx_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1}",
+                "writers={writers} transactions={} retries={retries} tx_per_s={:.0} p50_us={:.1} p99_us={:.1} max_us={:.1}",
                 lat.len(),
                 lat.len() as f64 / secs,
                 percentile(&mut lat, 0.50),

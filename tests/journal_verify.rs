@@ -82,12 +82,13 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
 /// (lsn, offset, len) of every record of a segment.
 fn records(path: &Path) -> Vec<(u64, usize, usize)> {
     let bytes = std::fs::read(path).unwrap();
-    let (_, reader) = SegmentReader::new(&bytes).unwrap();
+    let (_, mut reader) = SegmentReader::new(&bytes).unwrap();
     let mut out: Vec<(u64, usize, usize)> = Vec::new();
     let mut items: Vec<(u64, usize)> = reader
+        .by_ref()
         .map(|r| r.map(|(r, o)| (r.lsn, o)).unwrap())
         .collect();
-    items.push((0, bytes.len()));
+    items.push((0, reader.offset()));
     for w in items.windows(2) {
         out.push((w[0].0, w[0].1, w[1].1 - w[0].1));
     }
@@ -224,8 +225,12 @@ fn recovery_cuts_a_torn_tail_and_reports_writes_in_doubt() {
     // … and half a record at the end (the crash hit during a write).
     let newest = segments(dir.path()).pop().unwrap();
     let mut b = std::fs::read(&newest).unwrap();
-    let whole = b.len() as u64;
+    let (_, off, len) = *records(&newest).last().unwrap();
+    let whole = (off + len) as u64;
+    // Inside the preallocated (zero) space, where the next record was being written.
+    b.truncate(whole as usize);
     b.extend_from_slice(&[0x40, 0, 0, 0, 2, 9, 9]);
+    b.extend_from_slice(&[0; 100]);
     std::fs::write(&newest, &b).unwrap();
 
     let metrics = Metrics::new();

@@ -6,6 +6,10 @@
 //! 8   8   LSN of the first record, u64 LE
 //! ```
 //!
+//! Space after the last record may be zeros: the writer preallocates segments (so an
+//! fsync after an append only flushes data, not the file size). A reader stops at a
+//! zero-filled remainder; that is the end of the records, not a torn tail.
+//!
 //! A segment is named after its first LSN (`00000000000000000001.bwj`), so listing the
 //! directory orders segments, and the first record's timestamp (bytes 29..37 of the file)
 //! tells when the segment starts: a time window reads a few bytes of each segment, not the
@@ -111,6 +115,7 @@ pub struct SegmentReader<'a> {
     buf: &'a [u8],
     pos: usize,
     failed: bool,
+    padding: usize,
 }
 
 impl<'a> SegmentReader<'a> {
@@ -123,6 +128,7 @@ impl<'a> SegmentReader<'a> {
                 buf,
                 pos: SEGMENT_HEADER_LEN,
                 failed: false,
+                padding: 0,
             },
         ))
     }
@@ -132,9 +138,25 @@ impl<'a> SegmentReader<'a> {
         self.pos
     }
 
-    /// Bytes after the last complete record: a torn tail (or a record being written).
+    /// Bytes after the last complete record that are not zero padding: a torn tail (or a
+    /// record being written).
     pub fn tail(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len() - self.pos - self.padding
+    }
+
+    /// Zero bytes after the last record (preallocated space).
+    pub fn padding(&self) -> usize {
+        self.padding
+    }
+
+    /// Whether everything from the read position on is zero (preallocated space).
+    fn at_padding(&mut self) -> bool {
+        let rest = &self.buf[self.pos..];
+        if !rest.is_empty() && rest.iter().all(|b| *b == 0) {
+            self.padding = rest.len();
+            return true;
+        }
+        false
     }
 }
 
@@ -153,7 +175,11 @@ impl<'a> Iterator for SegmentReader<'a> {
                 self.pos += n;
                 Some(Ok((r, at)))
             }
-            Ok(None) => None,
+            Ok(None) => {
+                self.at_padding();
+                None
+            }
+            Err(_) if self.at_padding() => None,
             Err(source) => {
                 self.failed = true;
                 Some(Err(SegmentError::Record {

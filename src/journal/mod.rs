@@ -25,7 +25,6 @@ use boltward_journal::segment::{file_name, SEGMENT_HEADER_LEN};
 use boltward_journal::{Chain, ChainError, Checkpoint, Entry, Outcome};
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
-use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -125,13 +124,13 @@ impl Journal {
                         .map_err(|e| dir_err(e.to_string()))?;
                     for _ in r.by_ref() {}
                     if r.tail() > 0 {
-                        torn_bytes = r.tail() as u64;
+                        torn_bytes = written(&bytes[r.offset()..]);
                         cut(&seg.path, r.offset() as u64).map_err(|e| dir_err(e.to_string()))?;
                         warn!(segment = %seg.name, offset = r.offset(), bytes = torn_bytes, "journal: cut a torn tail (a record that was being written when boltward stopped)");
                     }
                 }
                 Err(e) if last && torn(&bytes, e.offset) => {
-                    torn_bytes = (bytes.len() - e.offset) as u64;
+                    torn_bytes = written(&bytes[e.offset.min(bytes.len())..]);
                     warn!(segment = %seg.name, offset = e.offset, bytes = torn_bytes, problem = %e.problem, "journal: cut a torn tail (a record that was being written when boltward stopped)");
                     cut(&seg.path, e.offset as u64).map_err(|e| dir_err(e.to_string()))?;
                     // Re-verify what is left so the chain state is exact.
@@ -154,18 +153,21 @@ impl Journal {
         }
         let status = Arc::new(Status::default());
         let mut writer = if let Some(seg) = segments.last() {
-            let mut file = OpenOptions::new()
+            let file = OpenOptions::new()
                 .read(true)
-                .append(true)
+                .write(true)
                 .open(&seg.path)
                 .map_err(|e| dir_err(format!("{}: {e}", seg.name)))?;
-            let len = file
-                .seek(SeekFrom::End(0))
-                .map_err(|e| dir_err(e.to_string()))?;
+            let allocated = file.metadata().map_err(|e| dir_err(e.to_string()))?.len();
+            let bytes = std::fs::read(&seg.path).map_err(|e| dir_err(e.to_string()))?;
+            let (_, mut reader) =
+                boltward_journal::SegmentReader::new(&bytes).map_err(|e| dir_err(e.to_string()))?;
+            for _ in reader.by_ref() {}
             Writer {
                 dir: dir.clone(),
                 file,
-                segment_len: len,
+                segment_len: reader.offset() as u64,
+                allocated,
                 segment_records: chain.next_lsn() - seg.first_lsn,
                 next_lsn: chain.next_lsn(),
                 head: chain.head(),
@@ -184,6 +186,7 @@ impl Journal {
                 dir: dir.clone(),
                 file,
                 segment_len: SEGMENT_HEADER_LEN as u64,
+                allocated: SEGMENT_HEADER_LEN as u64,
                 segment_records: 0,
                 next_lsn: 1,
                 head: ZERO_HASH,
@@ -350,16 +353,26 @@ impl Journal {
 }
 
 /// Whether a bad record at `offset` of the newest segment is a torn write rather than
-/// corruption: nothing but zeros from there (a crash after the file grew), or a record
-/// whose length reaches exactly the end of the file (its last bytes never landed).
+/// corruption: nothing but zeros from there, or a record followed by nothing but zeros
+/// (preallocated space) or by the end of the file — its last bytes never landed.
 fn torn(bytes: &[u8], offset: usize) -> bool {
     let rest = &bytes[offset.min(bytes.len())..];
     if rest.iter().all(|b| *b == 0) {
         return true;
     }
     rest.get(..4)
-        .map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize + 4 == rest.len())
+        .map(|l| {
+            let end = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize + 4;
+            rest.len() <= end || rest[end..].iter().all(|b| *b == 0)
+        })
         .unwrap_or(true)
+}
+
+/// Bytes of `rest` up to its last non-zero byte (what was written of a torn record).
+fn written(rest: &[u8]) -> u64 {
+    rest.iter()
+        .rposition(|b| *b != 0)
+        .map_or(0, |p| p as u64 + 1)
 }
 
 fn cut(path: &Path, len: u64) -> std::io::Result<()> {

@@ -21,7 +21,8 @@ use boltward_journal::segment::{file_name, SegmentHeader};
 use boltward_journal::{Entry, Outcome, FORMAT_VERSION};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -32,6 +33,9 @@ use tracing::{error, info, warn};
 
 /// Requests taken into one batch at most.
 const MAX_BATCH: usize = 4096;
+/// Segments grow by this much zero-filled space at a time, so that appends overwrite
+/// allocated blocks and `fdatasync` does not have to commit a new file size.
+const PREALLOCATE: u64 = 4 * 1024 * 1024;
 
 type Reply = oneshot::Sender<Result<u64, JournalError>>;
 
@@ -64,7 +68,10 @@ pub struct Status {
 pub(super) struct Writer {
     pub(super) dir: PathBuf,
     pub(super) file: File,
+    /// End of the last record in the open segment.
     pub(super) segment_len: u64,
+    /// Size of the open segment file (records + zero-filled preallocated space).
+    pub(super) allocated: u64,
     pub(super) segment_records: u64,
     pub(super) next_lsn: u64,
     pub(super) head: Hash,
@@ -120,10 +127,46 @@ impl Writer {
         Ok(lsns)
     }
 
+    /// Makes the file at least `needed` bytes long, zero-filled, durable: by a
+    /// [`PREALLOCATE`] step if the disk has room, else exactly.
+    fn reserve(&mut self, needed: u64) -> std::io::Result<()> {
+        if needed <= self.allocated {
+            return Ok(());
+        }
+        let from = self.allocated;
+        let step = (needed - from).max(PREALLOCATE);
+        self.zero_fill(from, step)
+            .or_else(|_| self.zero_fill(from, needed - from))
+    }
+
+    fn zero_fill(&mut self, from: u64, len: u64) -> std::io::Result<()> {
+        const BLOCK: usize = 64 * 1024;
+        let zeros = [0u8; BLOCK];
+        let end = from + len;
+        let mut at = from;
+        let mut written = Ok(());
+        while at < end && written.is_ok() {
+            let n = ((end - at) as usize).min(BLOCK);
+            written = self.file.write_all_at(&zeros[..n], at);
+            at += n as u64;
+        }
+        match written.and_then(|_| self.file.sync_all()) {
+            Ok(()) => {
+                self.allocated = end;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(from);
+                Err(e)
+            }
+        }
+    }
+
     fn append_bytes(&mut self, buf: &[u8], sync: bool) -> Result<(), JournalError> {
+        let end = self.segment_len + buf.len() as u64;
         let result = self
-            .file
-            .write_all(buf)
+            .reserve(end)
+            .and_then(|_| self.file.write_all_at(buf, self.segment_len))
             .and_then(|_| if sync { self.fsync() } else { Ok(()) });
         match result {
             Ok(()) => {
@@ -132,11 +175,12 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                // Cut whatever part of the batch reached the file (this also frees the
-                // space on a full disk), so the segment ends at the last good record.
+                // Cut whatever part of the batch reached the file and the preallocated
+                // space after it (this frees space on a full disk), so the segment ends at
+                // the last good record and no stale bytes follow it.
                 let _ = self.file.set_len(self.segment_len);
-                let _ = self.file.seek(SeekFrom::Start(self.segment_len));
-                let _ = self.file.sync_data();
+                self.allocated = self.segment_len;
+                let _ = self.file.sync_all();
                 self.metrics.append_errors.inc();
                 let err = JournalError::Unavailable(e.to_string());
                 self.set_writable(false, Some(err.to_string()));
@@ -174,11 +218,15 @@ impl Writer {
             let _ = std::fs::remove_file(&path);
             return Err(e);
         }
+        // A sealed segment keeps no preallocated space.
+        let _ = self.file.set_len(self.segment_len);
+        let _ = self.file.sync_all();
         self.metrics.records.with_label_values(&["rollover"]).inc();
         self.next_lsn = next;
         self.head = head;
         self.file = file;
         self.segment_len = boltward_journal::segment::SEGMENT_HEADER_LEN as u64;
+        self.allocated = self.segment_len;
         self.segment_records = 0;
         self.segments += 1;
         self.metrics.segments.set(self.segments as i64);
@@ -232,7 +280,7 @@ pub(super) fn create_segment(
     let mut f = OpenOptions::new()
         .create_new(true)
         .read(true)
-        .append(true)
+        .write(true)
         .open(path)?;
     let header = SegmentHeader {
         version: FORMAT_VERSION,
