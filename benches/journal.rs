@@ -58,13 +58,14 @@ fn durable(c: &mut Criterion) {
         .prefix("bench-journal")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
+    let metrics = Metrics::new();
     let j = Journal::open(
         &JournalConfig {
             dir: dir.path().to_owned(),
             sync: SyncMode::Commit,
             ..JournalConfig::default()
         },
-        Metrics::new().journal,
+        metrics.journal.clone(),
     )
     .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -98,6 +99,14 @@ fn durable(c: &mut Criterion) {
     }
     g.finish();
     j.close();
+    let f = &metrics.journal.fsync_seconds;
+    let batches = &metrics.journal.batch_records;
+    println!(
+        "journal/durable_append: {} fsyncs, mean fdatasync {:.1} µs, mean {:.2} records per fsync",
+        f.get_sample_count(),
+        f.get_sample_sum() / f.get_sample_count().max(1) as f64 * 1e6,
+        batches.get_sample_sum() / batches.get_sample_count().max(1) as f64
+    );
 }
 
 criterion_group!(benches, encode, durable);
