@@ -65,6 +65,85 @@ pub struct Config {
     pub verify: Verify,
     /// The write gate (maintenance switch).
     pub writes: Writes,
+    /// Graph health probes.
+    pub health: Health,
+}
+
+/// `[health]`: the three-tier graph health check (`/health/graph`, `boltward health`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// The account boltward probes with.
+    pub user: String,
+    /// File holding its password (or `BOLTWARD_HEALTH_PASSWORD`).
+    pub password_file: Option<PathBuf>,
+    /// Database to probe (default: the server's default).
+    pub database: Option<String>,
+    /// Expected indexes and constraints (TOML: `[[index]]`, `[[constraint]]`).
+    pub schema_file: Option<PathBuf>,
+    /// Labels whose nodes must have at least one relationship.
+    pub isolated_labels: Vec<String>,
+    /// Relationship types whose endpoints must carry labels.
+    pub relationship_endpoints: Vec<Endpoints>,
+    /// Extra orphan checks: each query returns one count; non-zero fails.
+    pub orphan_checks: Vec<OrphanCheck>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            user: "neo4j".into(),
+            password_file: None,
+            database: None,
+            schema_file: None,
+            isolated_labels: Vec::new(),
+            relationship_endpoints: Vec::new(),
+            orphan_checks: Vec::new(),
+        }
+    }
+}
+
+impl Health {
+    /// The password: `BOLTWARD_HEALTH_PASSWORD`, else the file's first line, else `None`
+    /// (the probes then report that they are not configured).
+    pub fn password(&self) -> Result<Option<String>, ConfigError> {
+        if let Ok(p) = std::env::var("BOLTWARD_HEALTH_PASSWORD") {
+            return Ok(Some(p));
+        }
+        let Some(path) = &self.password_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "health.password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+    }
+}
+
+/// A relationship type and the labels its endpoints must have.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    /// Relationship type.
+    #[serde(rename = "type")]
+    pub rel_type: String,
+    /// Label the start node must have.
+    pub from: Option<String>,
+    /// Label the end node must have.
+    pub to: Option<String>,
+}
+
+/// A named orphan check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrphanCheck {
+    /// Name in reports.
+    pub name: String,
+    /// Cypher returning one integer: the number of offending entities.
+    pub query: String,
 }
 
 /// `[writes]`.
@@ -439,6 +518,10 @@ pub const KEYS: &[&str] = &[
     "log.level",
     "log.format",
     "writes.pause_timeout_secs",
+    "health.user",
+    "health.password_file",
+    "health.database",
+    "health.schema_file",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

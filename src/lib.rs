@@ -3,6 +3,7 @@
 //! - [`cypher`]: Cypher lexer and the sound write classifier.
 //! - [`policy`]: the pure policy decision (actor + classified statement → verdict).
 //! - [`journal`]: the durable, hash-chained write journal and audit queries.
+//! - [`health`]: the three-tier graph health probes.
 //! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod cypher;
+pub mod health;
 pub mod journal;
 pub mod metrics;
 pub mod policy;

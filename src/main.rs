@@ -48,6 +48,40 @@ fn main() -> ExitCode {
         Command::Audit(boltward::cli::AuditCommand::Verify(args)) => {
             boltward::cli::audit::run_verify(&args)
         }
+        Command::Health(args) => {
+            let path = if args.detailed {
+                "/health/graph?detailed=true"
+            } else {
+                "/health/graph"
+            };
+            match boltward::cli::client::request(&args.control, "GET", path) {
+                Ok((status, body)) if status == 200 || status == 503 => {
+                    if args.control.json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&body).unwrap_or_default()
+                        );
+                    } else {
+                        print!("{}", boltward::health::text(&body));
+                    }
+                    if status == 200 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Ok((status, body)) => {
+                    eprintln!(
+                        "boltward: /health/graph: {status} {}",
+                        body["error"]["message"]
+                            .as_str()
+                            .unwrap_or("unexpected answer")
+                    );
+                    ExitCode::from(1)
+                }
+                Err(Failed(code)) => code,
+            }
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -253,6 +287,10 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 started: std::time::Instant::now(),
                 gate: proxy.write_gate(),
                 journal: proxy.journal(),
+                prober: Arc::new(boltward::health::Prober::new(
+                    proxy.connector(),
+                    &config.health,
+                )?),
             });
             println!("BOLTWARD_CONTROL={addr}");
             Some(tokio::spawn(

@@ -6,6 +6,15 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+/// The graph health probes' metrics.
+#[derive(Clone)]
+pub struct HealthMetrics {
+    /// Per check: 1 pass, 0 fail, -1 skipped (last run).
+    pub status: IntGaugeVec,
+    /// Per check: seconds the last run took.
+    pub duration: prometheus::GaugeVec,
+}
+
 /// The journal's metrics.
 #[derive(Clone)]
 pub struct JournalMetrics {
@@ -72,6 +81,8 @@ pub struct Metrics {
     pub proxy: ProxyMetrics,
     /// Journal metrics.
     pub journal: JournalMetrics,
+    /// Health probe metrics.
+    pub health: HealthMetrics,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -237,10 +248,30 @@ impl Metrics {
                 "Audit sink connection or write failures",
             ),
         };
+        let status = IntGaugeVec::new(
+            Opts::new(
+                "boltward_health_check_status",
+                "Graph health check result of the last run: 1 pass, 0 fail, -1 skipped",
+            ),
+            &["check"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(status.clone())).expect("unique metric");
+        let duration = prometheus::GaugeVec::new(
+            Opts::new(
+                "boltward_health_check_duration_seconds",
+                "How long the last run of each graph health check took",
+            ),
+            &["check"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(duration.clone()))
+            .expect("unique metric");
         Metrics {
             registry: r,
             proxy,
             journal,
+            health: HealthMetrics { status, duration },
         }
     }
 

@@ -11,6 +11,23 @@ pub struct Failed(pub ExitCode);
 
 /// `GET` or `POST` `path`; returns the JSON body of a 2xx answer.
 pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::Value, Failed> {
+    let (status, body) = request(args, method, path)?;
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let msg = body["error"]["message"]
+        .as_str()
+        .unwrap_or("unexpected answer");
+    eprintln!("boltward: {path}: {status} {msg}");
+    Err(Failed(ExitCode::from(1)))
+}
+
+/// `GET` or `POST` `path`; the status and JSON body of whatever came back.
+pub fn request(
+    args: &ControlArgs,
+    method: &str,
+    path: &str,
+) -> Result<(u16, serde_json::Value), Failed> {
     let url = format!("http://{}{path}", args.control);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -43,14 +60,7 @@ pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::
         .body_mut()
         .read_json()
         .unwrap_or(serde_json::Value::Null);
-    if (200..300).contains(&status) {
-        return Ok(body);
-    }
-    let msg = body["error"]["message"]
-        .as_str()
-        .unwrap_or("unexpected answer");
-    eprintln!("boltward: {path}: {status} {msg}");
-    Err(Failed(ExitCode::from(1)))
+    Ok((status, body))
 }
 
 /// Renders `boltward status` for people.

@@ -30,6 +30,9 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Show the running boltward's status (control port).
     Status(ControlArgs),
+    /// Graph health: connectivity, schema consistency, orphans (control port). Exit 0
+    /// healthy, 1 unhealthy, 3 unreachable.
+    Health(HealthArgs),
     /// Hold or release writes (control port).
     #[command(subcommand)]
     Writes(WritesCommand),
@@ -41,6 +44,17 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `boltward health`.
+#[derive(Debug, Args, Clone)]
+pub struct HealthArgs {
+    /// Control port.
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// Add durations and graph statistics.
+    #[arg(long)]
+    pub detailed: bool,
 }
 
 /// `boltward audit …`.

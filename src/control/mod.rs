@@ -48,6 +48,8 @@ pub struct ControlState {
     pub gate: Arc<crate::proxy::gate::WriteGate>,
     /// The journal, when enabled.
     pub journal: Option<crate::journal::Journal>,
+    /// The graph health probes.
+    pub prober: Arc<crate::health::Prober>,
 }
 
 type Shared = Arc<ControlState>;
@@ -191,6 +193,40 @@ fn journal_dir(s: &ControlState) -> Result<PathBuf, ApiError> {
                 "the journal is disabled (journal.enabled = false)",
             )
         })
+}
+
+/// `?detailed=true`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HealthParams {
+    detailed: bool,
+}
+
+async fn health_graph(
+    State(s): State<Shared>,
+    axum::extract::Query(p): axum::extract::Query<HealthParams>,
+) -> Response {
+    let report = s.prober.run(p.detailed).await;
+    for c in &report.checks {
+        s.metrics
+            .health
+            .status
+            .with_label_values(&[c.name])
+            .set(c.status.gauge());
+        if let Some(ms) = c.duration_ms {
+            s.metrics
+                .health
+                .duration
+                .with_label_values(&[c.name])
+                .set(ms / 1000.0);
+        }
+    }
+    let code = if report.healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(report)).into_response()
 }
 
 async fn audit_query(
@@ -368,6 +404,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/policy/check", post(policy_check))
         .route("/v1/writes/pause", post(writes_pause))
         .route("/v1/writes/resume", post(writes_resume))
+        .route("/health/graph", get(health_graph))
         .route("/v1/audit", get(audit_query))
         .route("/v1/audit/verify", get(audit_verify).post(audit_verify));
     let metrics_route = Router::new().route("/metrics", get(metrics));
