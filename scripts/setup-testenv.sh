@@ -8,6 +8,7 @@
 #   .testenv/py528/  venv: neo4j (Python driver 5.28.x)
 #   .testenv/node/   npm project: neo4j-driver 5.28.x and 6.x side by side,
 #                    as the aliases neo4j-driver-5 and neo4j-driver-6
+#   prometheus       Debian's package (system-wide), for the real scrape test
 #
 # Usage: scripts/setup-testenv.sh [--force]
 # Env:   BOLTWARD_TESTENV  (default: <repo>/.testenv)
@@ -45,7 +46,8 @@ STAMP_FILE="$TESTENV/.stamp"
 if [ "$FORCE" = 0 ] && [ -f "$STAMP_FILE" ] && [ "$(cat "$STAMP_FILE")" = "$STAMP_KEY" ] \
     && [ -x "$TESTENV/py6/bin/python" ] && [ -x "$TESTENV/py528/bin/python" ] \
     && [ -d "$TESTENV/node/node_modules/neo4j-driver-5" ] \
-    && [ -d "$TESTENV/node/node_modules/neo4j-driver-6" ]; then
+    && [ -d "$TESTENV/node/node_modules/neo4j-driver-6" ] \
+    && command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
     log "up to date ($TESTENV)"
     exit 0
 fi
@@ -83,6 +85,11 @@ fi
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     pyver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
     apt_install "python${pyver}-venv" || apt_install python3-venv
+fi
+# A real Prometheus server scrapes boltward in tests/prometheus.rs (Debian's package;
+# its service is not started: the test runs its own on a free port).
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    apt_install prometheus
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     apt_install nodejs npm
