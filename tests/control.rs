@@ -71,6 +71,11 @@ fn endpoints_and_tokens() {
         ("GET", "/v1/policy", ""),
         ("POST", "/v1/policy/reload", ""),
         ("POST", "/v1/policy/check", r#"{"query": "RETURN 1"}"#),
+        ("GET", "/v1/audit", ""),
+        ("GET", "/v1/audit?principal=root&limit=5", ""),
+        ("GET", "/v1/audit/verify", ""),
+        ("POST", "/v1/writes/pause", ""),
+        ("POST", "/v1/writes/resume", ""),
     ] {
         let (s, b) = http(c, method, path, None, body);
         assert_eq!(s, 401, "{path} without a token");

@@ -98,18 +98,17 @@ fn wait_value(p: &Prometheus, q: &str, want: &str) -> Value {
 
 #[test]
 fn prometheus_scrapes_boltward_and_answers_promql() {
-    for file in ["docs/monitoring/boltward-alerts.yml"] {
-        let out = Command::new("promtool")
-            .args(["check", "rules"])
-            .arg(common::repo().join(file))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "promtool check rules {file}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
+    let rules = common::repo().join("docs/monitoring/boltward-alerts.yml");
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check rules: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = Command::new("promtool")
         .args(["check", "config", "--syntax-only"])
         .arg(common::repo().join("docker/prometheus.yml"))
