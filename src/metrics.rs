@@ -67,6 +67,10 @@ pub struct ProxyMetrics {
     pub upstream_errors: IntCounterVec,
     /// Time from forwarding a request to its summary, by message type.
     pub upstream_round_trip: HistogramVec,
+    /// Time boltward holds a message: a request from arrival to forwarded upstream, a
+    /// summary from arrival to written to the client (journal waits and held writes
+    /// included).
+    pub added_latency: HistogramVec,
     /// Statements classified read that the server reported as writes.
     pub predicted_read_wrote: IntCounter,
     /// Policy reloads by outcome.
@@ -137,7 +141,21 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(rt.clone())).expect("unique metric");
+        let added = HistogramVec::new(
+            HistogramOpts::new(
+                "boltward_added_latency_seconds",
+                "Time boltward holds a message: request arrival to forwarded, summary arrival to relayed",
+            )
+            .buckets(vec![
+                0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                0.01, 0.1, 1.0,
+            ]),
+            &["direction"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(added.clone())).expect("unique metric");
         let proxy = ProxyMetrics {
+            added_latency: added,
             connections_active: active,
             connections_total: counter(
                 &r,

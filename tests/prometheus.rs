@@ -151,6 +151,19 @@ d.close()
     );
     let committed = promql(&prom, "boltward_journal_records_total{kind=\"outcome\"}");
     assert_eq!(committed[0]["value"][1], "1");
+    // boltward's own added latency is measured per request and per summary.
+    for direction in ["request", "response"] {
+        let q = format!("boltward_added_latency_seconds_count{{direction=\"{direction}\"}}");
+        let n: f64 = promql(&prom, &q)[0]["value"][1]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            n >= 4.0,
+            "{q} = {n}: HELLO/LOGON, BEGIN, RUN, PULL, COMMIT were relayed"
+        );
+    }
 
     // The alert rules are loaded and evaluated by the real server.
     let mut r = ureq::get(&format!("http://{}/api/v1/rules", prom.addr))

@@ -273,6 +273,17 @@ async fn client_to_server(
         (limits.idle_timeout_secs > 0).then(|| Duration::from_secs(limits.idle_timeout_secs));
     let mut draining = ctx.draining.clone();
     let mut out = BytesMut::new();
+    // When the buffered requests arrived, and how many of them are in `out` (the
+    // added-latency histogram: arrival to forwarded).
+    let mut read_at = Instant::now();
+    let mut unobserved = 0usize;
+    let added = ctx.metrics.added_latency.with_label_values(&["request"]);
+    let observe = |n: &mut usize, since: Instant| {
+        let secs = since.elapsed().as_secs_f64();
+        for _ in 0..std::mem::take(n) {
+            added.observe(secs);
+        }
+    };
     loop {
         // Forward every complete request already buffered in one write.
         loop {
@@ -313,6 +324,7 @@ async fn client_to_server(
                     .await
                     .map_err(SessionError::upstream)?;
                 out.clear();
+                observe(&mut unobserved, read_at);
                 shared.upstream_caught_up().await;
             }
             let policy = ctx.policy();
@@ -354,6 +366,7 @@ async fn client_to_server(
                 continue;
             };
             out.extend_from_slice(&forward);
+            unobserved += 1;
             if kind == RequestKind::Goodbye {
                 upstream
                     .write_all(&out)
@@ -370,6 +383,7 @@ async fn client_to_server(
                 .await
                 .map_err(SessionError::upstream)?;
             out.clear();
+            observe(&mut unobserved, read_at);
         }
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
             buf = BytesMut::new();
@@ -386,6 +400,7 @@ async fn client_to_server(
         tokio::select! {
             n = client.read_buf(&mut buf) => {
                 let n = n.map_err(SessionError::client)?;
+                read_at = Instant::now();
                 ctx.metrics.bytes_in.inc_by(n as u64);
                 if n == 0 {
                     debug!("client closed the connection");
@@ -825,6 +840,8 @@ async fn relay_buffered(
     max: usize,
 ) -> Result<bool, SessionError> {
     let metrics = &ctx.metrics;
+    let started = Instant::now();
+    let mut summaries = 0usize;
     let mut at = 0;
     let mut flushed = 0;
     loop {
@@ -853,6 +870,7 @@ async fn relay_buffered(
                 )))
             }
             Some(_) => {
+                summaries += 1;
                 let body = body_of(&buf[at..end]);
                 let (replacement, wait) = on_summary(ctx, shared, &body)?;
                 if let Some(wait) = wait {
@@ -872,6 +890,13 @@ async fn relay_buffered(
     }
     to_client(client, &buf[flushed..at], metrics).await?;
     buf.advance(at);
+    if summaries > 0 {
+        let secs = started.elapsed().as_secs_f64();
+        let h = metrics.added_latency.with_label_values(&["response"]);
+        for _ in 0..summaries {
+            h.observe(secs);
+        }
+    }
     Ok(false)
 }
 
