@@ -87,6 +87,9 @@ pub struct Health {
     pub relationship_endpoints: Vec<Endpoints>,
     /// Extra orphan checks: each query returns one count; non-zero fails.
     pub orphan_checks: Vec<OrphanCheck>,
+    /// Run the probes in the background this often (seconds) to keep the health metrics
+    /// current; 0 turns it off. Only when credentials are configured.
+    pub interval_secs: u64,
 }
 
 impl Default for Health {
@@ -99,6 +102,7 @@ impl Default for Health {
             isolated_labels: Vec::new(),
             relationship_endpoints: Vec::new(),
             orphan_checks: Vec::new(),
+            interval_secs: 60,
         }
     }
 }
@@ -522,6 +526,7 @@ pub const KEYS: &[&str] = &[
     "health.password_file",
     "health.database",
     "health.schema_file",
+    "health.interval_secs",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

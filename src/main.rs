@@ -264,6 +264,17 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         let metrics = boltward::metrics::Metrics::new();
         let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
         let proxy = Proxy::bind(config.clone(), &metrics).await?;
+        let prober = Arc::new(boltward::health::Prober::new(
+            proxy.connector(),
+            &config.health,
+        )?);
+        if config.health.interval_secs > 0 && config.health.password()?.is_some() {
+            tokio::spawn(boltward::health::periodic(
+                prober.clone(),
+                std::time::Duration::from_secs(config.health.interval_secs),
+                metrics.health.clone(),
+            ));
+        }
         let control = if config.control.enabled {
             let listener = tokio::net::TcpListener::bind(&config.control.addr)
                 .await
@@ -287,10 +298,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 started: std::time::Instant::now(),
                 gate: proxy.write_gate(),
                 journal: proxy.journal(),
-                prober: Arc::new(boltward::health::Prober::new(
-                    proxy.connector(),
-                    &config.health,
-                )?),
+                prober: prober.clone(),
             });
             println!("BOLTWARD_CONTROL={addr}");
             Some(tokio::spawn(

@@ -67,6 +67,7 @@ fn start(server: &Server, dir: &std::path::Path) -> Boltward {
         &[
             ("BOLTWARD_CONTROL_TOKEN", TOKEN),
             ("BOLTWARD_HEALTH_PASSWORD", PASSWORD),
+            ("BOLTWARD_HEALTH_INTERVAL_SECS", "1"),
         ],
     )
 }
@@ -139,6 +140,27 @@ fn probes_pass_then_fail_for_real_reasons() {
     );
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&server, dir.path());
+
+    // The background probes keep the metrics current without anyone asking.
+    let t0 = std::time::Instant::now();
+    let mut metrics = String::new();
+    while t0.elapsed() < std::time::Duration::from_secs(15) {
+        metrics = ureq::get(&format!("http://{}/metrics", bw.control))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        if metrics.contains("boltward_health_check_status{check=\"schema\"} 1") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        metrics.contains("boltward_health_check_status{check=\"schema\"} 1")
+            && metrics.contains("boltward_health_check_duration_seconds{check=\"orphans\"}"),
+        "{metrics}"
+    );
 
     // No token: 401 with the stable error shape.
     let resp = ureq::get(&format!("http://{}/health/graph", bw.control))

@@ -207,20 +207,7 @@ async fn health_graph(
     axum::extract::Query(p): axum::extract::Query<HealthParams>,
 ) -> Response {
     let report = s.prober.run(p.detailed).await;
-    for c in &report.checks {
-        s.metrics
-            .health
-            .status
-            .with_label_values(&[c.name])
-            .set(c.status.gauge());
-        if let Some(ms) = c.duration_ms {
-            s.metrics
-                .health
-                .duration
-                .with_label_values(&[c.name])
-                .set(ms / 1000.0);
-        }
-    }
+    crate::health::record(&report, &s.metrics.health);
     let code = if report.healthy() {
         StatusCode::OK
     } else {

@@ -505,6 +505,34 @@ fn check(
     }
 }
 
+/// Sets the per-check metrics from a report.
+pub fn record(report: &Report, m: &crate::metrics::HealthMetrics) {
+    for c in &report.checks {
+        m.status.with_label_values(&[c.name]).set(c.status.gauge());
+        if let Some(ms) = c.duration_ms {
+            m.duration.with_label_values(&[c.name]).set(ms / 1000.0);
+        }
+    }
+}
+
+/// Runs the probes every `every` (with durations) so the metrics stay current for alerts.
+pub async fn periodic(
+    prober: std::sync::Arc<Prober>,
+    every: Duration,
+    m: crate::metrics::HealthMetrics,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let report = prober.run(true).await;
+        if !report.healthy() {
+            tracing::warn!(checks = ?report.checks.iter().map(|c| (c.name, c.status)).collect::<Vec<_>>(), "graph health: unhealthy");
+        }
+        record(&report, &m);
+    }
+}
+
 /// The human rendering of a report (`boltward health`).
 pub fn text(r: &serde_json::Value) -> String {
     let mut out = format!("graph: {}\n", r["status"].as_str().unwrap_or("?"));
