@@ -340,6 +340,25 @@ pub struct Control {
     pub metrics_token: bool,
     /// Serve the control port at all.
     pub enabled: bool,
+    /// HTTPS for the control port (on when `cert` and `key` are set).
+    pub tls: ControlTls,
+}
+
+/// `[control.tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlTls {
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+}
+
+impl ControlTls {
+    /// Whether the control port serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() || self.key.is_some()
+    }
 }
 
 impl Default for Control {
@@ -349,6 +368,7 @@ impl Default for Control {
             token_file: None,
             metrics_token: false,
             enabled: true,
+            tls: ControlTls::default(),
         }
     }
 }
@@ -507,6 +527,8 @@ pub const KEYS: &[&str] = &[
     "control.token_file",
     "control.metrics_token",
     "control.enabled",
+    "control.tls.cert",
+    "control.tls.key",
     "journal.enabled",
     "journal.dir",
     "journal.sync",
@@ -627,6 +649,19 @@ impl Config {
         }
         if self.journal.segment_bytes < 4096 {
             return Err(invalid("journal.segment_bytes", "must be at least 4096"));
+        }
+        let ctls = &self.control.tls;
+        if ctls.enabled() {
+            for (key, path) in [
+                ("control.tls.cert", &ctls.cert),
+                ("control.tls.key", &ctls.key),
+            ] {
+                readable(
+                    key,
+                    path.as_deref(),
+                    "an HTTPS control port needs a PEM certificate chain and key",
+                )?;
+            }
         }
         let tls = &self.listen.tls;
         if tls.mode != TlsMode::Off {

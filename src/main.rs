@@ -300,10 +300,26 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 journal: proxy.journal(),
                 prober: prober.clone(),
             });
-            println!("BOLTWARD_CONTROL={addr}");
-            Some(tokio::spawn(
-                async move { axum::serve(listener, router).await },
-            ))
+            let tls = &config.control.tls;
+            if tls.enabled() {
+                let server = boltward::tls::server_config(&boltward::config::ListenTls {
+                    mode: boltward::config::TlsMode::Required,
+                    cert: tls.cert.clone(),
+                    key: tls.key.clone(),
+                    client_ca: None,
+                })
+                .map_err(|e| anyhow::anyhow!("control.tls: {e}"))?;
+                println!("BOLTWARD_CONTROL=https://{addr}");
+                Some(tokio::spawn(async move {
+                    boltward::control::serve_tls(listener, router, server).await;
+                    Ok(())
+                }))
+            } else {
+                println!("BOLTWARD_CONTROL={addr}");
+                Some(tokio::spawn(
+                    async move { axum::serve(listener, router).await },
+                ))
+            }
         } else {
             None
         };

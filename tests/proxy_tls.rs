@@ -322,3 +322,56 @@ with d.session(database="neo4j") as s:
         bw.logs()
     );
 }
+
+#[test]
+fn control_port_serves_https_when_configured() {
+    let pki = Pki::new();
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &[
+            ("BOLTWARD_CONTROL_TLS_CERT", &pki.path("server.crt")),
+            ("BOLTWARD_CONTROL_TLS_KEY", &pki.path("server.key")),
+            ("BOLTWARD_CONTROL_TOKEN", "tls-token"),
+        ],
+    );
+    assert!(
+        bw.control.starts_with("https://127.0.0.1:"),
+        "{}",
+        bw.control
+    );
+    let cli = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args([
+                "status",
+                "--json",
+                "--token",
+                "tls-token",
+                "--control",
+                &bw.control,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = cli(&["--cacert", &pki.path("ca.crt")]);
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["upstream"], shared_server().addr());
+    // A certificate nobody vouched for is refused by the CLI.
+    let (code, _, err) = cli(&["--cacert", &pki.path("self.crt")]);
+    assert_eq!(code, 3, "untrusted certificate: {err}");
+    // Plain HTTP gets no answer from the TLS port.
+    let plain = bw.control.replace("https://", "http://");
+    let r = ureq::get(&format!("{plain}/healthz"))
+        .config()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .call();
+    assert!(r.is_err(), "plain HTTP must not be served: {r:?}");
+}

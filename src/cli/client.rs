@@ -28,12 +28,39 @@ pub fn request(
     method: &str,
     path: &str,
 ) -> Result<(u16, serde_json::Value), Failed> {
-    let url = format!("http://{}{path}", args.control);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let url = if args.control.starts_with("https://") || args.control.starts_with("http://") {
+        format!("{}{path}", args.control.trim_end_matches('/'))
+    } else {
+        format!("http://{}{path}", args.control)
+    };
+    let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
+        .timeout_global(Some(std::time::Duration::from_secs(30)));
+    if let Some(ca) = &args.cacert {
+        let pem = std::fs::read(ca).map_err(|e| {
+            eprintln!("boltward: --cacert {}: {e}", ca.display());
+            Failed(ExitCode::from(2))
+        })?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            eprintln!(
+                "boltward: --cacert {}: no PEM certificate in it",
+                ca.display()
+            );
+            return Err(Failed(ExitCode::from(2)));
+        }
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = config.build().into();
     let auth = args.token.as_deref().map(|t| format!("Bearer {t}"));
     let result = if method == "POST" {
         let mut req = agent.post(&url);

@@ -133,9 +133,12 @@ pub struct AuditVerifyArgs {
 /// How to reach a running boltward's control port.
 #[derive(Debug, Args, Clone)]
 pub struct ControlArgs {
-    /// Control port address.
+    /// Control port address (`https://HOST:PORT` when the control port serves TLS).
     #[arg(long, env = "BOLTWARD_CONTROL_ADDR", default_value = "127.0.0.1:7475")]
     pub control: String,
+    /// PEM CA certificate(s) to trust for an HTTPS control port (default: the system's).
+    #[arg(long, env = "BOLTWARD_CONTROL_CACERT")]
+    pub cacert: Option<PathBuf>,
     /// Bearer token.
     #[arg(long, env = "BOLTWARD_CONTROL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
