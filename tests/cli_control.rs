@@ -33,7 +33,7 @@ fn status_writes_and_exit_codes() {
     let (code, out, err) = cli(c, Some(TOKEN), &["status"]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 7, "{out}");
+    assert_eq!(lines.len(), 8, "{out}");
     assert_eq!(
         lines[0],
         format!("version      {}", env!("CARGO_PKG_VERSION"))
@@ -44,6 +44,7 @@ fn status_writes_and_exit_codes() {
     assert!(lines[4].starts_with("connections  ") && lines[4].contains(" active, "));
     assert_eq!(lines[5], "policy       enforce, default allow, rules: none");
     assert_eq!(lines[6], "writes       open");
+    assert_eq!(lines[7], "journal      lsn 1, writable, 0 in doubt");
 
     let (code, out, _) = cli(c, Some(TOKEN), &["writes", "pause"]);
     assert_eq!((code, out.as_str()), (0, "writes paused (0 held)\n"));
@@ -66,4 +67,21 @@ fn status_writes_and_exit_codes() {
     let (code, _, err) = cli(&nowhere, Some(TOKEN), &["status"]);
     assert_eq!(code, 3);
     assert!(err.contains("cannot reach the control port"), "{err}");
+}
+
+#[test]
+fn shell_completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in [
+            "serve", "status", "health", "audit", "verify", "writes", "policy",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::client::{call, Failed};
 use super::{AuditQueryArgs, AuditVerifyArgs};
-use crate::journal::query::{parse_time, query, Filter, Row};
+use crate::journal::query::{parse_time, query, Filter};
 use crate::journal::read::{verify, ReadError};
 use std::process::ExitCode;
 
@@ -128,7 +128,7 @@ pub fn table(rows: &[serde_json::Value]) -> String {
         }
         out.push_str(&format!(
             "{:>6}  {:<20}  {:<8}  {:<12}  {:<8}  {:<12}  {}\n",
-            r["lsn"],
+            r["lsn"].as_u64().unwrap_or(0),
             time,
             r["kind"].as_str().unwrap_or(""),
             r["actor"]["principal"].as_str().unwrap_or("-"),
@@ -139,13 +139,6 @@ pub fn table(rows: &[serde_json::Value]) -> String {
     }
     out.push_str(&format!("{} row(s)\n", rows.len()));
     out
-}
-
-/// Rows as JSON values (for callers holding typed rows).
-pub fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| serde_json::to_value(r).unwrap_or_default())
-        .collect()
 }
 
 /// Runs `boltward audit verify`.

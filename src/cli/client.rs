@@ -90,6 +90,25 @@ pub fn request(
     Ok((status, body))
 }
 
+fn journal_row(j: &serde_json::Value) -> String {
+    if j["enabled"] != true {
+        return "off".into();
+    }
+    format!(
+        "lsn {}, {}, {} in doubt",
+        j["lsn"],
+        if j["writable"] == true {
+            "writable".to_owned()
+        } else {
+            format!(
+                "NOT WRITABLE ({})",
+                j["last_error"].as_str().unwrap_or("unknown error")
+            )
+        },
+        j["in_doubt"]
+    )
+}
+
 /// Renders `boltward status` for people.
 pub fn status_table(s: &serde_json::Value) -> String {
     let rules: Vec<&str> = s["policy"]["rules"]
@@ -127,6 +146,7 @@ pub fn status_table(s: &serde_json::Value) -> String {
             ),
         ),
         ("writes", writes),
+        ("journal", journal_row(&s["journal"])),
     ];
     rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect()
 }
