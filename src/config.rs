@@ -111,19 +111,11 @@ impl Health {
     /// The password: `BOLTWARD_HEALTH_PASSWORD`, else the file's first line, else `None`
     /// (the probes then report that they are not configured).
     pub fn password(&self) -> Result<Option<String>, ConfigError> {
-        if let Ok(p) = std::env::var("BOLTWARD_HEALTH_PASSWORD") {
-            return Ok(Some(p));
-        }
-        let Some(path) = &self.password_file else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid(
-                "health.password_file",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+        secret(
+            "BOLTWARD_HEALTH_PASSWORD",
+            "health.password_file",
+            self.password_file.as_deref(),
+        )
     }
 }
 
@@ -194,22 +186,15 @@ impl Default for Verify {
 impl Verify {
     /// The password: `BOLTWARD_VERIFY_PASSWORD`, else the file's first line.
     pub fn password(&self) -> Result<String, ConfigError> {
-        if let Ok(p) = std::env::var("BOLTWARD_VERIFY_PASSWORD") {
-            return Ok(p);
-        }
-        let path = self.password_file.as_ref().ok_or_else(|| {
-            invalid(
+        required(
+            secret(
+                "BOLTWARD_VERIFY_PASSWORD",
                 "verify.password_file",
-                "set it or BOLTWARD_VERIFY_PASSWORD when verify.enabled is true",
-            )
-        })?;
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid(
-                "verify.password_file",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        Ok(text.lines().next().unwrap_or_default().to_owned())
+                self.password_file.as_deref(),
+            )?,
+            "verify.password_file",
+            "set it or BOLTWARD_VERIFY_PASSWORD when verify.enabled is true",
+        )
     }
 }
 
@@ -436,22 +421,15 @@ pub struct Sink {
 impl Sink {
     /// The password: `BOLTWARD_JOURNAL_SINK_PASSWORD`, else the file's first line.
     pub fn password(&self) -> Result<String, ConfigError> {
-        if let Ok(p) = std::env::var("BOLTWARD_JOURNAL_SINK_PASSWORD") {
-            return Ok(p);
-        }
-        let path = self.password_file.as_ref().ok_or_else(|| {
-            invalid(
+        required(
+            secret(
+                "BOLTWARD_JOURNAL_SINK_PASSWORD",
                 "journal.sink.password_file",
-                "set it or BOLTWARD_JOURNAL_SINK_PASSWORD when journal.sink.enabled is true",
-            )
-        })?;
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid(
-                "journal.sink.password_file",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        Ok(text.lines().next().unwrap_or_default().to_owned())
+                self.password_file.as_deref(),
+            )?,
+            "journal.sink.password_file",
+            "set it or BOLTWARD_JOURNAL_SINK_PASSWORD when journal.sink.enabled is true",
+        )
     }
 }
 
@@ -751,6 +729,27 @@ fn host_port(s: &str) -> Result<(), String> {
     port.parse::<u16>()
         .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
     Ok(())
+}
+
+/// A secret from the environment variable `env`, else the first line of `file`.
+fn secret(
+    env: &str,
+    key: &'static str,
+    file: Option<&Path>,
+) -> Result<Option<String>, ConfigError> {
+    if let Ok(p) = std::env::var(env) {
+        return Ok(Some(p));
+    }
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+}
+
+fn required(secret: Option<String>, key: &'static str, why: &str) -> Result<String, ConfigError> {
+    secret.ok_or_else(|| invalid(key, why))
 }
 
 fn readable(key: &'static str, path: Option<&Path>, why: &str) -> Result<(), ConfigError> {

@@ -145,12 +145,7 @@ fn probes_pass_then_fail_for_real_reasons() {
     let t0 = std::time::Instant::now();
     let mut metrics = String::new();
     while t0.elapsed() < std::time::Duration::from_secs(15) {
-        metrics = ureq::get(&format!("http://{}/metrics", bw.control))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        metrics = bw.metrics();
         if metrics.contains("boltward_health_check_status{check=\"schema\"} 1") {
             break;
         }
@@ -163,13 +158,8 @@ fn probes_pass_then_fail_for_real_reasons() {
     );
 
     // No token: 401 with the stable error shape.
-    let resp = ureq::get(&format!("http://{}/health/graph", bw.control))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    let resp = bw.status_of("/health/graph");
+    assert_eq!(resp, 401);
 
     // Healthy.
     let (code, v) = json(&bw);
@@ -257,12 +247,7 @@ fn probes_pass_then_fail_for_real_reasons() {
             "pets without owner: 1"
         ])
     );
-    let metrics = ureq::get(&format!("http://{}/metrics", bw.control))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = bw.metrics();
     assert!(
         metrics.contains("boltward_health_check_status{check=\"orphans\"} 0"),
         "{metrics}"

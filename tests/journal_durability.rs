@@ -365,14 +365,8 @@ fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
         "{full}"
     );
     assert_eq!(full["read"], 42, "reads keep working");
-    let ready = ureq::get(&format!("http://{}/readyz", bw.control))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .unwrap();
     assert_eq!(
-        ready.status(),
+        bw.status_of("/readyz"),
         503,
         "not ready while the journal cannot write"
     );
@@ -381,19 +375,9 @@ fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     let after = run("3");
     assert_eq!(after["ok"], 3, "writes resume: {after}");
-    let ready = ureq::get(&format!("http://{}/readyz", bw.control))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let metrics = ureq::get(&format!("http://{}/metrics", bw.control))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let ready = bw.status_of("/readyz");
+    assert_eq!(ready, 200);
+    let metrics = bw.metrics();
     assert!(metrics.contains("boltward_journal_writable 1"));
     let errors_line = metrics
         .lines()

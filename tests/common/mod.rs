@@ -173,6 +173,28 @@ impl Boltward {
         self._dir.path().join("journal")
     }
 
+    /// The Prometheus text from this boltward's control port.
+    pub fn metrics(&self) -> String {
+        ureq::get(&format!("http://{}/metrics", self.control))
+            .call()
+            .expect("GET /metrics")
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+
+    /// The status of `GET path` on the control port (no token).
+    pub fn status_of(&self, path: &str) -> u16 {
+        ureq::get(&format!("http://{}{path}", self.control))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("control port answers")
+            .status()
+            .as_u16()
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
