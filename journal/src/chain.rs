@@ -24,6 +24,16 @@ pub struct ChainError {
     pub problem: String,
 }
 
+/// Where a verified segment's records end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentEnd {
+    /// Byte offset just after the last complete record.
+    pub records_end: usize,
+    /// Bytes of a partial record after it (only with `allow_torn_tail`), not counting
+    /// zero padding.
+    pub tail: usize,
+}
+
 /// The running state of a verification.
 #[derive(Debug, Clone)]
 pub struct Chain {
@@ -65,7 +75,7 @@ impl Chain {
 
     /// Verifies one segment. `last`: the newest segment (it has no rollover). A partial
     /// record at the end is an error unless `allow_torn_tail` (a live journal being
-    /// written). Calls `each` with every verified entry.
+    /// written). Calls `each` with every verified entry. Returns where the records end.
     pub fn segment(
         &mut self,
         name: &str,
@@ -73,7 +83,7 @@ impl Chain {
         last: bool,
         allow_torn_tail: bool,
         mut each: impl FnMut(u64, i64, &Entry),
-    ) -> Result<(), ChainError> {
+    ) -> Result<SegmentEnd, ChainError> {
         let fail = |lsn: u64, offset: usize, problem: String| ChainError {
             lsn,
             segment: name.to_owned(),
@@ -168,6 +178,9 @@ impl Chain {
                 "sealed segment does not end with a rollover record (truncated)".into(),
             ));
         }
-        Ok(())
+        Ok(SegmentEnd {
+            records_end: reader.offset(),
+            tail: reader.tail(),
+        })
     }
 }

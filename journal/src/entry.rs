@@ -163,6 +163,10 @@ pub struct Refusal {
     pub statement: Vec<u8>,
     /// The classifier's classes.
     pub classes: Vec<String>,
+    /// Node labels the refused statement(s) name.
+    pub labels: Vec<String>,
+    /// Relationship types the refused statement(s) name.
+    pub types: Vec<String>,
     /// The rule.
     pub rule: String,
     /// The reason given to the client.
@@ -290,6 +294,8 @@ impl Entry {
                 m.insert("classes", strings(&r.classes));
                 m.insert("rule", r.rule.as_str());
                 m.insert("reason", r.reason.as_str());
+                m.insert("labels", strings(&r.labels));
+                m.insert("types", strings(&r.types));
             }
             Entry::Checkpoint(c) => {
                 m.insert("tool", c.tool.as_str());
@@ -390,6 +396,8 @@ impl Entry {
                 bolt: f.str("bolt")?,
                 statement: f.bytes("statement")?,
                 classes: f.strings("classes")?,
+                labels: f.strings("labels")?,
+                types: f.strings("types")?,
                 rule: f.str("rule")?,
                 reason: f.str("reason")?,
             }),

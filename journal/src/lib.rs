@@ -21,7 +21,7 @@ pub mod entry;
 pub mod record;
 pub mod segment;
 
-pub use chain::{Chain, ChainError};
+pub use chain::{Chain, ChainError, SegmentEnd};
 pub use entry::{
     Actor, Checkpoint, Entry, EntryError, Event, Intent, Outcome, Refusal, Result as TxResult,
     Statement, TxMode,

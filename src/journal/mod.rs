@@ -103,52 +103,39 @@ impl Journal {
         let mut chain = Chain::new();
         let mut open_intents = BTreeSet::new();
         let mut torn_bytes = 0u64;
+        // Where the records of the newest segment end (appends continue there).
+        let mut records_end = SEGMENT_HEADER_LEN;
         let n = segments.len();
         for (i, seg) in segments.iter().enumerate() {
             let last = i + 1 == n;
             let bytes =
                 std::fs::read(&seg.path).map_err(|e| dir_err(format!("{}: {e}", seg.name)))?;
             let before = (chain.clone(), open_intents.clone());
-            let mut track = |lsn: u64, _ts: i64, e: &Entry| match e {
-                Entry::Intent(_) => {
-                    open_intents.insert(lsn);
-                }
-                Entry::Outcome(o) => {
-                    open_intents.remove(&o.intent);
-                }
-                _ => {}
-            };
-            match chain.segment(&seg.name, &bytes, last, true, &mut track) {
-                Ok(()) => {
-                    let (_, mut r) = boltward_journal::SegmentReader::new(&bytes)
-                        .map_err(|e| dir_err(e.to_string()))?;
-                    for _ in r.by_ref() {}
-                    if r.tail() > 0 {
-                        torn_bytes = written(&bytes[r.offset()..]);
-                        cut(&seg.path, r.offset() as u64).map_err(|e| dir_err(e.to_string()))?;
-                        warn!(segment = %seg.name, offset = r.offset(), bytes = torn_bytes, "journal: cut a torn tail (a record that was being written when boltward stopped)");
-                    }
+            let verified = chain.segment(&seg.name, &bytes, last, true, |lsn, _, e| {
+                track(&mut open_intents, lsn, e)
+            });
+            let cut_at = match verified {
+                Ok(end) => {
+                    records_end = end.records_end;
+                    (end.tail > 0).then_some((end.records_end, String::new()))
                 }
                 Err(e) if last && torn(&bytes, e.offset) => {
-                    torn_bytes = written(&bytes[e.offset.min(bytes.len())..]);
-                    warn!(segment = %seg.name, offset = e.offset, bytes = torn_bytes, problem = %e.problem, "journal: cut a torn tail (a record that was being written when boltward stopped)");
-                    cut(&seg.path, e.offset as u64).map_err(|e| dir_err(e.to_string()))?;
-                    // Re-verify what is left so the chain state is exact.
+                    // Verify exactly what stays, so the chain state is exact.
                     (chain, open_intents) = before;
-                    let bytes = std::fs::read(&seg.path).map_err(|e| dir_err(e.to_string()))?;
-                    chain
-                        .segment(&seg.name, &bytes, true, false, |lsn, _, e| match e {
-                            Entry::Intent(_) => {
-                                open_intents.insert(lsn);
-                            }
-                            Entry::Outcome(o) => {
-                                open_intents.remove(&o.intent);
-                            }
-                            _ => {}
+                    let end = chain
+                        .segment(&seg.name, &bytes[..e.offset], true, false, |lsn, _, e| {
+                            track(&mut open_intents, lsn, e)
                         })
                         .map_err(JournalError::Corrupt)?;
+                    records_end = end.records_end;
+                    Some((e.offset, e.problem))
                 }
                 Err(e) => return Err(JournalError::Corrupt(e)),
+            };
+            if let Some((offset, problem)) = cut_at {
+                torn_bytes = written(&bytes[offset..]);
+                warn!(segment = %seg.name, offset, bytes = torn_bytes, problem = %problem, "journal: cut a torn tail (a record that was being written when boltward stopped)");
+                cut(&seg.path, offset as u64).map_err(|e| dir_err(e.to_string()))?;
             }
         }
         let status = Arc::new(Status::default());
@@ -159,14 +146,10 @@ impl Journal {
                 .open(&seg.path)
                 .map_err(|e| dir_err(format!("{}: {e}", seg.name)))?;
             let allocated = file.metadata().map_err(|e| dir_err(e.to_string()))?.len();
-            let bytes = std::fs::read(&seg.path).map_err(|e| dir_err(e.to_string()))?;
-            let (_, mut reader) =
-                boltward_journal::SegmentReader::new(&bytes).map_err(|e| dir_err(e.to_string()))?;
-            for _ in reader.by_ref() {}
             Writer {
                 dir: dir.clone(),
                 file,
-                segment_len: reader.offset() as u64,
+                segment_len: records_end as u64,
                 allocated,
                 segment_records: chain.next_lsn() - seg.first_lsn,
                 next_lsn: chain.next_lsn(),
@@ -216,7 +199,7 @@ impl Journal {
             torn_bytes,
             in_doubt: in_doubt.clone(),
         }));
-        writer.write(&startup, true)?;
+        writer.write(&startup.iter().collect::<Vec<_>>(), true)?;
         if !in_doubt.is_empty() {
             warn!(count = in_doubt.len(), intents = ?in_doubt, "journal: writes without a recorded outcome are in doubt (check them on the server)");
         }
@@ -294,16 +277,9 @@ impl Journal {
     pub fn in_doubt(&self, intent: u64, reason: &str) {
         let seq = self.handle.next_ticket.fetch_add(1, Ordering::AcqRel);
         let reason = reason.to_owned();
-        self.handle.status.in_doubt.fetch_add(1, Ordering::Relaxed);
-        self.handle.metrics.in_doubt.inc();
-        let _ = self.handle.send(Cmd::Append {
-            entry: Box::new(Entry::Outcome(Outcome {
-                intent,
-                result: TxResult::InDoubt { reason },
-            })),
-            ticket: Some(seq),
-            reply: None,
-        });
+        let _ = self
+            .handle
+            .outcome(seq, intent, TxResult::InDoubt { reason }, None);
     }
 
     /// Live status.
@@ -366,6 +342,19 @@ fn torn(bytes: &[u8], offset: usize) -> bool {
             rest.len() <= end || rest[end..].iter().all(|b| *b == 0)
         })
         .unwrap_or(true)
+}
+
+/// Follows which intents still lack an outcome.
+fn track(open: &mut BTreeSet<u64>, lsn: u64, e: &Entry) {
+    match e {
+        Entry::Intent(_) => {
+            open.insert(lsn);
+        }
+        Entry::Outcome(o) => {
+            open.remove(&o.intent);
+        }
+        _ => {}
+    }
 }
 
 /// Bytes of `rest` up to its last non-zero byte (what was written of a torn record).

@@ -239,8 +239,7 @@ fn db_matches(filter: &Filter, db: &Option<String>) -> bool {
 fn matches_intent(filter: &Filter, i: &Intent, outcome: Option<&TxResult>) -> bool {
     actor_matches(filter, &i.actor)
         && db_matches(filter, &i.db)
-        && filter.label.as_ref().is_none_or(|l| i.labels.contains(l))
-        && filter.rel_type.as_ref().is_none_or(|t| i.types.contains(t))
+        && names_match(filter, &i.labels, &i.types)
         && filter
             .class
             .as_ref()
@@ -259,15 +258,12 @@ fn matches_refusal(filter: &Filter, r: &Refusal) -> bool {
     actor_matches(filter, &r.actor)
         && db_matches(filter, &r.db)
         && filter.class.as_ref().is_none_or(|c| r.classes.contains(c))
-        && (filter.label.is_none() && filter.rel_type.is_none()
-            || shown_run(&r.statement, &r.bolt, false).is_some_and(|s| {
-                let c = crate::cypher::classify(&s.query);
-                filter
-                    .label
-                    .as_ref()
-                    .is_none_or(|l| c.node_labels.contains(l))
-                    && filter.rel_type.as_ref().is_none_or(|t| c.types.contains(t))
-            }))
+        && names_match(filter, &r.labels, &r.types)
+}
+
+fn names_match(filter: &Filter, labels: &[String], types: &[String]) -> bool {
+    filter.label.as_ref().is_none_or(|l| labels.contains(l))
+        && filter.rel_type.as_ref().is_none_or(|t| types.contains(t))
 }
 
 fn shown_run(body: &[u8], bolt: &str, utc: bool) -> Option<ShownStatement> {

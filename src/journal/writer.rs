@@ -96,7 +96,7 @@ impl Writer {
     /// error nothing of the batch stays in the file and the chain does not move.
     pub(super) fn write(
         &mut self,
-        entries: &[Entry],
+        entries: &[&Entry],
         force_sync: bool,
     ) -> Result<Vec<u64>, JournalError> {
         if self.segment_len >= self.segment_bytes && self.segment_records > 0 {
@@ -358,7 +358,7 @@ pub(super) fn run(mut w: Writer, rx: Receiver<Cmd>, first_ticket: u64) {
             next_ticket += 1;
         }
         if !ready.is_empty() {
-            let entries: Vec<Entry> = ready.iter().map(|p| p.entry.clone()).collect();
+            let entries: Vec<&Entry> = ready.iter().map(|p| &p.entry).collect();
             let result = w.write(&entries, false);
             for (i, p) in ready.into_iter().enumerate() {
                 if let Some(reply) = p.reply {
@@ -391,7 +391,7 @@ pub(super) fn run(mut w: Writer, rx: Receiver<Cmd>, first_ticket: u64) {
 fn finish(w: &mut Writer, parked: &mut BTreeMap<u64, Pending>) {
     let rest: Vec<Pending> = std::mem::take(parked).into_values().collect();
     if !rest.is_empty() {
-        let entries: Vec<Entry> = rest.iter().map(|p| p.entry.clone()).collect();
+        let entries: Vec<&Entry> = rest.iter().map(|p| &p.entry).collect();
         let result = w.write(&entries, true);
         for (i, p) in rest.into_iter().enumerate() {
             if let Some(reply) = p.reply {
@@ -412,6 +412,25 @@ pub(super) struct Handle {
 }
 
 impl Handle {
+    /// Queues the outcome of `intent` at ticket `seq`, counting it if it is in doubt.
+    pub(super) fn outcome(
+        &self,
+        seq: u64,
+        intent: u64,
+        result: TxResult,
+        reply: Option<Reply>,
+    ) -> Result<(), JournalError> {
+        if matches!(result, TxResult::InDoubt { .. }) {
+            self.status.in_doubt.fetch_add(1, Ordering::Relaxed);
+            self.metrics.in_doubt.inc();
+        }
+        self.send(Cmd::Append {
+            entry: Box::new(Entry::Outcome(Outcome { intent, result })),
+            ticket: Some(seq),
+            reply,
+        })
+    }
+
     pub(super) fn send(&self, cmd: Cmd) -> Result<(), JournalError> {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         match tx.as_ref() {
@@ -436,19 +455,9 @@ impl Ticket {
     /// durable.
     pub async fn resolve(mut self, result: TxResult) -> Result<u64, JournalError> {
         self.done = true;
-        if matches!(result, TxResult::InDoubt { .. }) {
-            self.handle.status.in_doubt.fetch_add(1, Ordering::Relaxed);
-            self.handle.metrics.in_doubt.inc();
-        }
         let (reply, rx) = oneshot::channel();
-        self.handle.send(Cmd::Append {
-            entry: Box::new(Entry::Outcome(Outcome {
-                intent: self.intent,
-                result,
-            })),
-            ticket: Some(self.seq),
-            reply: Some(reply),
-        })?;
+        self.handle
+            .outcome(self.seq, self.intent, result, Some(reply))?;
         rx.await.unwrap_or_else(|_| {
             Err(JournalError::Unavailable(
                 "the journal writer stopped".into(),
@@ -467,18 +476,10 @@ impl Drop for Ticket {
         if self.done {
             return;
         }
-        self.handle.status.in_doubt.fetch_add(1, Ordering::Relaxed);
-        self.handle.metrics.in_doubt.inc();
         warn!(intent = self.intent, "commit outcome unknown (connection lost with the commit in flight): recorded as in-doubt");
-        let _ = self.handle.send(Cmd::Append {
-            entry: Box::new(Entry::Outcome(Outcome {
-                intent: self.intent,
-                result: TxResult::InDoubt {
-                    reason: "the connection ended before the commit's answer arrived".into(),
-                },
-            })),
-            ticket: Some(self.seq),
-            reply: None,
-        });
+        let reason = "the connection ended before the commit's answer arrived".into();
+        let _ = self
+            .handle
+            .outcome(self.seq, self.intent, TxResult::InDoubt { reason }, None);
     }
 }

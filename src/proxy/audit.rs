@@ -184,6 +184,8 @@ pub(crate) fn refusal(info: &StmtInfo, conn: u64, a: &Actor, version: Version) -
         bolt: version.to_string(),
         statement: info.run_bytes(version),
         classes: info.classes.clone(),
+        labels: info.node_labels.clone(),
+        types: info.types.clone(),
         rule: info.rule.clone(),
         reason: info.reason.clone(),
     }

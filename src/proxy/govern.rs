@@ -101,6 +101,8 @@ pub(crate) struct Governor {
     last: Option<Statement>,
     /// Delete-rate window of the rule that allowed the last deleting statement.
     rate: Option<(u64, Duration)>,
+    /// Whether the session journals (only then is `decided` kept).
+    journaling: bool,
     /// What was decided about the last RUN (for the journal); taken by the session.
     pub(crate) decided: Option<super::audit::StmtInfo>,
     /// The rule and reason of a COMMIT turned into ROLLBACK; taken by the session.
@@ -113,10 +115,12 @@ pub(crate) fn wire(r: &Response) -> Bytes {
 }
 
 impl Governor {
-    pub(crate) fn new(version: Version, actor: Actor) -> Self {
+    /// `journaling`: keep what was decided about each RUN for the journal.
+    pub(crate) fn new(version: Version, actor: Actor, journaling: bool) -> Self {
         Governor {
             actor,
             version,
+            journaling,
             failed: false,
             tx: None,
             last: None,
@@ -281,13 +285,15 @@ impl Governor {
                     }
                 }
                 log_verdict(&actor, &c, &verdict, &run.query);
-                self.decided = Some(super::audit::StmtInfo::new(
-                    &c,
-                    &verdict,
-                    db.clone(),
-                    actor.claimed.clone(),
-                    &run.query,
-                ));
+                if self.journaling {
+                    self.decided = Some(super::audit::StmtInfo::new(
+                        &c,
+                        &verdict,
+                        db.clone(),
+                        actor.claimed.clone(),
+                        &run.query,
+                    ));
+                }
                 let outcome = if verdict.denied() {
                     "deny"
                 } else if verdict.would_deny {

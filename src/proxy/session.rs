@@ -91,11 +91,11 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(version: Version, actor: Actor, conn: u64) -> Self {
+    fn new(version: Version, actor: Actor, conn: u64, journaling: bool) -> Self {
         Shared {
             inner: Mutex::new(Inner {
                 tracker: Tracker::new(version),
-                governor: Governor::new(version, actor),
+                governor: Governor::new(version, actor, journaling),
                 dialect: Dialect::new(version),
                 queue: VecDeque::new(),
                 last_activity: Instant::now(),
@@ -116,13 +116,22 @@ impl Shared {
     }
 
     fn push_synthetic(&self, wire: Bytes, close: bool, failure: bool) {
-        self.lock().queue.push_back(Slot::Synthetic {
+        self.push(Slot::Synthetic {
             wire,
             close,
             failure,
         });
-        self.synthetic.fetch_add(1, Ordering::Release);
-        self.wake.notify_one();
+    }
+
+    /// Queues the slot that answers the next forwarded (or refused) request; a synthetic
+    /// answer wakes the server loop, which writes it once it reaches the head.
+    fn push(&self, slot: Slot) {
+        let synthetic = matches!(slot, Slot::Synthetic { .. });
+        self.lock().queue.push_back(slot);
+        if synthetic {
+            self.synthetic.fetch_add(1, Ordering::Release);
+            self.wake.notify_one();
+        }
     }
 
     /// No request in flight and no transaction or stream open.
@@ -232,7 +241,7 @@ pub(crate) async fn run(
         cert_subject,
         ..Actor::default()
     };
-    let shared = Shared::new(version, actor, conn);
+    let shared = Shared::new(version, actor, conn, ctx.journal.is_some());
     let (client_r, client_w) = tokio::io::split(client);
     let (upstream_r, upstream_w) = tokio::io::split(upstream);
     let result = {
@@ -337,13 +346,7 @@ async fn client_to_server(
                         "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
                         limit.as_secs()
                     ));
-                    shared.lock().queue.push_back(Slot::Synthetic {
-                        wire: answer,
-                        close: false,
-                        failure: true,
-                    });
-                    shared.synthetic.fetch_add(1, Ordering::Release);
-                    shared.wake.notify_one();
+                    shared.push_synthetic(answer, false, true);
                     continue;
                 }
             }
@@ -536,6 +539,8 @@ fn admit(
                         bolt: version.to_string(),
                         statement: Vec::new(),
                         classes: Vec::new(),
+                        labels: tx.labels.iter().cloned().collect(),
+                        types: tx.types.iter().cloned().collect(),
                         rule,
                         reason,
                     })
@@ -682,12 +687,7 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
         }
     }
     if let Some(slot) = slot {
-        let synthetic = matches!(slot, Slot::Synthetic { .. });
-        shared.lock().queue.push_back(slot);
-        if synthetic {
-            shared.synthetic.fetch_add(1, Ordering::Release);
-            shared.wake.notify_one();
-        }
+        shared.push(slot);
     }
     forward
 }
