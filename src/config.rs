@@ -57,6 +57,8 @@ pub struct Config {
     pub journal: Journal,
     /// Snapshots.
     pub snapshot: Snapshot,
+    /// Restores and promotion.
+    pub restore: Restore,
     /// Logging.
     pub log: Log,
     /// Write governance policy (see docs/policy.md); absent = allow all but the guards.
@@ -446,18 +448,96 @@ impl Default for Sink {
     }
 }
 
-/// `[snapshot]`.
+/// `[snapshot]`: online snapshots, their schedule and retention (docs/operations.md).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Snapshot {
     /// Directory of snapshot files.
     pub dir: PathBuf,
+    /// The account snapshots read with (and restores write with).
+    pub user: String,
+    /// File holding its password (or `BOLTWARD_SNAPSHOT_PASSWORD`; falls back to the health
+    /// probe password).
+    pub password_file: Option<PathBuf>,
+    /// Database to snapshot (default: the server's default).
+    pub database: Option<String>,
+    /// Cron expression (seconds minutes hours day-of-month month day-of-week [year], UTC);
+    /// empty: no schedule.
+    pub schedule: String,
+    /// Retries of a failed scheduled snapshot, with exponential backoff.
+    pub retries: u32,
+    /// First retry delay in seconds (doubles each retry).
+    pub retry_backoff_secs: u64,
+    /// How long the write barrier waits for open write transactions to finish.
+    pub barrier_timeout_secs: u64,
+    /// Records per PULL when reading and rows per UNWIND batch when restoring.
+    pub batch: usize,
+    /// Keep every snapshot younger than this many days (0: no age rule).
+    pub keep_days: u32,
+    /// Keep the newest snapshot of each of this many recent days.
+    pub daily: usize,
+    /// … of each of this many recent ISO weeks.
+    pub weekly: usize,
+    /// … of each of this many recent months.
+    pub monthly: usize,
 }
 
 impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
             dir: "boltward-data/snapshots".into(),
+            user: "neo4j".into(),
+            password_file: None,
+            database: None,
+            schedule: String::new(),
+            retries: 3,
+            retry_backoff_secs: 30,
+            barrier_timeout_secs: 30,
+            batch: 10_000,
+            keep_days: 0,
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+        }
+    }
+}
+
+impl Snapshot {
+    /// The password: `BOLTWARD_SNAPSHOT_PASSWORD`, else the file's first line, else the
+    /// health probe password.
+    pub fn password(&self, health: &Health) -> Result<String, ConfigError> {
+        let own = secret(
+            "BOLTWARD_SNAPSHOT_PASSWORD",
+            "snapshot.password_file",
+            self.password_file.as_deref(),
+        )?;
+        let own = match own {
+            Some(p) => Some(p),
+            None => health.password()?,
+        };
+        required(
+            own,
+            "snapshot.password_file",
+            "snapshots and restores need credentials: set it or BOLTWARD_SNAPSHOT_PASSWORD",
+        )
+    }
+}
+
+/// `[restore]`: restores, validation and promotion.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Restore {
+    /// Where the recovery state machine is persisted.
+    pub state_file: PathBuf,
+    /// On promotion, how long busy connections to the old upstream may take to finish.
+    pub drain_secs: u64,
+}
+
+impl Default for Restore {
+    fn default() -> Self {
+        Restore {
+            state_file: "boltward-data/restore-state.json".into(),
+            drain_secs: 30,
         }
     }
 }
@@ -519,6 +599,20 @@ pub const KEYS: &[&str] = &[
     "journal.sink.password_file",
     "journal.sink.batch",
     "snapshot.dir",
+    "snapshot.user",
+    "snapshot.password_file",
+    "snapshot.database",
+    "snapshot.schedule",
+    "snapshot.retries",
+    "snapshot.retry_backoff_secs",
+    "snapshot.barrier_timeout_secs",
+    "snapshot.batch",
+    "snapshot.keep_days",
+    "snapshot.daily",
+    "snapshot.weekly",
+    "snapshot.monthly",
+    "restore.state_file",
+    "restore.drain_secs",
     "log.level",
     "log.format",
     "writes.pause_timeout_secs",
@@ -624,6 +718,18 @@ impl Config {
                 "journal.sync_interval_ms",
                 "must be between 1 and 10000 when journal.sync = \"interval\"",
             ));
+        }
+        let schedule = self.snapshot.schedule.trim();
+        if !schedule.is_empty() {
+            schedule.parse::<cron::Schedule>().map_err(|e| {
+                invalid(
+                    "snapshot.schedule",
+                    format!("{schedule:?} is not a cron expression (sec min hour dom month dow [year]): {e}"),
+                )
+            })?;
+        }
+        if self.snapshot.batch == 0 {
+            return Err(invalid("snapshot.batch", "must be at least 1"));
         }
         if self.journal.segment_bytes < 4096 {
             return Err(invalid("journal.segment_bytes", "must be at least 4096"));

@@ -265,7 +265,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
         let proxy = Proxy::bind(config.clone(), &metrics).await?;
         let prober = Arc::new(boltward::health::Prober::new(
-            proxy.connector(),
+            proxy.upstream(),
             &config.health,
         )?);
         if config.health.interval_secs > 0 && config.health.password()?.is_some() {
@@ -294,7 +294,7 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 token,
                 metrics: metrics.clone(),
                 policy: proxy.policy(),
-                connector: proxy.connector(),
+                upstream: proxy.upstream(),
                 started: std::time::Instant::now(),
                 gate: proxy.write_gate(),
                 journal: proxy.journal(),

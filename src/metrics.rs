@@ -15,6 +15,32 @@ pub struct HealthMetrics {
     pub duration: prometheus::GaugeVec,
 }
 
+/// Snapshot and restore metrics.
+#[derive(Clone)]
+pub struct SnapshotMetrics {
+    /// Unix time of the last successful snapshot.
+    pub last_success: IntGauge,
+    /// Seconds the last successful snapshot took.
+    pub duration: prometheus::Gauge,
+    /// Data file size of the last successful snapshot.
+    pub size: IntGauge,
+    /// Entities in the last successful snapshot, by kind (node, relationship).
+    pub entities: IntGaugeVec,
+    /// Snapshots taken, by kind (manual, scheduled, safety).
+    pub taken: IntCounterVec,
+    /// Failed snapshot attempts.
+    pub failures: IntCounter,
+    /// How long each snapshot held writes.
+    pub write_pause: Histogram,
+    /// Snapshots deleted by retention.
+    pub pruned: IntCounter,
+    /// Recovery state: 0 not recovering, 1 recovering, 2 validating, 3 succeeded,
+    /// 4 failed, 5 promoted.
+    pub restore_state: IntGauge,
+    /// Progress of the running restore, 0..1.
+    pub restore_progress: prometheus::Gauge,
+}
+
 /// The journal's metrics.
 #[derive(Clone)]
 pub struct JournalMetrics {
@@ -87,6 +113,14 @@ pub struct Metrics {
     pub journal: JournalMetrics,
     /// Health probe metrics.
     pub health: HealthMetrics,
+    /// Snapshots and restores.
+    pub snapshot: SnapshotMetrics,
+}
+
+fn float_gauge(r: &Registry, name: &str, help: &str) -> prometheus::Gauge {
+    let g = prometheus::Gauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -285,11 +319,13 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(duration.clone()))
             .expect("unique metric");
+        let snapshot = SnapshotMetrics::new(&r);
         Metrics {
             registry: r,
             proxy,
             journal,
             health: HealthMetrics { status, duration },
+            snapshot,
         }
     }
 
@@ -303,6 +339,71 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl SnapshotMetrics {
+    fn new(r: &Registry) -> Self {
+        let entities = IntGaugeVec::new(
+            Opts::new(
+                "boltward_snapshot_entities",
+                "Entities in the last successful snapshot",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(entities.clone()))
+            .expect("unique metric");
+        SnapshotMetrics {
+            last_success: gauge(
+                r,
+                "boltward_snapshot_last_success_timestamp_seconds",
+                "Unix time of the last successful snapshot",
+            ),
+            duration: float_gauge(
+                r,
+                "boltward_snapshot_duration_seconds",
+                "Seconds the last successful snapshot took",
+            ),
+            size: gauge(
+                r,
+                "boltward_snapshot_size_bytes",
+                "Data file size of the last successful snapshot",
+            ),
+            entities,
+            taken: counter_vec(
+                r,
+                "boltward_snapshots_total",
+                "Snapshots taken, by kind",
+                &["kind"],
+            ),
+            failures: counter(
+                r,
+                "boltward_snapshot_failures_total",
+                "Failed snapshot attempts",
+            ),
+            write_pause: histogram(
+                r,
+                "boltward_snapshot_write_pause_seconds",
+                "How long a snapshot held writes",
+                vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0],
+            ),
+            pruned: counter(
+                r,
+                "boltward_snapshots_pruned_total",
+                "Snapshots deleted by retention",
+            ),
+            restore_state: gauge(
+                r,
+                "boltward_restore_state",
+                "Recovery state: 0 not recovering, 1 recovering, 2 validating, 3 succeeded, 4 failed, 5 promoted",
+            ),
+            restore_progress: float_gauge(
+                r,
+                "boltward_restore_progress_ratio",
+                "Progress of the running restore, 0 to 1",
+            ),
+        }
     }
 }
 

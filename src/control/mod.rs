@@ -11,7 +11,7 @@ use crate::cypher::classify;
 use crate::metrics::Metrics;
 use crate::policy::{decide, Actor, Policy};
 use crate::proxy::PolicyHandle;
-use crate::upstream::Connector;
+use crate::upstream::UpstreamHandle;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -41,7 +41,7 @@ pub struct ControlState {
     /// The policy in force.
     pub policy: PolicyHandle,
     /// How to reach the upstream (readiness).
-    pub connector: Connector,
+    pub upstream: UpstreamHandle,
     /// Process start.
     pub started: Instant,
     /// The write gate.
@@ -125,17 +125,18 @@ async fn readyz(State(s): State<Shared>) -> Response {
         )
             .into_response();
     }
-    let probe = tokio::time::timeout(Duration::from_secs(2), s.connector.connect()).await;
+    let probe =
+        tokio::time::timeout(Duration::from_secs(2), s.upstream.connector().connect()).await;
     match probe {
-        Ok(Ok(_)) => Json(json!({"status": "ready", "upstream": s.connector.addr()})).into_response(),
+        Ok(Ok(_)) => Json(json!({"status": "ready", "upstream": s.upstream.addr()})).into_response(),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "upstream": s.connector.addr(), "reason": e.to_string()})),
+            Json(json!({"status": "not_ready", "upstream": s.upstream.addr(), "reason": e.to_string()})),
         )
             .into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "upstream": s.connector.addr(), "reason": "upstream did not answer within 2s"})),
+            Json(json!({"status": "not_ready", "upstream": s.upstream.addr(), "reason": "upstream did not answer within 2s"})),
         )
             .into_response(),
     }

@@ -11,7 +11,7 @@
 
 use crate::config::{self, ConfigError};
 use crate::upstream::client::{BoltClient, ClientError};
-use crate::upstream::Connector;
+use crate::upstream::UpstreamHandle;
 use boltward_protocol::{Map, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -147,7 +147,7 @@ impl Report {
 
 /// Runs the probes with boltward's own account.
 pub struct Prober {
-    connector: Connector,
+    upstream: UpstreamHandle,
     user: String,
     password: Option<String>,
     database: Option<String>,
@@ -178,7 +178,18 @@ fn ident(s: &str) -> String {
 
 impl Prober {
     /// The prober for `[health]`.
-    pub fn new(connector: Connector, cfg: &config::Health) -> Result<Prober, ConfigError> {
+    pub fn new(upstream: UpstreamHandle, cfg: &config::Health) -> Result<Prober, ConfigError> {
+        Ok(Self::with_login(upstream, cfg, &cfg.user, cfg.password()?))
+    }
+
+    /// The prober for `[health]`'s checks, logging in as `user` (restore validation probes
+    /// a target with the snapshot account).
+    pub fn with_login(
+        upstream: UpstreamHandle,
+        cfg: &config::Health,
+        user: &str,
+        password: Option<String>,
+    ) -> Prober {
         let mut orphans = Vec::new();
         for e in &cfg.relationship_endpoints {
             let t = ident(&e.rel_type);
@@ -212,14 +223,14 @@ impl Prober {
         for c in &cfg.orphan_checks {
             orphans.push((c.name.clone(), c.query.clone()));
         }
-        Ok(Prober {
-            connector,
-            user: cfg.user.clone(),
-            password: cfg.password()?,
+        Prober {
+            upstream,
+            user: user.to_owned(),
+            password,
             database: cfg.database.clone(),
             schema_file: cfg.schema_file.clone(),
             orphans,
-        })
+        }
     }
 
     fn extra(&self) -> Map {
@@ -252,7 +263,7 @@ impl Prober {
                 checks.push(check(
                     "connectivity",
                     Status::Pass,
-                    format!("{} answered RETURN 1", self.connector.addr()),
+                    format!("{} answered RETURN 1", self.upstream.addr()),
                     vec![],
                     t,
                     detailed,
@@ -385,9 +396,14 @@ impl Prober {
         let password = self.password.as_deref().ok_or(
             "no credentials for the probes: set health.password_file or BOLTWARD_HEALTH_PASSWORD",
         )?;
-        let mut c = BoltClient::connect(&self.connector, &self.user, password, "boltward-health")
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut c = BoltClient::connect(
+            &self.upstream.connector(),
+            &self.user,
+            password,
+            "boltward-health",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let one = self.count(&mut c, "RETURN 1 AS c").await?;
         if one != 1 {
             return Err(format!("RETURN 1 answered {one}"));

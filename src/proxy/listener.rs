@@ -4,7 +4,7 @@
 use super::{session, Context, PolicyHandle};
 use crate::config::{Config, TlsMode};
 use crate::tls::{self, TlsError};
-use crate::upstream::{BoxStream, ConnectError, Connector};
+use crate::upstream::{BoxStream, ConnectError, Connector, UpstreamHandle};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl Proxy {
         } else {
             None
         };
-        let connector = Connector::new(&config.upstream, upstream_tls)?;
+        let upstream = UpstreamHandle::new(Connector::new(&config.upstream, upstream_tls)?);
         let listener = TcpListener::bind(&config.listen.addr)
             .await
             .map_err(|source| ProxyError::Bind {
@@ -91,7 +91,7 @@ impl Proxy {
                 .password()
                 .map_err(|e| ProxyError::Config(e.to_string()))?;
             Some(super::verify::Verifier::new(
-                connector.clone(),
+                upstream.clone(),
                 &config.verify,
                 password,
             ))
@@ -110,7 +110,7 @@ impl Proxy {
             listener,
             ctx: Arc::new(Context {
                 config,
-                connector,
+                upstream,
                 advertised,
                 draining: draining_rx,
                 policy,
@@ -140,9 +140,9 @@ impl Proxy {
         self.ctx.journal.clone()
     }
 
-    /// The upstream connector (for readiness probes).
-    pub fn connector(&self) -> crate::upstream::Connector {
-        self.ctx.connector.clone()
+    /// The upstream in force (readiness probes, promotion).
+    pub fn upstream(&self) -> UpstreamHandle {
+        self.ctx.upstream.clone()
     }
 
     /// The bound address (useful with port 0).
@@ -166,7 +166,7 @@ impl Proxy {
         tokio::pin!(shutdown);
         info!(
             listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            upstream = ctx.connector.addr(),
+            upstream = ctx.upstream.addr(),
             advertised = %ctx.advertised,
             tls = ?ctx.config.listen.tls.mode,
             "boltward proxy serving"

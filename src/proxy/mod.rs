@@ -20,14 +20,15 @@ pub use listener::{Proxy, ProxyError};
 
 use crate::config::Config;
 use crate::policy::Policy;
-use crate::upstream::Connector;
+use crate::upstream::UpstreamHandle;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 /// What every session needs.
 pub(crate) struct Context {
     pub(crate) config: Arc<Config>,
-    pub(crate) connector: Connector,
+    /// The upstream in force (promotion switches it).
+    pub(crate) upstream: UpstreamHandle,
     /// `host:port` written into routing tables.
     pub(crate) advertised: String,
     /// Becomes `true` when shutdown starts.

@@ -76,6 +76,23 @@ struct Inner {
     jtx: Option<TxLog>,
     /// An auto-commit write whose intent is journaled and whose outcome is not yet.
     unresolved: Option<u64>,
+    /// Write work admitted through the gate, released when the session is idle again
+    /// (write barriers wait for it).
+    write_slot: Option<super::gate::WriteSlot>,
+}
+
+impl Inner {
+    /// No request in flight and no transaction or stream open.
+    fn is_idle(&self) -> bool {
+        self.queue.is_empty()
+            && matches!(
+                self.tracker.state(),
+                ServerState::Negotiation
+                    | ServerState::Authentication
+                    | ServerState::Ready
+                    | ServerState::Failed
+            )
+    }
 }
 
 /// State both loops of a session share.
@@ -88,10 +105,14 @@ struct Shared {
     version: Version,
     /// This connection's id in the journal.
     conn: u64,
+    /// The upstream generation this session is connected to.
+    generation: u64,
+    /// The upstream was switched (promotion): finish the work in flight, then close.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
-    fn new(version: Version, actor: Actor, conn: u64, journaling: bool) -> Self {
+    fn new(version: Version, actor: Actor, conn: u64, journaling: bool, generation: u64) -> Self {
         Shared {
             inner: Mutex::new(Inner {
                 tracker: Tracker::new(version),
@@ -101,12 +122,15 @@ impl Shared {
                 last_activity: Instant::now(),
                 jtx: None,
                 unresolved: None,
+                write_slot: None,
             }),
             synthetic: AtomicUsize::new(0),
             wake: Notify::new(),
             answered: Notify::new(),
             version,
             conn,
+            generation,
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -136,15 +160,27 @@ impl Shared {
 
     /// No request in flight and no transaction or stream open.
     fn is_idle(&self) -> bool {
-        let inner = self.lock();
-        inner.queue.is_empty()
-            && matches!(
-                inner.tracker.state(),
-                ServerState::Negotiation
-                    | ServerState::Authentication
-                    | ServerState::Ready
-                    | ServerState::Failed
-            )
+        self.lock().is_idle()
+    }
+
+    /// Keeps `slot` until the session is idle again (at once if it already is).
+    fn hold_write(&self, slot: super::gate::WriteSlot) {
+        let mut inner = self.lock();
+        if !inner.is_idle() {
+            inner.write_slot = Some(slot);
+        }
+    }
+
+    /// Ends the admitted write work once its transaction or auto-commit is over.
+    fn release_write_if_idle(&self) {
+        let mut inner = self.lock();
+        if inner.write_slot.is_some() && inner.is_idle() {
+            inner.write_slot = None;
+        }
+    }
+
+    fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// Waits until every forwarded request has its answer.
@@ -201,7 +237,8 @@ pub(crate) async fn run(
             .map_err(SessionError::client)?;
         return Ok(());
     }
-    let mut upstream = match ctx.connector.connect().await {
+    let current = ctx.upstream.current();
+    let mut upstream = match current.connector.connect().await {
         Ok(u) => u,
         Err(e) => {
             let kind = match &e {
@@ -241,7 +278,13 @@ pub(crate) async fn run(
         cert_subject,
         ..Actor::default()
     };
-    let shared = Shared::new(version, actor, conn, ctx.journal.is_some());
+    let shared = Shared::new(
+        version,
+        actor,
+        conn,
+        ctx.journal.is_some(),
+        current.generation,
+    );
     let (client_r, client_w) = tokio::io::split(client);
     let (upstream_r, upstream_w) = tokio::io::split(upstream);
     let result = {
@@ -281,6 +324,9 @@ async fn client_to_server(
     let idle =
         (limits.idle_timeout_secs > 0).then(|| Duration::from_secs(limits.idle_timeout_secs));
     let mut draining = ctx.draining.clone();
+    let mut switched = ctx.upstream.subscribe();
+    // After a promotion: when this connection is closed even if still busy.
+    let mut retire_by: Option<tokio::time::Instant> = None;
     let mut out = BytesMut::new();
     // When the buffered requests arrived, and how many of them are in `out` (the
     // added-latency histogram: arrival to forwarded).
@@ -338,17 +384,35 @@ async fn client_to_server(
             }
             let policy = ctx.policy();
             let classified = verified_classification(ctx, shared, &request).await;
-            if ctx.gate.is_paused() && holds_writes(shared, &request, classified.as_ref()) {
+            let mut write_slot = None;
+            if holds_writes(shared, &request, classified.as_ref()) {
                 let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
-                debug!("write held: writes are paused");
-                if !ctx.gate.pass(limit).await {
+                if ctx.gate.is_paused() {
+                    debug!("write held: writes are paused");
+                }
+                let Some(slot) = ctx.gate.enter(limit).await else {
                     let answer = shared.lock().governor.transient(&format!(
                         "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
                         limit.as_secs()
                     ));
                     shared.push_synthetic(answer, false, true);
                     continue;
+                };
+                if ctx.upstream.generation() != shared.generation {
+                    // Promoted while this connection points at the old server: no write
+                    // may land there. Drivers retry transient errors on a new connection.
+                    info!("write refused on a connection to the previous upstream; closing it");
+                    upstream
+                        .write_all(&out)
+                        .await
+                        .map_err(SessionError::upstream)?;
+                    let answer = shared.lock().governor.transient(
+                        "boltward: the upstream was switched (restore promoted); reconnect and retry",
+                    );
+                    shared.push_synthetic(answer, true, true);
+                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
                 }
+                write_slot = Some(slot);
             }
             let body = if kind == RequestKind::Run || kind == RequestKind::Begin {
                 msg.body()
@@ -368,6 +432,9 @@ async fn client_to_server(
             let Some(forward) = journal_step(ctx, shared, admitted).await else {
                 continue;
             };
+            if let Some(slot) = write_slot {
+                shared.hold_write(slot);
+            }
             out.extend_from_slice(&forward);
             unobserved += 1;
             if kind == RequestKind::Goodbye {
@@ -400,6 +467,12 @@ async fn client_to_server(
                 None => std::future::pending().await,
             }
         };
+        let retire_sleep = async {
+            match retire_by {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             n = client.read_buf(&mut buf) => {
                 let n = n.map_err(SessionError::client)?;
@@ -415,6 +488,22 @@ async fn client_to_server(
                     debug!("closing idle connection for shutdown");
                     return Ok(ClientEnd::Closed);
                 }
+            }
+            changed = switched.changed(), if retire_by.is_none() => {
+                if changed.is_ok() && switched.borrow_and_update().generation != shared.generation {
+                    if shared.is_idle() {
+                        debug!("closing idle connection to the previous upstream");
+                        return Ok(ClientEnd::Closed);
+                    }
+                    shared.retired.store(true, Ordering::Release);
+                    shared.wake.notify_one();
+                    let drain = Duration::from_secs(ctx.config.restore.drain_secs);
+                    retire_by = Some(tokio::time::Instant::now() + drain);
+                }
+            }
+            _ = retire_sleep => {
+                warn!("closing busy connection to the previous upstream: drain time is over");
+                return Ok(ClientEnd::Closed);
             }
             _ = idle_sleep => {
                 let quiet = shared.lock().last_activity.elapsed();
@@ -749,8 +838,9 @@ async fn server_to_client(
             let _ = client.shutdown().await;
             return Ok(());
         }
-        if *draining.borrow() && shared.is_idle() {
-            debug!("closing connection for shutdown: work finished");
+        shared.release_write_if_idle();
+        if (*draining.borrow() || shared.is_retired()) && shared.is_idle() {
+            debug!("closing connection for shutdown or promotion: work finished");
             let _ = client.shutdown().await;
             return Ok(());
         }

@@ -6,7 +6,7 @@
 
 use crate::config::Verify;
 use crate::cypher::{Class, Classification};
-use crate::upstream::{BoltClient, Connector};
+use crate::upstream::{BoltClient, UpstreamHandle};
 use boltward_protocol::message::QueryType;
 use boltward_protocol::Map;
 use std::collections::{HashMap, VecDeque};
@@ -46,17 +46,18 @@ impl Cache {
 
 /// Asks the server what a statement does.
 pub(crate) struct Verifier {
-    connector: Connector,
+    upstream: UpstreamHandle,
     user: String,
     password: String,
     cache: Mutex<Cache>,
-    client: tokio::sync::Mutex<Option<BoltClient>>,
+    /// The connection, with the upstream generation it was made to.
+    client: tokio::sync::Mutex<Option<(u64, BoltClient)>>,
 }
 
 impl Verifier {
-    pub(crate) fn new(connector: Connector, cfg: &Verify, password: String) -> Self {
+    pub(crate) fn new(upstream: UpstreamHandle, cfg: &Verify, password: String) -> Self {
         Verifier {
-            connector,
+            upstream,
             user: cfg.user.clone(),
             password,
             cache: Mutex::new(Cache {
@@ -86,23 +87,27 @@ impl Verifier {
             return Some(t);
         }
         let mut slot = self.client.lock().await;
+        let current = self.upstream.current();
+        if slot.as_ref().is_some_and(|(g, _)| *g != current.generation) {
+            *slot = None; // promoted: ask the new upstream
+        }
         if slot.is_none() {
             match BoltClient::connect(
-                &self.connector,
+                &current.connector,
                 &self.user,
                 &self.password,
                 "boltward-verify",
             )
             .await
             {
-                Ok(c) => *slot = Some(c),
+                Ok(c) => *slot = Some((current.generation, c)),
                 Err(e) => {
                     warn!(error = %e, "EXPLAIN verification unavailable: cannot connect");
                     return None;
                 }
             }
         }
-        let client = slot.as_mut()?;
+        let (_, client) = slot.as_mut()?;
         let mut extra = Map::new();
         if let Some(db) = db {
             extra.insert("db", db);

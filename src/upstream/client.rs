@@ -269,6 +269,59 @@ impl BoltClient {
         }
     }
 
+    /// Runs `query` and hands every record to `each` as it arrives, pulling `batch` records
+    /// at a time so memory stays bounded however large the result. Returns the final
+    /// summary. An error from `each` abandons the connection (the stream is left open).
+    pub async fn stream<E>(
+        &mut self,
+        query: &str,
+        parameters: Map,
+        extra: Map,
+        batch: i64,
+        mut each: impl FnMut(Vec<Value>) -> Result<(), E>,
+    ) -> Result<Result<Success, E>, ClientError> {
+        let run = Request::Run(Run {
+            query: query.to_owned(),
+            parameters,
+            extra,
+        });
+        let pull = Request::Pull(Pull::new(batch));
+        self.send(&[run, pull.clone()]).await?;
+        let mut failure = match self.collect().await?.1 {
+            Response::Success(_) => None,
+            Response::Failure(f) => Some(f),
+            _ => return Err(ClientError::Protocol("unexpected answer to RUN".into())),
+        };
+        loop {
+            let (records, summary) = self.collect().await?;
+            if failure.is_none() {
+                for r in records {
+                    if let Err(e) = each(r.fields) {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+            match summary {
+                Response::Success(s) if failure.is_none() && s.has_more() => {
+                    self.send(std::slice::from_ref(&pull)).await?;
+                }
+                Response::Success(s) if failure.is_none() => return Ok(Ok(s)),
+                Response::Failure(f) => failure = failure.or(Some(f)),
+                Response::Ignored if failure.is_some() => {}
+                _ => return Err(ClientError::Protocol("unexpected answer to PULL".into())),
+            }
+            if let Some(f) = failure {
+                self.reset().await?;
+                return Err(ClientError::from_failure(&f));
+            }
+        }
+    }
+
+    /// The dialect values are decoded with (version and the 4.x utc patch).
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// BEGIN with `extra` (db, mode, bookmarks, tx_metadata…).
     pub async fn begin(&mut self, extra: Map) -> Result<(), ClientError> {
         self.send(&[Request::Begin(Begin { extra })]).await?;

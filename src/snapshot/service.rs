@@ -1,0 +1,351 @@
+//! Taking snapshots: one at a time, behind the write barrier, recorded in the journal,
+//! measured, followed by retention; and the cron schedule with retries.
+
+use super::export::{self, ExportError, Scope};
+use super::format::Header;
+use super::retention::{self, Candidate, Retention};
+use super::store::{self, DataWriter, Manifest, ManifestCounts, Source, StoreError, Timings};
+use crate::config::Config;
+use crate::journal::Journal;
+use crate::metrics::SnapshotMetrics;
+use crate::proxy::gate::{BarrierTimeout, WriteGate};
+use crate::upstream::{BoltClient, ClientError, Connector, UpstreamHandle};
+use boltward_journal::entry::{Entry, Event};
+use boltward_protocol::Map;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// A snapshot failed.
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    /// No credentials configured.
+    #[error("{0}")]
+    Credentials(String),
+    /// The server could not be reached or refused the login.
+    #[error("connecting to {addr}: {source}")]
+    Connect {
+        /// Server.
+        addr: String,
+        /// Cause.
+        source: ClientError,
+    },
+    /// Open write transactions did not finish in time.
+    #[error("write barrier: {0}")]
+    Barrier(#[from] BarrierTimeout),
+    /// Reading the graph failed.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Writing the files failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What to snapshot.
+#[derive(Clone)]
+pub struct Target {
+    /// The server.
+    pub connector: Connector,
+    /// The database (None: the server's default).
+    pub database: Option<String>,
+    /// Hold boltward's writes while reading (the upstream in force); a restore target
+    /// nobody writes to needs no barrier.
+    pub barrier: bool,
+}
+
+/// Takes snapshots (control port, schedule, restores' safety snapshots).
+pub struct Snapshots {
+    config: Arc<Config>,
+    password: Result<String, String>,
+    upstream: UpstreamHandle,
+    gate: Arc<WriteGate>,
+    journal: Option<Journal>,
+    metrics: SnapshotMetrics,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl Snapshots {
+    /// The service; removes leftovers of snapshots a crash interrupted.
+    pub fn new(
+        config: Arc<Config>,
+        upstream: UpstreamHandle,
+        gate: Arc<WriteGate>,
+        journal: Option<Journal>,
+        metrics: SnapshotMetrics,
+    ) -> Self {
+        match store::clean_leftovers(&config.snapshot.dir) {
+            Ok(l) if !l.is_empty() => {
+                warn!(files = ?l, "removed leftovers of an interrupted snapshot")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot look for snapshot leftovers"),
+        }
+        let password = config
+            .snapshot
+            .password(&config.health)
+            .map_err(|e| e.to_string());
+        Snapshots {
+            config,
+            password,
+            upstream,
+            gate,
+            journal,
+            metrics,
+            one_at_a_time: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.config.snapshot.dir
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The journal, when enabled.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// The write gate.
+    pub fn gate(&self) -> &Arc<WriteGate> {
+        &self.gate
+    }
+
+    /// The upstream in force.
+    pub fn upstream(&self) -> &UpstreamHandle {
+        &self.upstream
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &SnapshotMetrics {
+        &self.metrics
+    }
+
+    /// Logs in to `connector` with the snapshot account.
+    pub async fn connect(&self, connector: &Connector) -> Result<BoltClient, SnapshotError> {
+        let password = self.password.clone().map_err(SnapshotError::Credentials)?;
+        BoltClient::connect(
+            connector,
+            &self.config.snapshot.user,
+            &password,
+            "boltward-snapshot",
+        )
+        .await
+        .map_err(|source| SnapshotError::Connect {
+            addr: connector.addr().to_owned(),
+            source,
+        })
+    }
+
+    /// Snapshots the upstream in force, holding writes while it reads.
+    pub async fn create(&self, kind: &str) -> Result<Manifest, SnapshotError> {
+        let target = Target {
+            connector: self.upstream.connector(),
+            database: self.config.snapshot.database.clone(),
+            barrier: true,
+        };
+        self.take(&target, kind).await
+    }
+
+    /// Snapshots `target`; on success applies retention. One snapshot runs at a time.
+    pub async fn take(&self, target: &Target, kind: &str) -> Result<Manifest, SnapshotError> {
+        let _one = self.one_at_a_time.lock().await;
+        let started = Instant::now();
+        let result = self.take_once(target, kind, started).await;
+        match &result {
+            Ok(m) => {
+                let m_ = &self.metrics;
+                m_.last_success.set(m.created_unix);
+                m_.duration.set(started.elapsed().as_secs_f64());
+                m_.size.set(m.data.bytes as i64);
+                m_.entities
+                    .with_label_values(&["node"])
+                    .set(m.counts.nodes as i64);
+                m_.entities
+                    .with_label_values(&["relationship"])
+                    .set(m.counts.relationships as i64);
+                m_.taken.with_label_values(&[kind]).inc();
+                info!(
+                    id = %m.id,
+                    nodes = m.counts.nodes,
+                    relationships = m.counts.relationships,
+                    bytes = m.data.bytes,
+                    write_pause_ms = m.timings.write_pause_ms,
+                    duration_ms = m.timings.duration_ms,
+                    lsn = ?m.journal_lsn,
+                    "snapshot taken"
+                );
+                if let Err(e) = self.prune() {
+                    warn!(error = %e, "retention failed");
+                }
+            }
+            Err(e) => {
+                self.metrics.failures.inc();
+                warn!(error = %e, kind, "snapshot failed");
+            }
+        }
+        result
+    }
+
+    async fn take_once(
+        &self,
+        target: &Target,
+        kind: &str,
+        started: Instant,
+    ) -> Result<Manifest, SnapshotError> {
+        let mut client = self.connect(&target.connector).await?;
+        let scope = Scope {
+            database: target.database.clone(),
+            batch: self.config.snapshot.batch as i64,
+        };
+        let dir = self.dir().to_owned();
+        let created = time::OffsetDateTime::now_utc();
+        let id = store::new_id(&dir, created.unix_timestamp());
+        let barrier = if target.barrier {
+            Some(
+                self.gate
+                    .barrier(Duration::from_secs(
+                        self.config.snapshot.barrier_timeout_secs,
+                    ))
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let journal_lsn = match (&self.journal, target.barrier) {
+            (Some(j), true) => Some(self.mark(j, &id).await),
+            _ => None,
+        };
+        let (schema, schema_skipped) = export::read_schema(&mut client, &scope)
+            .await
+            .map_err(ExportError::from)?;
+        let mut writer = DataWriter::create(&dir, &id, Header::of(client.dialect()))?;
+        export::read_graph(&mut client, &scope, &schema, |r| writer.add(&r)).await?;
+        let write_pause = barrier.map(|b| b.held_for()).unwrap_or_default();
+        self.metrics.write_pause.observe(write_pause.as_secs_f64());
+        let agent = client.server_agent().to_owned();
+        let bolt = client.version().to_string();
+        let _ = client.close().await;
+        let (data, digest) = writer.finish()?;
+        let manifest = Manifest {
+            format: super::format::FORMAT_VERSION,
+            id,
+            kind: kind.to_owned(),
+            tool: format!("boltward {}", env!("CARGO_PKG_VERSION")),
+            created: created
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            created_unix: created.unix_timestamp(),
+            source: Source {
+                server: target.connector.addr().to_owned(),
+                agent,
+                database: target.database.clone(),
+                bolt,
+            },
+            journal_lsn,
+            counts: ManifestCounts::of(&digest),
+            schema,
+            schema_skipped,
+            data,
+            fingerprint: digest.fingerprint.hex(),
+            timings: Timings {
+                write_pause_ms: write_pause.as_secs_f64() * 1e3,
+                duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            },
+        };
+        store::write_manifest(&dir, &manifest)?;
+        Ok(manifest)
+    }
+
+    /// Records the snapshot in the journal while writes are held; its LSN is the point
+    /// the snapshot's contents correspond to.
+    async fn mark(&self, journal: &Journal, id: &str) -> u64 {
+        let event = Entry::Event(Event {
+            name: "snapshot".into(),
+            details: Map::from([("id", id)]),
+        });
+        match journal.append(event).await {
+            Ok(lsn) => lsn,
+            Err(e) => {
+                let lsn = journal
+                    .status()
+                    .lsn
+                    .load(std::sync::atomic::Ordering::Acquire);
+                warn!(error = %e, lsn, "cannot journal the snapshot mark; using the last LSN");
+                lsn
+            }
+        }
+    }
+
+    /// Applies retention to the snapshot directory; returns the ids deleted.
+    pub fn prune(&self) -> Result<Vec<String>, StoreError> {
+        let s = &self.config.snapshot;
+        let rules = Retention {
+            keep_days: s.keep_days,
+            daily: s.daily,
+            weekly: s.weekly,
+            monthly: s.monthly,
+        };
+        let (listed, _) = store::list(self.dir())?;
+        let candidates: Vec<Candidate> = listed
+            .iter()
+            .map(|l| Candidate {
+                id: l.manifest.id.clone(),
+                created: l.manifest.created_unix,
+                valid: l.complete,
+            })
+            .collect();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let doomed = retention::select(&candidates, &rules, now);
+        for id in &doomed {
+            store::delete(self.dir(), id)?;
+            self.metrics.pruned.inc();
+            info!(id, "snapshot deleted by retention");
+        }
+        Ok(doomed)
+    }
+
+    /// Runs the cron schedule until the process ends. A failed run is retried with
+    /// exponential backoff (`retries`, `retry_backoff_secs`); the next run is planned after
+    /// the last attempt.
+    pub async fn run_schedule(self: Arc<Self>, schedule: cron::Schedule) {
+        let s = &self.config.snapshot;
+        info!(schedule = %s.schedule, "snapshot schedule active");
+        loop {
+            let Some(next) = schedule.upcoming(chrono::Utc).next() else {
+                warn!("snapshot schedule has no future run; stopping it");
+                return;
+            };
+            let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            let mut backoff = Duration::from_secs(s.retry_backoff_secs);
+            for attempt in 0..=s.retries {
+                if self.create("scheduled").await.is_ok() {
+                    break;
+                }
+                if attempt == s.retries {
+                    warn!(
+                        attempts = attempt + 1,
+                        "scheduled snapshot failed; giving up until the next run"
+                    );
+                    break;
+                }
+                warn!(retry_in = ?backoff, "scheduled snapshot failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+            }
+        }
+    }
+}
+
+/// The schedule in `[snapshot]`, if any (validated by `Config::validate`).
+pub fn schedule_of(config: &Config) -> Option<cron::Schedule> {
+    let s = config.snapshot.schedule.trim();
+    (!s.is_empty()).then(|| s.parse().ok()).flatten()
+}
