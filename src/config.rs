@@ -825,7 +825,7 @@ impl Config {
 }
 
 /// Checks `host:port`.
-fn host_port(s: &str) -> Result<(), String> {
+pub fn host_port(s: &str) -> Result<(), String> {
     let (host, port) = s.rsplit_once(':').ok_or_else(|| {
         format!("{s:?} has no port; write host:port (Bolt usually listens on 7687)")
     })?;

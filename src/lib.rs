@@ -7,7 +7,8 @@
 //! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
-//! - [`snapshot`]: snapshot retention (the rest of snapshots is in progress).
+//! - [`snapshot`]: online snapshots: export, files, verify, retention, schedule.
+//! - [`recovery`]: restores, validation, the recovery state machine and promotion.
 //! - [`tls`]: rustls configuration for both sides.
 //! - [`control`]: the control HTTP port (health, readiness, metrics, status, policy).
 //! - [`metrics`]: the Prometheus registry subsystems register into.
@@ -25,6 +26,7 @@ pub mod journal;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod recovery;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;

@@ -48,6 +48,8 @@ fn main() -> ExitCode {
         Command::Audit(boltward::cli::AuditCommand::Verify(args)) => {
             boltward::cli::audit::run_verify(&args)
         }
+        Command::Snapshot(cmd) => boltward::cli::snapshot::run_snapshot(&cmd),
+        Command::Restore(cmd) => boltward::cli::snapshot::run_restore(&cmd),
         Command::Health(args) => {
             let path = if args.detailed {
                 "/health/graph?detailed=true"
@@ -263,7 +265,32 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         let config = Arc::new(config);
         let metrics = boltward::metrics::Metrics::new();
         let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
+        let config = match boltward::recovery::promoted_upstream(&config).map_err(anyhow::Error::msg)? {
+            Some(addr) if addr != config.upstream.addr => {
+                tracing::warn!(
+                    configured = %config.upstream.addr,
+                    promoted = %addr,
+                    "a restore was promoted: serving the promoted upstream; set upstream.addr to it"
+                );
+                let mut c = (*config).clone();
+                c.upstream.addr = addr;
+                Arc::new(c)
+            }
+            _ => config,
+        };
         let proxy = Proxy::bind(config.clone(), &metrics).await?;
+        let snapshots = Arc::new(boltward::snapshot::service::Snapshots::new(
+            config.clone(),
+            proxy.upstream(),
+            proxy.write_gate(),
+            proxy.journal(),
+            metrics.snapshot.clone(),
+        ));
+        let recovery =
+            boltward::recovery::Recovery::open(snapshots.clone()).map_err(anyhow::Error::msg)?;
+        if let Some(schedule) = boltward::snapshot::service::schedule_of(&config) {
+            tokio::spawn(snapshots.clone().run_schedule(schedule));
+        }
         let prober = Arc::new(boltward::health::Prober::new(
             proxy.upstream(),
             &config.health,
@@ -299,6 +326,8 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
                 gate: proxy.write_gate(),
                 journal: proxy.journal(),
                 prober: prober.clone(),
+                snapshots: snapshots.clone(),
+                recovery: recovery.clone(),
             });
             let tls = &config.control.tls;
             if tls.enabled() {

@@ -22,11 +22,39 @@ pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::
     Err(Failed(ExitCode::from(1)))
 }
 
+/// Like [`call`], with a JSON body (`POST`) or another method (`DELETE`).
+pub fn call_with(
+    args: &ControlArgs,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, Failed> {
+    let (status, answer) = request_with(args, method, path, body)?;
+    if (200..300).contains(&status) {
+        return Ok(answer);
+    }
+    let msg = answer["error"]["message"]
+        .as_str()
+        .unwrap_or("unexpected answer");
+    eprintln!("boltward: {path}: {status} {msg}");
+    Err(Failed(ExitCode::from(1)))
+}
+
 /// `GET` or `POST` `path`; the status and JSON body of whatever came back.
 pub fn request(
     args: &ControlArgs,
     method: &str,
     path: &str,
+) -> Result<(u16, serde_json::Value), Failed> {
+    request_with(args, method, path, None)
+}
+
+/// `GET`, `POST` (with an optional JSON body) or `DELETE` `path`.
+pub fn request_with(
+    args: &ControlArgs,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
 ) -> Result<(u16, serde_json::Value), Failed> {
     let url = if args.control.starts_with("https://") || args.control.starts_with("http://") {
         format!("{}{path}", args.control.trim_end_matches('/'))
@@ -35,7 +63,9 @@ pub fn request(
     };
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)));
+        .timeout_global(Some(std::time::Duration::from_secs(
+            args.timeout_secs,
+        )));
     if let Some(ca) = &args.cacert {
         let pem = std::fs::read(ca).map_err(|e| {
             eprintln!("boltward: --cacert {}: {e}", ca.display());
@@ -67,7 +97,16 @@ pub fn request(
         if let Some(a) = &auth {
             req = req.header("Authorization", a);
         }
-        req.send_empty()
+        match body {
+            Some(b) => req.send_json(b),
+            None => req.send_empty(),
+        }
+    } else if method == "DELETE" {
+        let mut req = agent.delete(&url);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a);
+        }
+        req.call()
     } else {
         let mut req = agent.get(&url);
         if let Some(a) = &auth {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod snapshot;
 
 use crate::config::{Config, ConfigError};
 use clap::{Args, Parser, Subcommand};
@@ -39,6 +40,12 @@ pub enum Command {
     /// Who changed what, when: query and verify the write journal.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Online snapshots: create (control port), list, show, verify (offline), delete.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+    /// Restores: start, status, promote, cancel (control port).
+    #[command(subcommand)]
+    Restore(snapshot::RestoreCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -145,6 +152,9 @@ pub struct ControlArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Seconds to wait for the control port's answer (snapshots of large graphs take a while).
+    #[arg(long = "timeout", default_value_t = 30)]
+    pub timeout_secs: u64,
 }
 
 /// `boltward writes …`.

@@ -1,10 +1,12 @@
-//! The control HTTP port: health, readiness, metrics, status and policy.
+//! The control HTTP port: health, readiness, metrics, status, policy, audit, snapshots
+//! and restores.
 //!
 //! Everything except `/healthz`, `/readyz` and (unless `control.metrics_token`) `/metrics`
 //! needs `Authorization: Bearer <token>`, compared in constant time. Errors are JSON:
 //! `{"error": {"code": "...", "message": "..."}}`.
 
 mod auth;
+mod snapshots;
 
 use crate::config::Config;
 use crate::cypher::classify;
@@ -50,6 +52,10 @@ pub struct ControlState {
     pub journal: Option<crate::journal::Journal>,
     /// The graph health probes.
     pub prober: Arc<crate::health::Prober>,
+    /// Snapshots.
+    pub snapshots: Arc<crate::snapshot::service::Snapshots>,
+    /// Restores and promotion.
+    pub recovery: Arc<crate::recovery::Recovery>,
 }
 
 type Shared = Arc<ControlState>;
@@ -432,7 +438,16 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/writes/resume", post(writes_resume))
         .route("/health/graph", get(health_graph))
         .route("/v1/audit", get(audit_query))
-        .route("/v1/audit/verify", get(audit_verify).post(audit_verify));
+        .route("/v1/audit/verify", get(audit_verify).post(audit_verify))
+        .route("/v1/snapshots", get(snapshots::list).post(snapshots::create))
+        .route(
+            "/v1/snapshots/{id}",
+            get(snapshots::show).delete(snapshots::delete),
+        )
+        .route("/v1/snapshots/{id}/verify", post(snapshots::verify))
+        .route("/v1/restores", get(snapshots::restore_status).post(snapshots::restore_start))
+        .route("/v1/restores/promote", post(snapshots::restore_promote))
+        .route("/v1/restores/cancel", post(snapshots::restore_cancel));
     let metrics_route = Router::new().route("/metrics", get(metrics));
     let metrics_route = if state.config.control.metrics_token {
         metrics_route.route_layer(middleware::from_fn_with_state(state.clone(), require_token))

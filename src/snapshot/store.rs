@@ -587,6 +587,21 @@ pub fn verify(manifest_path: &Path) -> Result<Verified, StoreError> {
     })
 }
 
+/// Whether the data file of `m` has the manifest's size and SHA-256 (no decoding).
+pub fn checksum_matches(dir: &Path, m: &Manifest) -> Result<(), String> {
+    let path = dir.join(&m.data.file);
+    let (bytes, sha) = checksum(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes != m.data.bytes || sha != m.data.sha256 {
+        return Err(format!(
+            "{} does not match its manifest (size {bytes} vs {}, SHA-256 {sha} vs {}): run snapshot verify",
+            path.display(),
+            m.data.bytes,
+            m.data.sha256
+        ));
+    }
+    Ok(())
+}
+
 fn checksum(path: &Path) -> io::Result<(u64, String)> {
     let mut f = File::open(path)?;
     let mut h = Sha256::new();

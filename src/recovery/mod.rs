@@ -1,0 +1,640 @@
+//! Restores, their validation and promotion, driven by the persisted state machine in
+//! [`state`].
+//!
+//! A restore loads a snapshot into a target server (which must be empty, or is emptied
+//! after a safety snapshot with `force`), then validates it: counts per label and type and
+//! the graph fingerprint must equal the manifest's, and the health probes must pass on the
+//! target. Promotion switches boltward's upstream to the target with writes held, so no
+//! write lands on the old server afterwards. An in-place restore (the target is the
+//! upstream in force) holds writes for the whole operation and rolls back to the safety
+//! snapshot when anything fails.
+
+pub mod state;
+
+use crate::config::Config;
+use crate::health::Prober;
+use crate::snapshot::export::{self, Scope};
+use crate::snapshot::fingerprint::GraphDigest;
+use crate::snapshot::import::{self, Load};
+use crate::snapshot::service::{Snapshots, Target};
+use crate::snapshot::store::{self, Manifest, ManifestCounts};
+use crate::upstream::{BoltClient, Connector, UpstreamHandle};
+use boltward_journal::entry::{Entry, Event};
+use boltward_protocol::{Map, Value};
+use serde::Deserialize;
+use state::{Action, Phase, Refused, State};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// `restore start`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StartRequest {
+    /// Snapshot id.
+    pub snapshot: String,
+    /// Target: `bolt://host:port`, `neo4j://host:port` or `host:port`.
+    pub target: String,
+    /// Target database (default: the target's default).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Replace a non-empty target after taking a safety snapshot of it.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A recovery request could not be carried out.
+#[derive(Debug, Error)]
+pub enum RecoveryError {
+    /// The state machine does not allow it.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The request names something that does not exist or does not parse.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The target holds data and `force` was not given, or cannot be used.
+    #[error("{0}")]
+    Target(String),
+    /// Writes did not drain for a promotion.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The state file cannot be written.
+    #[error("recovery state: {0}")]
+    Persist(String),
+}
+
+struct Running {
+    cancel: Arc<AtomicBool>,
+}
+
+/// The recovery manager.
+pub struct Recovery {
+    snapshots: Arc<Snapshots>,
+    path: PathBuf,
+    state: Mutex<State>,
+    running: Mutex<Option<Running>>,
+}
+
+/// `bolt://host:port` → `host:port`.
+pub fn target_addr(target: &str) -> Result<String, String> {
+    let addr = ["bolt://", "neo4j://", "bolt+s://", "neo4j+s://", "bolt+ssc://"]
+        .iter()
+        .find_map(|p| target.strip_prefix(p))
+        .unwrap_or(target)
+        .trim_end_matches('/');
+    crate::config::host_port(addr).map_err(|e| format!("target: {e}"))?;
+    Ok(addr.to_owned())
+}
+
+/// The persisted promoted upstream, if a promotion happened (read before the proxy binds).
+pub fn promoted_upstream(config: &Config) -> Result<Option<String>, String> {
+    Ok(State::load(&config.restore.state_file)?.promoted_upstream)
+}
+
+impl Recovery {
+    /// Loads the persisted state; a restore that was running when boltward stopped is
+    /// marked FAILED.
+    pub fn open(snapshots: Arc<Snapshots>) -> Result<Arc<Recovery>, String> {
+        let path = snapshots.config().restore.state_file.clone();
+        let mut state = State::load(&path)?;
+        if matches!(state.state, Phase::Recovering | Phase::Validating) {
+            let at = format!(
+                "interrupted by a restart while {} at {:.0}%",
+                state.state.name(),
+                state.progress
+            );
+            warn!(
+                "{at}: the restore is marked FAILED; run restore cancel, then start it again"
+            );
+            state.apply(Action::Interrupted).map_err(|e| e.to_string())?;
+            state.errors.push(at.clone());
+            state.message = at;
+            state.save(&path)?;
+        }
+        snapshots
+            .metrics()
+            .restore_state
+            .set(state.state.gauge());
+        Ok(Arc::new(Recovery {
+            snapshots,
+            path,
+            state: Mutex::new(state),
+            running: Mutex::new(None),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state now.
+    pub fn status(&self) -> State {
+        self.lock().clone()
+    }
+
+    /// Changes the state under the lock and persists it.
+    fn update(&self, f: impl FnOnce(&mut State) -> Result<(), Refused>) -> Result<State, RecoveryError> {
+        let mut s = self.lock();
+        let mut next = s.clone();
+        f(&mut next)?;
+        next.save(&self.path).map_err(RecoveryError::Persist)?;
+        self.snapshots.metrics().restore_state.set(next.state.gauge());
+        self.snapshots
+            .metrics()
+            .restore_progress
+            .set(next.progress / 100.0);
+        *s = next.clone();
+        Ok(next)
+    }
+
+    fn connector(&self, addr: &str) -> Result<Connector, RecoveryError> {
+        let config = self.snapshots.config();
+        let mut up = config.upstream.clone();
+        up.addr = addr.to_owned();
+        let tls = if up.tls.enabled {
+            Some(crate::tls::client_config(&up.tls).map_err(|e| RecoveryError::Target(e.to_string()))?)
+        } else {
+            None
+        };
+        Connector::new(&up, tls).map_err(|e| RecoveryError::Target(e.to_string()))
+    }
+
+    /// Starts a restore; returns once it is running (follow it with [`Recovery::status`]).
+    pub async fn start(self: &Arc<Self>, req: StartRequest) -> Result<State, RecoveryError> {
+        state::next(self.lock().state, Action::Start)?;
+        let dir = self.snapshots.dir().to_owned();
+        let manifest = store::manifest(&dir, &req.snapshot)
+            .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+        let addr = target_addr(&req.target).map_err(RecoveryError::BadRequest)?;
+        let connector = self.connector(&addr)?;
+        let config = self.snapshots.config();
+        let in_place = addr == self.snapshots.upstream().addr()
+            && req.database == config.snapshot.database;
+        let mut client = self
+            .snapshots
+            .connect(&connector)
+            .await
+            .map_err(|e| RecoveryError::Target(e.to_string()))?;
+        let nodes = count_nodes(&mut client, req.database.as_deref())
+            .await
+            .map_err(|e| RecoveryError::Target(format!("target {addr}: {e}")))?;
+        let _ = client.close().await;
+        if (nodes > 0 || in_place) && !req.force {
+            let what = if in_place {
+                "the target is the upstream boltward serves".to_owned()
+            } else {
+                format!("the target database holds {nodes} nodes")
+            };
+            return Err(RecoveryError::Target(format!(
+                "{what}; a restore goes into an empty database. Pass --force to take a safety snapshot of the target and replace its contents"
+            )));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let started = self.update(|s| {
+            s.apply(Action::Start)?;
+            s.progress = 0.0;
+            s.errors.clear();
+            s.message = format!("restoring snapshot {} into {addr}", manifest.id);
+            s.restore = Some(state::Restore {
+                snapshot: manifest.id.clone(),
+                target: addr.clone(),
+                database: req.database.clone(),
+                in_place,
+                forced: nodes > 0 || in_place,
+                total: manifest.counts.nodes + manifest.counts.relationships,
+                started: state::now(),
+                ..Default::default()
+            });
+            Ok(())
+        })?;
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running {
+            cancel: cancel.clone(),
+        });
+        info!(snapshot = %manifest.id, target = %addr, in_place, "restore started");
+        let me = self.clone();
+        let job = Job {
+            manifest,
+            connector,
+            database: req.database,
+            wipe: nodes > 0 || in_place,
+            in_place,
+            cancel,
+        };
+        tokio::spawn(async move { me.run(job).await });
+        Ok(started)
+    }
+
+    async fn run(self: Arc<Self>, job: Job) {
+        // In place: no client write may land while the graph is replaced.
+        let barrier = if job.in_place {
+            let limit = Duration::from_secs(self.snapshots.config().snapshot.barrier_timeout_secs);
+            match self.snapshots.gate().barrier(limit).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    self.finish(&job, Err(vec![format!("write barrier: {e}")]));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let result = self.restore(&job).await;
+        let result = match result {
+            Ok(validation) => Ok(validation),
+            Err(mut errors) => {
+                let safety = self
+                    .lock()
+                    .restore
+                    .as_ref()
+                    .and_then(|r| r.safety_snapshot.clone())
+                    .filter(|_| job.in_place);
+                if let Some(safety) = safety {
+                    match self.roll_back(&job, &safety).await {
+                        Ok(()) => errors.push(format!(
+                            "rolled back: the upstream holds safety snapshot {safety} again (fingerprint verified)"
+                        )),
+                        Err(e) => errors.push(format!(
+                            "ROLLBACK FAILED: restoring safety snapshot {safety}: {e}; restore it by hand"
+                        )),
+                    }
+                }
+                Err(errors)
+            }
+        };
+        self.finish(&job, result);
+        drop(barrier);
+    }
+
+    /// Loads and validates; the errors say what failed.
+    async fn restore(&self, job: &Job) -> Result<serde_json::Value, Vec<String>> {
+        let one = |e: String| vec![e];
+        let config = self.snapshots.config();
+        if job.wipe {
+            let target = Target {
+                connector: job.connector.clone(),
+                database: job.database.clone(),
+                barrier: false,
+            };
+            let safety = self
+                .snapshots
+                .take(&target, "safety")
+                .await
+                .map_err(|e| one(format!("safety snapshot of the target: {e}")))?;
+            let _ = self.update(|s| {
+                if let Some(r) = s.restore.as_mut() {
+                    r.safety_snapshot = Some(safety.id.clone());
+                }
+                s.message = format!("safety snapshot {} taken; emptying the target", safety.id);
+                Ok(())
+            });
+        }
+        let mut client = self
+            .snapshots
+            .connect(&job.connector)
+            .await
+            .map_err(|e| one(e.to_string()))?;
+        let how = Load {
+            database: job.database.clone(),
+            batch: config.snapshot.batch,
+        };
+        if job.wipe {
+            import::wipe(&mut client, &how)
+                .await
+                .map_err(|e| one(format!("emptying the target: {e}")))?;
+        }
+        self.load_into(&mut client, &job.manifest, &how, Some(&job.cancel))
+            .await
+            .map_err(one)?;
+        self.update(|s| {
+            s.apply(Action::Validate)?;
+            s.message = "validating: counts, fingerprint, health probes".into();
+            Ok(())
+        })
+        .map_err(|e| one(e.to_string()))?;
+        let validation = self
+            .validate(&mut client, job)
+            .await
+            .map_err(|e| one(format!("validation: {e}")))?;
+        let _ = client.close().await;
+        if job.cancel.load(Ordering::Acquire) {
+            return Err(one("cancelled by the operator".into()));
+        }
+        let failures: Vec<String> = validation["failures"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if failures.is_empty() {
+            Ok(validation)
+        } else {
+            let _ = self.update(|s| {
+                if let Some(r) = s.restore.as_mut() {
+                    r.validation = Some(validation.clone());
+                }
+                Ok(())
+            });
+            Err(failures)
+        }
+    }
+
+    async fn load_into(
+        &self,
+        client: &mut BoltClient,
+        manifest: &Manifest,
+        how: &Load,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), String> {
+        let dir = self.snapshots.dir().to_owned();
+        let m = manifest.clone();
+        let verified = tokio::task::spawn_blocking(move || store::checksum_matches(&dir, &m))
+            .await
+            .map_err(|e| e.to_string())?;
+        verified.map_err(|e| format!("snapshot {}: {e}", manifest.id))?;
+        let mut reader = store::open_data(self.snapshots.dir(), manifest)?;
+        let total = (manifest.counts.nodes + manifest.counts.relationships).max(1);
+        let mut saved = 0.0;
+        import::load(client, &mut reader, how, |done| {
+            if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
+                return Err("cancelled by the operator".into());
+            }
+            if cancel.is_some() {
+                let pct = done as f64 * 100.0 / total as f64;
+                let persist = pct - saved >= 1.0 || done >= total;
+                let mut s = self.lock();
+                s.progress = pct;
+                if let Some(r) = s.restore.as_mut() {
+                    r.loaded = done;
+                }
+                self.snapshots.metrics().restore_progress.set(pct / 100.0);
+                if persist {
+                    saved = pct;
+                    let _ = s.save(&self.path);
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// Reads the target back and compares it with the manifest; probes its health.
+    async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<serde_json::Value, String> {
+        let config = self.snapshots.config();
+        let scope = Scope {
+            database: job.database.clone(),
+            batch: config.snapshot.batch as i64,
+        };
+        let digest = digest_of(client, &scope).await?;
+        let mut failures = Vec::new();
+        let actual = ManifestCounts::of(&digest);
+        let expected = &job.manifest.counts;
+        if (actual.nodes, actual.relationships, &actual.labels, &actual.types)
+            != (expected.nodes, expected.relationships, &expected.labels, &expected.types)
+        {
+            failures.push(format!(
+                "counts differ: target has {} nodes, {} relationships (labels {:?}, types {:?}); the snapshot has {} nodes, {} relationships (labels {:?}, types {:?})",
+                actual.nodes, actual.relationships, actual.labels, actual.types,
+                expected.nodes, expected.relationships, expected.labels, expected.types
+            ));
+        }
+        let fingerprint = digest.fingerprint.hex();
+        if fingerprint != job.manifest.fingerprint {
+            failures.push(format!(
+                "fingerprint differs: target {fingerprint}, snapshot {}",
+                job.manifest.fingerprint
+            ));
+        }
+        let mut health_cfg = config.health.clone();
+        health_cfg.database = job.database.clone();
+        let password = config.snapshot.password(&config.health).ok();
+        let prober = Prober::with_login(
+            UpstreamHandle::new(job.connector.clone()),
+            &health_cfg,
+            &config.snapshot.user,
+            password,
+        );
+        let report = prober.run(false).await;
+        if !report.healthy() {
+            failures.push(format!(
+                "health probes on the target: {}",
+                serde_json::to_string(&report.checks).unwrap_or_default()
+            ));
+        }
+        Ok(serde_json::json!({
+            "counts_equal": failures.iter().all(|f| !f.starts_with("counts")),
+            "nodes": actual.nodes,
+            "relationships": actual.relationships,
+            "fingerprint": fingerprint,
+            "expected_fingerprint": job.manifest.fingerprint,
+            "health": report.status,
+            "failures": failures,
+        }))
+    }
+
+    /// Puts the safety snapshot back after a failed in-place restore.
+    async fn roll_back(&self, job: &Job, safety: &str) -> Result<(), String> {
+        let manifest = store::manifest(self.snapshots.dir(), safety).map_err(|e| e.to_string())?;
+        let mut client = self
+            .snapshots
+            .connect(&job.connector)
+            .await
+            .map_err(|e| e.to_string())?;
+        let how = Load {
+            database: job.database.clone(),
+            batch: self.snapshots.config().snapshot.batch,
+        };
+        import::wipe(&mut client, &how).await.map_err(|e| e.to_string())?;
+        self.load_into(&mut client, &manifest, &how, None).await?;
+        let scope = Scope {
+            database: job.database.clone(),
+            batch: how.batch as i64,
+        };
+        let fp = digest_of(&mut client, &scope).await?.fingerprint.hex();
+        if fp != manifest.fingerprint {
+            return Err(format!(
+                "after rollback the fingerprint is {fp}, the safety snapshot's is {}",
+                manifest.fingerprint
+            ));
+        }
+        warn!(safety, "in-place restore failed; rolled back to the safety snapshot");
+        Ok(())
+    }
+
+    fn finish(&self, job: &Job, result: Result<serde_json::Value, Vec<String>>) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let cancelled = job.cancel.load(Ordering::Acquire);
+        let outcome = self.update(|s| {
+            if let Some(r) = s.restore.as_mut() {
+                r.finished = Some(state::now());
+            }
+            match &result {
+                Ok(validation) => {
+                    if let Some(r) = s.restore.as_mut() {
+                        r.validation = Some(validation.clone());
+                    }
+                    s.apply(Action::Succeed)?;
+                    s.progress = 100.0;
+                    s.message = format!(
+                        "validated: counts and fingerprint {} match, health probes pass",
+                        job.manifest.fingerprint
+                    );
+                    if job.in_place {
+                        s.apply(Action::Promote)?;
+                        s.message.push_str("; in place, so it is live (PROMOTED)");
+                    }
+                }
+                Err(errors) => {
+                    s.errors = errors.clone();
+                    if cancelled {
+                        s.apply(Action::Cancel)?;
+                        s.message = "cancelled by the operator".into();
+                    } else {
+                        s.apply(Action::Fail)?;
+                        s.message = errors.first().cloned().unwrap_or_default();
+                    }
+                }
+            }
+            Ok(())
+        });
+        match (&result, outcome) {
+            (_, Err(e)) => warn!(error = %e, "cannot record the restore's end"),
+            (Ok(_), Ok(s)) => info!(state = s.state.name(), snapshot = %job.manifest.id, "restore validated"),
+            (Err(errors), Ok(s)) => warn!(state = s.state.name(), ?errors, "restore did not succeed"),
+        }
+        if job.in_place && result.is_ok() {
+            self.journal_event("restore_in_place", &job.manifest.id, self.snapshots.upstream().addr(), self.snapshots.upstream().addr());
+        }
+    }
+
+    fn journal_event(&self, name: &str, snapshot: &str, from: String, to: String) {
+        if let Some(j) = self.snapshots.journal() {
+            j.record(Entry::Event(Event {
+                name: name.into(),
+                details: Map::from([
+                    ("snapshot", snapshot.to_owned()),
+                    ("from", from),
+                    ("to", to),
+                ]),
+            }));
+        }
+    }
+
+    /// Cancels a running restore (it stops at the next batch; an in-place one rolls
+    /// back), or acknowledges a SUCCEEDED or FAILED one.
+    pub fn cancel(&self) -> Result<State, RecoveryError> {
+        let phase = self.lock().state;
+        state::next(phase, Action::Cancel)?;
+        if matches!(phase, Phase::Recovering | Phase::Validating) {
+            if let Some(r) = self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                r.cancel.store(true, Ordering::Release);
+                let mut s = self.lock();
+                s.message = "cancel requested; stopping after the current batch".into();
+                return Ok(s.clone());
+            }
+        }
+        self.update(|s| {
+            s.apply(Action::Cancel)?;
+            s.message = format!("{} acknowledged and cleared", phase.name());
+            Ok(())
+        })
+    }
+
+    /// Switches boltward's upstream to the validated target: writes are held and drained,
+    /// the switch is journaled, new connections go to the target, and connections to the
+    /// old upstream finish their work (bounded by `restore.drain_secs`) and close.
+    pub async fn promote(&self) -> Result<State, RecoveryError> {
+        let s = self.status();
+        state::next(s.state, Action::Promote)?;
+        let restore = s.restore.clone().unwrap_or_default();
+        let config = self.snapshots.config();
+        if restore.database != config.snapshot.database {
+            return Err(RecoveryError::Target(format!(
+                "promotion switches servers, not databases: the restore went into database {:?} but clients use {:?}; restore into that database on the target to promote it",
+                restore.database.as_deref().unwrap_or("(default)"),
+                config.snapshot.database.as_deref().unwrap_or("(default)")
+            )));
+        }
+        let connector = self.connector(&restore.target)?;
+        let limit = Duration::from_secs(config.snapshot.barrier_timeout_secs);
+        let barrier = self
+            .snapshots
+            .gate()
+            .barrier(limit)
+            .await
+            .map_err(|e| RecoveryError::Unavailable(format!("promotion aborted: {e}")))?;
+        let from = self.snapshots.upstream().addr();
+        if let Some(j) = self.snapshots.journal() {
+            j.append(Entry::Event(Event {
+                name: "promote".into(),
+                details: Map::from([
+                    ("snapshot", restore.snapshot.clone()),
+                    ("from", from.clone()),
+                    ("to", restore.target.clone()),
+                ]),
+            }))
+            .await
+            .map_err(|e| {
+                RecoveryError::Unavailable(format!(
+                    "promotion aborted: cannot journal it: {e}"
+                ))
+            })?;
+        }
+        let generation = self.snapshots.upstream().switch(connector);
+        let result = self.update(|s| {
+            s.apply(Action::Promote)?;
+            s.promoted_upstream = Some(restore.target.clone());
+            s.message = format!(
+                "promoted: new connections go to {} (was {from}); update upstream.addr to match",
+                restore.target
+            );
+            Ok(())
+        });
+        info!(from = %from, to = %restore.target, generation, held_ms = barrier.held_for().as_millis() as u64, "upstream switched by promotion");
+        drop(barrier);
+        result
+    }
+}
+
+struct Job {
+    manifest: Manifest,
+    connector: Connector,
+    database: Option<String>,
+    wipe: bool,
+    in_place: bool,
+    cancel: Arc<AtomicBool>,
+}
+
+async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<i64, String> {
+    let mut extra = Map::from([("mode", "r")]);
+    if let Some(db) = database {
+        extra.insert("db", db);
+    }
+    client
+        .query("MATCH (n) RETURN count(n) AS c", Map::new(), extra)
+        .await
+        .map_err(|e| e.to_string())?
+        .records
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_int)
+        .ok_or_else(|| "MATCH (n) RETURN count(n) returned no count".into())
+}
+
+/// The digest of a live graph (validation, tests, mirrors).
+pub async fn digest_of(client: &mut BoltClient, scope: &Scope) -> Result<GraphDigest, String> {
+    let mut digest = GraphDigest::default();
+    let mut problem = None;
+    export::read_graph(client, scope, &[], |r| {
+        if let Err(e) = digest.add(&r) {
+            problem.get_or_insert(e);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match problem {
+        Some(p) => Err(p),
+        None => Ok(digest),
+    }
+}
