@@ -494,7 +494,7 @@ impl Default for Snapshot {
             retry_backoff_secs: 30,
             barrier_timeout_secs: 30,
             batch: 10_000,
-            keep_days: 0,
+            keep_days: 7,
             daily: 7,
             weekly: 4,
             monthly: 12,

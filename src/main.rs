@@ -265,7 +265,9 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         let config = Arc::new(config);
         let metrics = boltward::metrics::Metrics::new();
         let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
-        let config = match boltward::recovery::promoted_upstream(&config).map_err(anyhow::Error::msg)? {
+        let config = match boltward::recovery::promoted_upstream(&config)
+            .map_err(anyhow::Error::msg)?
+        {
             Some(addr) if addr != config.upstream.addr => {
                 tracing::warn!(
                     configured = %config.upstream.addr,

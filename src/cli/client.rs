@@ -63,9 +63,7 @@ pub fn request_with(
     };
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(
-            args.timeout_secs,
-        )));
+        .timeout_global(Some(std::time::Duration::from_secs(args.timeout_secs)));
     if let Some(ca) = &args.cacert {
         let pem = std::fs::read(ca).map_err(|e| {
             eprintln!("boltward: --cacert {}: {e}", ca.display());

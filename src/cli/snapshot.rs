@@ -252,8 +252,12 @@ fn state_line(s: &Value) -> String {
             "\n  snapshot {}  target {}  database {}  safety snapshot {}",
             r.get("snapshot").and_then(Value::as_str).unwrap_or("?"),
             r.get("target").and_then(Value::as_str).unwrap_or("?"),
-            r.get("database").and_then(Value::as_str).unwrap_or("(default)"),
-            r.get("safety_snapshot").and_then(Value::as_str).unwrap_or("-"),
+            r.get("database")
+                .and_then(Value::as_str)
+                .unwrap_or("(default)"),
+            r.get("safety_snapshot")
+                .and_then(Value::as_str)
+                .unwrap_or("-"),
         ));
     }
     for e in s["errors"].as_array().into_iter().flatten() {

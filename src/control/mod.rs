@@ -439,13 +439,19 @@ pub fn router(state: ControlState) -> Router {
         .route("/health/graph", get(health_graph))
         .route("/v1/audit", get(audit_query))
         .route("/v1/audit/verify", get(audit_verify).post(audit_verify))
-        .route("/v1/snapshots", get(snapshots::list).post(snapshots::create))
+        .route(
+            "/v1/snapshots",
+            get(snapshots::list).post(snapshots::create),
+        )
         .route(
             "/v1/snapshots/{id}",
             get(snapshots::show).delete(snapshots::delete),
         )
         .route("/v1/snapshots/{id}/verify", post(snapshots::verify))
-        .route("/v1/restores", get(snapshots::restore_status).post(snapshots::restore_start))
+        .route(
+            "/v1/restores",
+            get(snapshots::restore_status).post(snapshots::restore_start),
+        )
         .route("/v1/restores/promote", post(snapshots::restore_promote))
         .route("/v1/restores/cancel", post(snapshots::restore_cancel));
     let metrics_route = Router::new().route("/metrics", get(metrics));

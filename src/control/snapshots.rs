@@ -16,7 +16,9 @@ fn internal(e: impl ToString) -> ApiError {
 
 fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::NotFound(..) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        StoreError::NotFound(..) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
         StoreError::BadId(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_id", e.to_string()),
         other => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,10 +69,17 @@ pub(super) async fn show(
     Ok(Json(json!(m)))
 }
 
-pub(super) async fn verify(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn verify(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let dir = s.snapshots.dir().to_owned();
     let v = blocking(move || store::verify(&store::locate(&dir, &id)?)).await?;
-    let status = if v.ok { StatusCode::OK } else { StatusCode::CONFLICT };
+    let status = if v.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
     Ok((status, Json(v)).into_response())
 }
 
@@ -108,12 +117,16 @@ pub(super) async fn restore_start(
     Ok((StatusCode::ACCEPTED, Json(state)).into_response())
 }
 
-pub(super) async fn restore_promote(State(s): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn restore_promote(
+    State(s): State<Shared>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let state = s.recovery.promote().await.map_err(recovery_error)?;
     Ok(Json(json!(state)))
 }
 
-pub(super) async fn restore_cancel(State(s): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn restore_cancel(
+    State(s): State<Shared>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let state = s.recovery.cancel().map_err(recovery_error)?;
     Ok(Json(json!(state)))
 }

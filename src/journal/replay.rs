@@ -13,6 +13,16 @@ use std::path::Path;
 /// The committed writes of the journal in `dir`, in the order their outcomes were
 /// journaled (the commit order), up to and including outcome LSN `upto`.
 pub fn committed(dir: &Path, upto: Option<u64>) -> Result<Vec<Intent>, ReadError> {
+    committed_between(dir, None, upto)
+}
+
+/// The committed writes whose outcome LSN is after `after` (exclusive) and up to `upto`
+/// (inclusive), in commit order: what happened since a snapshot.
+pub fn committed_between(
+    dir: &Path,
+    after: Option<u64>,
+    upto: Option<u64>,
+) -> Result<Vec<Intent>, ReadError> {
     let segments =
         list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
     let mut intents: HashMap<u64, Intent> = HashMap::new();
@@ -27,7 +37,9 @@ pub fn committed(dir: &Path, upto: Option<u64>) -> Result<Vec<Intent>, ReadError
             }
             Entry::Outcome(o) => {
                 if let Some(i) = intents.remove(&o.intent) {
-                    if matches!(o.result, TxResult::Committed { .. }) {
+                    if matches!(o.result, TxResult::Committed { .. })
+                        && after.is_none_or(|a| lsn > a)
+                    {
                         out.push(i);
                     }
                 }

@@ -79,11 +79,17 @@ pub struct Recovery {
 
 /// `bolt://host:port` → `host:port`.
 pub fn target_addr(target: &str) -> Result<String, String> {
-    let addr = ["bolt://", "neo4j://", "bolt+s://", "neo4j+s://", "bolt+ssc://"]
-        .iter()
-        .find_map(|p| target.strip_prefix(p))
-        .unwrap_or(target)
-        .trim_end_matches('/');
+    let addr = [
+        "bolt://",
+        "neo4j://",
+        "bolt+s://",
+        "neo4j+s://",
+        "bolt+ssc://",
+    ]
+    .iter()
+    .find_map(|p| target.strip_prefix(p))
+    .unwrap_or(target)
+    .trim_end_matches('/');
     crate::config::host_port(addr).map_err(|e| format!("target: {e}"))?;
     Ok(addr.to_owned())
 }
@@ -105,18 +111,15 @@ impl Recovery {
                 state.state.name(),
                 state.progress
             );
-            warn!(
-                "{at}: the restore is marked FAILED; run restore cancel, then start it again"
-            );
-            state.apply(Action::Interrupted).map_err(|e| e.to_string())?;
+            warn!("{at}: the restore is marked FAILED; run restore cancel, then start it again");
+            state
+                .apply(Action::Interrupted)
+                .map_err(|e| e.to_string())?;
             state.errors.push(at.clone());
             state.message = at;
             state.save(&path)?;
         }
-        snapshots
-            .metrics()
-            .restore_state
-            .set(state.state.gauge());
+        snapshots.metrics().restore_state.set(state.state.gauge());
         Ok(Arc::new(Recovery {
             snapshots,
             path,
@@ -135,12 +138,18 @@ impl Recovery {
     }
 
     /// Changes the state under the lock and persists it.
-    fn update(&self, f: impl FnOnce(&mut State) -> Result<(), Refused>) -> Result<State, RecoveryError> {
+    fn update(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<(), Refused>,
+    ) -> Result<State, RecoveryError> {
         let mut s = self.lock();
         let mut next = s.clone();
         f(&mut next)?;
         next.save(&self.path).map_err(RecoveryError::Persist)?;
-        self.snapshots.metrics().restore_state.set(next.state.gauge());
+        self.snapshots
+            .metrics()
+            .restore_state
+            .set(next.state.gauge());
         self.snapshots
             .metrics()
             .restore_progress
@@ -154,7 +163,10 @@ impl Recovery {
         let mut up = config.upstream.clone();
         up.addr = addr.to_owned();
         let tls = if up.tls.enabled {
-            Some(crate::tls::client_config(&up.tls).map_err(|e| RecoveryError::Target(e.to_string()))?)
+            Some(
+                crate::tls::client_config(&up.tls)
+                    .map_err(|e| RecoveryError::Target(e.to_string()))?,
+            )
         } else {
             None
         };
@@ -170,8 +182,8 @@ impl Recovery {
         let addr = target_addr(&req.target).map_err(RecoveryError::BadRequest)?;
         let connector = self.connector(&addr)?;
         let config = self.snapshots.config();
-        let in_place = addr == self.snapshots.upstream().addr()
-            && req.database == config.snapshot.database;
+        let in_place =
+            addr == self.snapshots.upstream().addr() && req.database == config.snapshot.database;
         let mut client = self
             .snapshots
             .connect(&connector)
@@ -323,7 +335,11 @@ impl Recovery {
         }
         let failures: Vec<String> = validation["failures"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if failures.is_empty() {
             Ok(validation)
@@ -379,7 +395,11 @@ impl Recovery {
     }
 
     /// Reads the target back and compares it with the manifest; probes its health.
-    async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<serde_json::Value, String> {
+    async fn validate(
+        &self,
+        client: &mut BoltClient,
+        job: &Job,
+    ) -> Result<serde_json::Value, String> {
         let config = self.snapshots.config();
         let scope = Scope {
             database: job.database.clone(),
@@ -389,9 +409,17 @@ impl Recovery {
         let mut failures = Vec::new();
         let actual = ManifestCounts::of(&digest);
         let expected = &job.manifest.counts;
-        if (actual.nodes, actual.relationships, &actual.labels, &actual.types)
-            != (expected.nodes, expected.relationships, &expected.labels, &expected.types)
-        {
+        if (
+            actual.nodes,
+            actual.relationships,
+            &actual.labels,
+            &actual.types,
+        ) != (
+            expected.nodes,
+            expected.relationships,
+            &expected.labels,
+            &expected.types,
+        ) {
             failures.push(format!(
                 "counts differ: target has {} nodes, {} relationships (labels {:?}, types {:?}); the snapshot has {} nodes, {} relationships (labels {:?}, types {:?})",
                 actual.nodes, actual.relationships, actual.labels, actual.types,
@@ -444,7 +472,9 @@ impl Recovery {
             database: job.database.clone(),
             batch: self.snapshots.config().snapshot.batch,
         };
-        import::wipe(&mut client, &how).await.map_err(|e| e.to_string())?;
+        import::wipe(&mut client, &how)
+            .await
+            .map_err(|e| e.to_string())?;
         self.load_into(&mut client, &manifest, &how, None).await?;
         let scope = Scope {
             database: job.database.clone(),
@@ -457,7 +487,10 @@ impl Recovery {
                 manifest.fingerprint
             ));
         }
-        warn!(safety, "in-place restore failed; rolled back to the safety snapshot");
+        warn!(
+            safety,
+            "in-place restore failed; rolled back to the safety snapshot"
+        );
         Ok(())
     }
 
@@ -499,11 +532,20 @@ impl Recovery {
         });
         match (&result, outcome) {
             (_, Err(e)) => warn!(error = %e, "cannot record the restore's end"),
-            (Ok(_), Ok(s)) => info!(state = s.state.name(), snapshot = %job.manifest.id, "restore validated"),
-            (Err(errors), Ok(s)) => warn!(state = s.state.name(), ?errors, "restore did not succeed"),
+            (Ok(_), Ok(s)) => {
+                info!(state = s.state.name(), snapshot = %job.manifest.id, "restore validated")
+            }
+            (Err(errors), Ok(s)) => {
+                warn!(state = s.state.name(), ?errors, "restore did not succeed")
+            }
         }
         if job.in_place && result.is_ok() {
-            self.journal_event("restore_in_place", &job.manifest.id, self.snapshots.upstream().addr(), self.snapshots.upstream().addr());
+            self.journal_event(
+                "restore_in_place",
+                &job.manifest.id,
+                self.snapshots.upstream().addr(),
+                self.snapshots.upstream().addr(),
+            );
         }
     }
 
@@ -526,7 +568,12 @@ impl Recovery {
         let phase = self.lock().state;
         state::next(phase, Action::Cancel)?;
         if matches!(phase, Phase::Recovering | Phase::Validating) {
-            if let Some(r) = self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(r) = self
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
                 r.cancel.store(true, Ordering::Release);
                 let mut s = self.lock();
                 s.message = "cancel requested; stopping after the current batch".into();
@@ -564,6 +611,7 @@ impl Recovery {
             .await
             .map_err(|e| RecoveryError::Unavailable(format!("promotion aborted: {e}")))?;
         let from = self.snapshots.upstream().addr();
+        let caught_up = self.catch_up(&restore, &connector).await?;
         if let Some(j) = self.snapshots.journal() {
             j.append(Entry::Event(Event {
                 name: "promote".into(),
@@ -571,13 +619,12 @@ impl Recovery {
                     ("snapshot", restore.snapshot.clone()),
                     ("from", from.clone()),
                     ("to", restore.target.clone()),
+                    ("replayed", caught_up.to_string()),
                 ]),
             }))
             .await
             .map_err(|e| {
-                RecoveryError::Unavailable(format!(
-                    "promotion aborted: cannot journal it: {e}"
-                ))
+                RecoveryError::Unavailable(format!("promotion aborted: cannot journal it: {e}"))
             })?;
         }
         let generation = self.snapshots.upstream().switch(connector);
@@ -585,7 +632,7 @@ impl Recovery {
             s.apply(Action::Promote)?;
             s.promoted_upstream = Some(restore.target.clone());
             s.message = format!(
-                "promoted: new connections go to {} (was {from}); update upstream.addr to match",
+                "promoted: new connections go to {} (was {from}); {caught_up} write(s) committed since the snapshot were replayed first; update upstream.addr to match",
                 restore.target
             );
             Ok(())
@@ -593,6 +640,66 @@ impl Recovery {
         info!(from = %from, to = %restore.target, generation, held_ms = barrier.held_for().as_millis() as u64, "upstream switched by promotion");
         drop(barrier);
         result
+    }
+}
+
+impl Recovery {
+    /// With writes held: replays onto the target every write the journal committed after
+    /// the snapshot's LSN (when the snapshot was taken of this upstream), so promotion
+    /// loses nothing written since. Returns how many writes were replayed.
+    async fn catch_up(
+        &self,
+        restore: &state::Restore,
+        target: &Connector,
+    ) -> Result<usize, RecoveryError> {
+        let manifest = store::manifest(self.snapshots.dir(), &restore.snapshot)
+            .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+        let (Some(journal), Some(lsn)) = (self.snapshots.journal(), manifest.journal_lsn) else {
+            return Ok(0);
+        };
+        if manifest.source.server != self.snapshots.upstream().addr() {
+            return Ok(0);
+        }
+        let dir = journal.dir().to_owned();
+        let writes = tokio::task::spawn_blocking(move || {
+            crate::journal::replay::committed_between(&dir, Some(lsn), None)
+        })
+        .await
+        .map_err(|e| RecoveryError::Unavailable(e.to_string()))?
+        .map_err(|e| {
+            RecoveryError::Unavailable(format!("promotion aborted: reading the journal: {e}"))
+        })?;
+        let source_db = manifest.source.database.clone();
+        // No database on either side means the server's default.
+        let writes: Vec<_> = writes
+            .into_iter()
+            .filter(|i| i.db.is_none() || source_db.is_none() || i.db == source_db)
+            .collect();
+        if writes.is_empty() {
+            return Ok(0);
+        }
+        let fail = |e: String| {
+            RecoveryError::Unavailable(format!(
+                "promotion aborted while replaying writes made since the snapshot: {e}; the upstream is unchanged"
+            ))
+        };
+        let mut client = self
+            .snapshots
+            .connect(target)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        for intent in &writes {
+            crate::journal::replay::apply(&mut client, intent, restore.database.as_deref())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let _ = client.close().await;
+        info!(
+            writes = writes.len(),
+            after_lsn = lsn,
+            "replayed writes made since the snapshot onto the promoted target"
+        );
+        Ok(writes.len())
     }
 }
 

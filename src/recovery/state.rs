@@ -300,7 +300,10 @@ mod tests {
     #[test]
     fn refusals_say_what_to_do() {
         let e = next(Succeeded, Start).unwrap_err().message;
-        assert!(e.contains("restore promote") && e.contains("SUCCEEDED"), "{e}");
+        assert!(
+            e.contains("restore promote") && e.contains("SUCCEEDED"),
+            "{e}"
+        );
         let e = next(NotRecovering, Promote).unwrap_err().message;
         assert!(e.contains("SUCCEEDED validation"), "{e}");
     }

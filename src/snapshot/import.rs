@@ -49,22 +49,36 @@ impl Load {
         m
     }
 
-    /// Runs one statement in its own transaction.
+    /// Runs one statement in its own transaction, retrying transient failures (lock
+    /// conflicts, optimistic-concurrency aborts) a few times.
     async fn run(
         &self,
         client: &mut BoltClient,
         query: &str,
         params: Map,
     ) -> Result<boltward_protocol::message::Success, ClientError> {
-        client.begin(self.extra()).await?;
-        match client.query(query, params, Map::new()).await {
-            Ok(r) => {
+        let mut attempt = 0;
+        loop {
+            let result = async {
+                client.begin(self.extra()).await?;
+                let r = client.query(query, params.clone(), Map::new()).await?;
                 client.commit().await?;
-                Ok(r.summary)
+                Ok::<_, ClientError>(r.summary)
             }
-            Err(e) => {
-                let _ = client.reset().await;
-                Err(e)
+            .await;
+            match result {
+                Ok(s) => return Ok(s),
+                Err(e) => {
+                    let _ = client.reset().await;
+                    let transient = e
+                        .code()
+                        .is_some_and(|c| c.starts_with("Neo.TransientError"));
+                    attempt += 1;
+                    if !transient || attempt >= 5 {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
             }
         }
     }
@@ -199,7 +213,11 @@ async fn flush_nodes(
 ) -> Result<u64, ImportError> {
     let n = rows.len() as u64;
     let summary = how
-        .run(client, &node_query(labels), Map::from([("rows", Value::List(rows))]))
+        .run(
+            client,
+            &node_query(labels),
+            Map::from([("rows", Value::List(rows))]),
+        )
         .await?;
     let created = summary.stats().map(|s| s.nodes_created).unwrap_or(n as i64);
     if created as u64 != n {
@@ -218,7 +236,11 @@ async fn flush_rels(
 ) -> Result<u64, ImportError> {
     let n = rows.len() as u64;
     let summary = how
-        .run(client, &rel_query(rel_type), Map::from([("rows", Value::List(rows))]))
+        .run(
+            client,
+            &rel_query(rel_type),
+            Map::from([("rows", Value::List(rows))]),
+        )
         .await?;
     let created = summary
         .stats()
@@ -235,25 +257,47 @@ async fn flush_rels(
 /// Removes the temporary label, property and index (and any constraint the server made
 /// on the property by itself).
 async fn remove_restore_ids(client: &mut BoltClient, how: &Load) -> Result<(), ImportError> {
-    let q = format!(
-        "MATCH (n:{label}) WITH n LIMIT $batch REMOVE n:{label}, n.{id} RETURN count(n) AS c",
-        label = ident(RESTORE_LABEL),
-        id = ident(RESTORE_ID)
-    );
-    loop {
-        client.begin(how.extra()).await?;
-        let r = client
-            .query(&q, Map::from([("batch", how.batch as i64)]), Map::new())
-            .await?;
-        client.commit().await?;
-        let c = r
-            .records
-            .first()
-            .and_then(|row| row.first())
-            .and_then(Value::as_int)
-            .unwrap_or(0);
-        if c == 0 {
-            break;
+    let (label, id) = (ident(RESTORE_LABEL), ident(RESTORE_ID));
+    let tagged = client
+        .query(
+            &format!("MATCH (n:{label}) RETURN count(n) AS c"),
+            Map::new(),
+            how.extra(),
+        )
+        .await?
+        .records
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_int)
+        .unwrap_or(0);
+    // Two passes, and `SET … = null` rather than `REMOVE n.prop`: ArcadeDB silently keeps
+    // a property removed with REMOVE on multi-label nodes, or together with a label change.
+    for (what, q) in [
+        ("property", format!("MATCH (n:{label}) WHERE n.{id} IS NOT NULL WITH n LIMIT $batch SET n.{id} = null RETURN count(n) AS c")),
+        ("label", format!("MATCH (n:{label}) WITH n LIMIT $batch REMOVE n:{label} RETURN count(n) AS c")),
+    ] {
+        let mut rounds = tagged as u64 / how.batch as u64 + 2;
+        loop {
+            client.begin(how.extra()).await?;
+            let r = client
+                .query(&q, Map::from([("batch", how.batch as i64)]), Map::new())
+                .await?;
+            client.commit().await?;
+            let c = r
+                .records
+                .first()
+                .and_then(|row| row.first())
+                .and_then(Value::as_int)
+                .unwrap_or(0);
+            if c == 0 {
+                break;
+            }
+            rounds -= 1;
+            if rounds == 0 {
+                return Err(ImportError::Mismatch(format!(
+                    "the target does not remove the temporary restore {what} ({RESTORE_LABEL} / {RESTORE_ID}) from {tagged} nodes"
+                )));
+            }
         }
     }
     how.run(
