@@ -42,7 +42,7 @@ with neo4j.GraphDatabase.driver(f"bolt://{server}", auth=("root", pw)) as d, d.s
         s.run("""UNWIND range($lo, $hi) AS i
                  CREATE (x:Item {i: i, name: 'item-' + toString(i), score: i * 0.25, even: i % 2 = 0,
                                  day: date('2024-01-01') + duration({days: i % 365}),
-                                 at: datetime({epochSeconds: 1700000000 + i}),
+                                 at: localdatetime('2024-01-01T00:00:00') + duration({seconds: i}),
                                  tags: ['t' + toString(i % 7), 't' + toString(i % 11)],
                                  where: point({x: toFloat(i % 100), y: toFloat(i % 37)})})
                  FOREACH (_ IN CASE WHEN i % 10 = 0 THEN [1] ELSE [] END | SET x:Featured)""",
@@ -87,7 +87,7 @@ touch "$work/stop"
 wait "$writer"
 id=$($py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/manifest.json")
 t2=$(date +%s.%N)
-target/release/boltward restore start "$id" --target "bolt://$server" --database dst --force --wait --json > "$work/restore.json.out"
+target/release/boltward restore start "$id" --target "bolt://$server" --database dst --force --wait --json > "$work/restore.json.out" || { cat "$work/restore.json.out" >&2; exit 1; }
 t3=$(date +%s.%N)
 state=$($py -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["state"], s["restore"]["validation"]["fingerprint"] == s["restore"]["validation"]["expected_fingerprint"])' "$work/restore.json.out")
 

@@ -128,8 +128,8 @@ fn restore(bw: &Boltward, id: &str, target: &str, db: Option<&str>, force: bool)
     serde_json::from_str(&out).unwrap_or_else(|_| panic!("restore: {out}{err}\n{}", bw.logs()))
 }
 
-/// The fingerprint, node and relationship count of a live database, read directly.
-fn digest(addr: &str, db: Option<&str>) -> (String, u64, u64) {
+/// Runs `f` with boltward's own Bolt client logged in to `addr`.
+fn with_client<T>(addr: &str, f: impl AsyncFnOnce(&mut boltward::upstream::BoltClient) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -143,13 +143,18 @@ fn digest(addr: &str, db: Option<&str>) -> (String, u64, u64) {
         let mut client = boltward::upstream::BoltClient::connect(&c, "root", PASSWORD, "test")
             .await
             .unwrap();
+        f(&mut client).await
+    })
+}
+
+/// The fingerprint, node and relationship count of a live database, read directly.
+fn digest(addr: &str, db: Option<&str>) -> (String, u64, u64) {
+    with_client(addr, async |client| {
         let scope = Scope {
             database: db.map(str::to_owned),
             batch: 1000,
         };
-        let d = boltward::recovery::digest_of(&mut client, &scope)
-            .await
-            .unwrap();
+        let d = boltward::recovery::digest_of(client, &scope).await.unwrap();
         (
             d.fingerprint.hex(),
             d.fingerprint.nodes(),
@@ -234,19 +239,7 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
         assert!(m["counts"]["nodes"].as_u64().unwrap() > 6, "{m}");
         // Replay every write committed up to the snapshot's LSN into an empty database.
         let writes = boltward::journal::replay::committed(&data.journal(), Some(lsn)).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let up = boltward::config::Upstream {
-                addr: server.addr(),
-                ..Default::default()
-            };
-            let c = boltward::upstream::Connector::new(&up, None).unwrap();
-            let mut client = boltward::upstream::BoltClient::connect(&c, "root", PASSWORD, "test")
-                .await
-                .unwrap();
+        with_client(&server.addr(), async |client| {
             client
                 .query(
                     "MATCH (n) DETACH DELETE n",
@@ -256,7 +249,7 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
                 .await
                 .unwrap();
             for w in &writes {
-                boltward::journal::replay::apply(&mut client, w, Some("replay"))
+                boltward::journal::replay::apply(client, w, Some("replay"))
                     .await
                     .unwrap();
             }

@@ -11,15 +11,7 @@ pub struct Failed(pub ExitCode);
 
 /// `GET` or `POST` `path`; returns the JSON body of a 2xx answer.
 pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::Value, Failed> {
-    let (status, body) = request(args, method, path)?;
-    if (200..300).contains(&status) {
-        return Ok(body);
-    }
-    let msg = body["error"]["message"]
-        .as_str()
-        .unwrap_or("unexpected answer");
-    eprintln!("boltward: {path}: {status} {msg}");
-    Err(Failed(ExitCode::from(1)))
+    call_with(args, method, path, None)
 }
 
 /// Like [`call`], with a JSON body (`POST`) or another method (`DELETE`).

@@ -211,21 +211,15 @@ async fn flush_nodes(
     labels: &[String],
     rows: Vec<Value>,
 ) -> Result<u64, ImportError> {
-    let n = rows.len() as u64;
-    let summary = how
-        .run(
-            client,
-            &node_query(labels),
-            Map::from([("rows", Value::List(rows))]),
-        )
-        .await?;
-    let created = summary.stats().map(|s| s.nodes_created).unwrap_or(n as i64);
-    if created as u64 != n {
-        return Err(ImportError::Mismatch(format!(
-            "a batch of {n} nodes created {created}"
-        )));
-    }
-    Ok(n)
+    flush(
+        client,
+        how,
+        &node_query(labels),
+        rows,
+        |s| s.nodes_created,
+        "nodes",
+    )
+    .await
 }
 
 async fn flush_rels(
@@ -234,21 +228,35 @@ async fn flush_rels(
     rel_type: &str,
     rows: Vec<Value>,
 ) -> Result<u64, ImportError> {
+    let what = format!(":{rel_type} relationships (an endpoint is missing)");
+    flush(
+        client,
+        how,
+        &rel_query(rel_type),
+        rows,
+        |s| s.relationships_created,
+        &what,
+    )
+    .await
+}
+
+/// Runs one UNWIND batch and checks the server created one entity per row.
+async fn flush(
+    client: &mut BoltClient,
+    how: &Load,
+    query: &str,
+    rows: Vec<Value>,
+    created: fn(&boltward_protocol::message::Stats) -> i64,
+    what: &str,
+) -> Result<u64, ImportError> {
     let n = rows.len() as u64;
     let summary = how
-        .run(
-            client,
-            &rel_query(rel_type),
-            Map::from([("rows", Value::List(rows))]),
-        )
+        .run(client, query, Map::from([("rows", Value::List(rows))]))
         .await?;
-    let created = summary
-        .stats()
-        .map(|s| s.relationships_created)
-        .unwrap_or(n as i64);
-    if created as u64 != n {
+    let made = summary.stats().map(|s| created(&s)).unwrap_or(n as i64);
+    if made as u64 != n {
         return Err(ImportError::Mismatch(format!(
-            "a batch of {n} :{rel_type} relationships created {created}: an endpoint is missing"
+            "a batch of {n} {what} created {made}"
         )));
     }
     Ok(n)
