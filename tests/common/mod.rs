@@ -2,7 +2,7 @@
 //! both started on port 0 and stopped by PID.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -246,9 +246,12 @@ impl Drop for Boltward {
 /// Runs a command, returning stdout; panics with stderr on failure.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.stderr(Stdio::piped()).output().expect("spawn");
-    let mut err = String::new();
-    let _ = (&out.stderr[..]).read_to_string(&mut err);
-    assert!(out.status.success(), "{cmd:?} failed: {err}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {err}",
+        out.status
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
