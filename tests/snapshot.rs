@@ -167,6 +167,22 @@ fn uri(addr: &str) -> String {
     format!("bolt://{addr}")
 }
 
+/// Runs a Python script against `addr` for `secs` seconds on another thread.
+fn in_background(
+    code: &'static str,
+    addr: &str,
+    secs: &'static str,
+) -> std::thread::JoinHandle<String> {
+    let uri = uri(addr);
+    std::thread::spawn(move || {
+        py(
+            "py6",
+            code,
+            &[("URI", &uri), ("PW", PASSWORD), ("SECS", secs)],
+        )
+    })
+}
+
 /// Runs Python against `addr` (URI in `$URI`, password in `$PW`).
 fn python(addr: &str, code: &str) -> String {
     py("py6", code, &[("URI", &uri(addr)), ("PW", PASSWORD)])
@@ -213,16 +229,7 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
     let server = server();
     let data = Data::new();
     let bw = data.start(&server.addr(), Some("load"), &[]);
-    let load = {
-        let addr = bw.addr.clone();
-        std::thread::spawn(move || {
-            py(
-                "py6",
-                LOAD,
-                &[("URI", &uri(&addr)), ("PW", PASSWORD), ("SECS", "6")],
-            )
-        })
-    };
+    let load = in_background(LOAD, &bw.addr, "6");
     std::thread::sleep(Duration::from_millis(1500));
     let first = snapshot(&bw);
     std::thread::sleep(Duration::from_millis(1500));
@@ -743,16 +750,7 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
         &new.addr(),
         "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    s.run('CREATE (:OnlyOnTarget)').consume()\nd.close()",
     );
-    let writer = {
-        let addr = bw.addr.clone();
-        std::thread::spawn(move || {
-            py(
-                "py6",
-                WRITER,
-                &[("URI", &uri(&addr)), ("PW", PASSWORD), ("SECS", "5")],
-            )
-        })
-    };
+    let writer = in_background(WRITER, &bw.addr, "5");
     std::thread::sleep(Duration::from_millis(1500));
     let promoted: Value =
         serde_json::from_str(&cli_ok(&bw, &["restore", "promote", "--json"])).unwrap();

@@ -520,15 +520,16 @@ async fn client_to_server(
 /// change data. Work inside an open transaction is never held (it finishes).
 fn holds_writes(shared: &Shared, request: &Request, classified: Option<&Classification>) -> bool {
     use boltward_protocol::message::AccessMode;
-    let inner = shared.lock();
-    if inner.governor.is_failed() {
-        return false;
-    }
-    match request {
+    let candidate = match request {
         Request::Begin(b) => b.mode() == AccessMode::Write,
-        Request::Run(_) if !inner.governor.in_tx() => classified.is_some_and(|c| !c.is_read()),
+        Request::Run(_) => classified.is_some_and(|c| !c.is_read()),
         _ => false,
+    };
+    if !candidate {
+        return false; // most requests: no lock taken
     }
+    let inner = shared.lock();
+    !inner.governor.is_failed() && (matches!(request, Request::Begin(_)) || !inner.governor.in_tx())
 }
 
 /// Classifies a RUN and, when the classifier cannot decide and verification is on, asks

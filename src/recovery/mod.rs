@@ -20,7 +20,7 @@ use crate::snapshot::service::{Snapshots, Target};
 use crate::snapshot::store::{self, Manifest, ManifestCounts};
 use crate::upstream::{BoltClient, Connector, UpstreamHandle};
 use boltward_journal::entry::{Entry, Event};
-use boltward_protocol::{Map, Value};
+use boltward_protocol::Map;
 use serde::Deserialize;
 use state::{Action, Phase, Refused, State};
 use std::path::PathBuf;
@@ -721,10 +721,7 @@ async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<
         .query("MATCH (n) RETURN count(n) AS c", Map::new(), extra)
         .await
         .map_err(|e| e.to_string())?
-        .records
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_int)
+        .first_int()
         .ok_or_else(|| "MATCH (n) RETURN count(n) returned no count".into())
 }
 

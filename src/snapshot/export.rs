@@ -2,7 +2,7 @@
 //! then every node, then every relationship, streamed in PULL batches. Values are never
 //! converted; element ids identify endpoints (legacy numeric ids before Bolt 5).
 
-use super::format::{Counts, NodeRecord, Record, RelRecord};
+use super::format::{NodeRecord, Record, RelRecord};
 use super::schema;
 use crate::upstream::{BoltClient, ClientError};
 use boltward_protocol::{Map, Value};
@@ -75,17 +75,15 @@ fn node_id(id: i64, element_id: &Option<String>) -> String {
 }
 
 /// Streams the schema statements, every node and every relationship to `each`, in that
-/// order, and returns the counts (the caller writes the end record).
+/// order (the caller writes the end record).
 pub async fn read_graph(
     client: &mut BoltClient,
     scope: &Scope,
     schema: &[String],
     mut each: impl FnMut(Record) -> io::Result<()>,
-) -> Result<Counts, ExportError> {
-    let mut counts = Counts::default();
+) -> Result<(), ExportError> {
     for s in schema {
         each(Record::Schema(s.clone()))?;
-        counts.schema += 1;
     }
     let mut shape = None;
     let mut sink_error = None;
@@ -106,7 +104,6 @@ pub async fn read_graph(
                     labels: n.labels,
                     properties: n.properties,
                 });
-                counts.nodes += 1;
                 each(record).map_err(|e| sink_error = Some(e))
             },
         )
@@ -131,13 +128,11 @@ pub async fn read_graph(
                     end: node_id(r.end_node_id, &r.end_node_element_id),
                     properties: r.properties,
                 });
-                counts.relationships += 1;
                 each(record).map_err(|e| sink_error = Some(e))
             },
         )
         .await?;
-    finish(streamed, &mut shape, &mut sink_error)?;
-    Ok(counts)
+    finish(streamed, &mut shape, &mut sink_error)
 }
 
 fn finish<T>(

@@ -273,10 +273,7 @@ async fn remove_restore_ids(client: &mut BoltClient, how: &Load) -> Result<(), I
             how.extra(),
         )
         .await?
-        .records
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_int)
+        .first_int()
         .unwrap_or(0);
     // Two passes, and `SET … = null` rather than `REMOVE n.prop`: ArcadeDB silently keeps
     // a property removed with REMOVE on multi-label nodes, or together with a label change.
@@ -291,11 +288,7 @@ async fn remove_restore_ids(client: &mut BoltClient, how: &Load) -> Result<(), I
                 .query(&q, Map::from([("batch", how.batch as i64)]), Map::new())
                 .await?;
             client.commit().await?;
-            let c = r
-                .records
-                .first()
-                .and_then(|row| row.first())
-                .and_then(Value::as_int)
+            let c = r.first_int()
                 .unwrap_or(0);
             if c == 0 {
                 break;
@@ -371,10 +364,7 @@ pub async fn wipe(client: &mut BoltClient, how: &Load) -> Result<(), ClientError
         let left = client
             .query("MATCH (n) RETURN count(n) AS c", Map::new(), how.extra())
             .await?
-            .records
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_int)
+            .first_int()
             .unwrap_or(-1);
         if left == 0 {
             return Ok(());

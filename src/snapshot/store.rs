@@ -195,7 +195,6 @@ pub struct DataWriter {
     tmp: PathBuf,
     buf: Vec<u8>,
     digest: GraphDigest,
-    counts: Counts,
     tx: Option<mpsc::SyncSender<Vec<u8>>>,
     thread: Option<JoinHandle<io::Result<(u64, String)>>>,
 }
@@ -235,7 +234,6 @@ impl DataWriter {
             tmp,
             buf: Vec::with_capacity(CHUNK + 4096),
             digest: GraphDigest::default(),
-            counts: Counts::default(),
             tx: Some(tx),
             thread: Some(thread),
         };
@@ -251,12 +249,6 @@ impl DataWriter {
         self.digest
             .add(record)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        match record {
-            Record::Schema(_) => self.counts.schema += 1,
-            Record::Node(_) => self.counts.nodes += 1,
-            Record::Relationship(_) => self.counts.relationships += 1,
-            Record::End(_) => {}
-        }
         record
             .encode(&mut self.buf)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
@@ -289,7 +281,11 @@ impl DataWriter {
     /// Writes the end record, finishes the data file and renames it into place; returns
     /// what the manifest needs. The manifest itself is written by [`write_manifest`].
     pub fn finish(mut self) -> Result<(DataFile, GraphDigest), StoreError> {
-        let end = Record::End(self.counts);
+        let end = Record::End(Counts {
+            schema: self.digest.schema,
+            nodes: self.digest.fingerprint.nodes(),
+            relationships: self.digest.fingerprint.relationships(),
+        });
         let tmp = self.tmp.clone();
         let result = (|| {
             end.encode(&mut self.buf)

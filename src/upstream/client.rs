@@ -75,6 +75,16 @@ pub struct QueryResult {
     pub summary: Success,
 }
 
+impl QueryResult {
+    /// The first column of the first row as an integer (`RETURN count(n)`-style queries).
+    pub fn first_int(&self) -> Option<i64> {
+        self.records
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_int)
+    }
+}
+
 /// A single authenticated Bolt connection.
 pub struct BoltClient {
     io: BoxStream,
