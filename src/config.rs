@@ -301,6 +301,8 @@ pub struct Limits {
     pub max_message_size: usize,
     /// On SIGTERM/SIGINT, how long busy sessions may take to finish, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Largest statement text classified, in bytes; a larger one is refused unread.
+    pub max_statement_bytes: usize,
 }
 
 impl Default for Limits {
@@ -311,6 +313,7 @@ impl Default for Limits {
             idle_timeout_secs: 0,
             max_message_size: 64 * 1024 * 1024,
             shutdown_grace_secs: 30,
+            max_statement_bytes: 1024 * 1024,
         }
     }
 }
@@ -581,6 +584,7 @@ pub const KEYS: &[&str] = &[
     "limits.idle_timeout_secs",
     "limits.max_message_size",
     "limits.shutdown_grace_secs",
+    "limits.max_statement_bytes",
     "control.addr",
     "control.token_file",
     "control.metrics_token",

@@ -99,6 +99,8 @@ pub struct ProxyMetrics {
     pub added_latency: HistogramVec,
     /// Statements classified read that the server reported as writes.
     pub predicted_read_wrote: IntCounter,
+    /// Statements the classifier could not escape, lex or parse (classed as writes).
+    pub statements_unparsed: IntCounter,
     /// Policy reloads by outcome.
     pub policy_reloads: IntCounterVec,
 }
@@ -233,6 +235,11 @@ impl Metrics {
                 &r,
                 "boltward_predicted_read_wrote_total",
                 "Statements classified read that the server reported as writes",
+            ),
+            statements_unparsed: counter(
+                &r,
+                "boltward_statements_unparsed_total",
+                "Statements the classifier could not read (escape, lex or parse error), classed as writes",
             ),
             policy_reloads: counter_vec(
                 &r,

@@ -1,13 +1,12 @@
-//! The write classifier.
+//! The write classifier: the escape pass, the lexer and the parser, in that order, as
+//! Neo4j reads a statement; then what the catalog knows about the routines called, with
+//! literal Cypher handed to dynamic routines classified recursively.
 //!
-//! A word is treated as a keyword unless its position says it is a name: after `.`
-//! (property), after `:` (label, type, map value), before `:` (map key or variable with a
-//! label) or after `AS` (alias). Everything else errs towards "write": a variable called
-//! `create` makes a read look like a write, which is safe; nothing can make a write look
-//! like a read except a keyword the lexer never sees, and strings and comments are the only
-//! places keywords can hide.
+//! Sound means: a statement may be classified as a write when it is a read, never the
+//! other way round. What cannot be escaped, lexed or parsed is a write (`unparsed`).
 
-use super::lexer::{lex, Token};
+use super::parse::{self, Facts};
+use super::{escape, lexer};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -30,11 +29,13 @@ pub enum Class {
     External,
     /// Targets another database (USE, or a `db` outside the connection's database).
     DbSwitch,
+    /// Runs Cypher that is not known until run time (`apoc.cypher.run($q, …)`).
+    Dynamic,
 }
 
 impl Class {
     /// All classes.
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 8] = [
         Class::Read,
         Class::Write,
         Class::Schema,
@@ -42,6 +43,7 @@ impl Class {
         Class::Procedure,
         Class::External,
         Class::DbSwitch,
+        Class::Dynamic,
     ];
 
     /// The name used in policies and JSON.
@@ -54,6 +56,7 @@ impl Class {
             Class::Procedure => "procedure",
             Class::External => "external",
             Class::DbSwitch => "db-switch",
+            Class::Dynamic => "dynamic",
         }
     }
 
@@ -108,6 +111,16 @@ pub struct Classification {
     pub verify: bool,
     /// Why the classification is pessimistic, when it is.
     pub note: Option<String>,
+    /// The statement could not be escaped, lexed or parsed: it is classed as a write
+    /// (plus every class whose keywords it contains).
+    pub unparsed: bool,
+    /// The statement's size in bytes when it is larger than the limit it was classified
+    /// under (it was not read at all).
+    pub too_large: Option<usize>,
+    /// The classes the statement's structure proves; EXPLAIN verification only ever
+    /// settles the others.
+    #[serde(skip)]
+    pub certain: BTreeSet<Class>,
 }
 
 impl Classification {
@@ -127,6 +140,9 @@ impl Classification {
             schema_drop: false,
             verify: false,
             note: None,
+            unparsed: false,
+            too_large: None,
+            certain: BTreeSet::new(),
         }
     }
 
@@ -141,502 +157,135 @@ impl Classification {
     }
 }
 
-/// Procedures known to be read-only.
-const READ_PROCEDURES: &[&str] = &[
-    "db.labels",
-    "db.relationshiptypes",
-    "db.propertykeys",
-    "db.schema.visualization",
-    "db.schema.nodetypeproperties",
-    "db.schema.reltypeproperties",
-    "db.indexes",
-    "db.constraints",
-    "db.info",
-    "db.ping",
-    "db.index.fulltext.querynodes",
-    "db.index.fulltext.queryrelationships",
-    "db.index.vector.querynodes",
-    "db.index.vector.queryrelationships",
-    "dbms.components",
-    "dbms.procedures",
-    "dbms.functions",
-    "dbms.showcurrentuser",
-    "dbms.routing.getroutingtable",
-    "dbms.cluster.routing.getroutingtable",
-    "apoc.help",
-    "apoc.meta.schema",
-    "apoc.meta.data",
-    "apoc.meta.stats",
-    "apoc.meta.graph",
-];
+/// Literal Cypher nested deeper than this in dynamic routines is classed `dynamic`.
+const MAX_NESTING: usize = 4;
 
-/// Namespaces of functions that are known not to touch anything outside the query.
-const SAFE_FUNCTION_NAMESPACES: &[&str] = &[
-    "point",
-    "date",
-    "datetime",
-    "localdatetime",
-    "localtime",
-    "time",
-    "duration",
-    "vector",
-    "apoc.coll",
-    "apoc.text",
-    "apoc.map",
-    "apoc.convert",
-    "apoc.date",
-    "apoc.math",
-    "apoc.number",
-    "apoc.agg",
-    "apoc.util.md5",
-    "apoc.util.sha1",
-    "apoc.util.sha256",
-];
-
-const EXTERNAL_PREFIXES: &[&str] = &[
-    "apoc.load.",
-    "apoc.import.",
-    "apoc.export.",
-    "apoc.systemdb.",
-];
-
-/// Words that start a clause (used to delimit MATCH segments).
-const CLAUSES: &[&str] = &[
-    "MATCH", "OPTIONAL", "WITH", "RETURN", "DELETE", "DETACH", "SET", "REMOVE", "CREATE", "MERGE",
-    "UNWIND", "CALL", "FOREACH", "UNION", "ORDER", "SKIP", "LIMIT", "USE", "LOAD", "FINISH",
-    "INSERT", "FILTER", "LET",
-];
-
-/// Braces are either map literals or subquery bodies; a `:` inside a map literal after a
-/// key is not a label.
-#[derive(Clone, Copy, PartialEq)]
-enum Brace {
-    Map,
-    Block,
-}
-
-/// An upper-cased ASCII word of at most 16 bytes, on the stack: keyword checks allocate
-/// nothing (no Cypher keyword is longer).
-#[derive(Clone, Copy)]
-struct Up {
-    b: [u8; 16],
-    n: usize,
-}
-
-impl Up {
-    fn new(w: &str) -> Option<Up> {
-        if w.len() > 16 || !w.is_ascii() {
-            return None;
-        }
-        let mut b = [0u8; 16];
-        for (d, s) in b.iter_mut().zip(w.bytes()) {
-            *d = s.to_ascii_uppercase();
-        }
-        Some(Up { b, n: w.len() })
+/// Classifies a statement of at most `max_bytes` bytes; a larger one is not read at all
+/// and comes back as a write with [`Classification::too_large`] set.
+pub fn classify_limited(query: &str, max_bytes: usize) -> Classification {
+    if query.len() <= max_bytes {
+        return classify(query);
     }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.b[..self.n]).unwrap_or("")
-    }
-}
-
-struct Walk<'t, 'a> {
-    t: &'t [Token<'a>],
-}
-
-impl<'a> Walk<'_, 'a> {
-    fn punct(&self, i: usize, c: char) -> bool {
-        matches!(self.t.get(i), Some(Token::Punct(p)) if *p == c)
-    }
-
-    /// Whether the word at `i` is one of `words` (upper case), ignoring case.
-    fn is(&self, i: usize, words: &[&str]) -> bool {
-        matches!(self.t.get(i), Some(Token::Word(w)) if words.iter().any(|k| w.eq_ignore_ascii_case(k)))
-    }
-
-    /// The upper-cased keyword at `i`, if the word there is in keyword position.
-    fn kw(&self, i: usize) -> Option<Up> {
-        let Some(Token::Word(w)) = self.t.get(i) else {
-            return None;
-        };
-        if i > 0 && (self.punct(i - 1, '.') || self.punct(i - 1, ':')) {
-            return None;
-        }
-        if self.punct(i + 1, ':') {
-            return None;
-        }
-        if i > 0
-            && matches!(self.t.get(i - 1), Some(Token::Word(p)) if p.eq_ignore_ascii_case("AS"))
-        {
-            return None;
-        }
-        if i > 0
-            && matches!(self.t.get(i - 1), Some(Token::Punct('|' | '&' | '!')))
-            && label_context(self, i - 1)
-        {
-            return None;
-        }
-        Up::new(w)
-    }
-
-    fn name_at(&self, i: usize) -> Option<String> {
-        match self.t.get(i) {
-            Some(Token::Word(w)) => Some((*w).to_owned()),
-            Some(Token::Quoted(q)) => Some(q.clone()),
-            _ => None,
-        }
-    }
-
-    /// A dotted name starting at `i`: `(name, index after it)`.
-    /// Where a dotted name starting at `i` ends (no allocation).
-    fn dotted_end(&self, mut i: usize) -> usize {
-        i += 1;
-        while self.punct(i, '.')
-            && matches!(self.t.get(i + 1), Some(Token::Word(_) | Token::Quoted(_)))
-        {
-            i += 2;
-        }
-        i
-    }
-
-    fn dotted(&self, mut i: usize) -> Option<(String, usize)> {
-        let mut name = self.name_at(i)?;
-        i += 1;
-        while self.punct(i, '.') {
-            let Some(part) = self.name_at(i + 1) else {
-                break;
-            };
-            name.push('.');
-            name.push_str(&part);
-            i += 2;
-        }
-        Some((name, i))
-    }
-}
-
-/// Classifies one statement.
-pub fn classify(query: &str) -> Classification {
     let mut c = Classification::empty();
-    let tokens = match lex(query) {
+    c.classes.insert(Class::Write);
+    c.certain.insert(Class::Write);
+    c.labels_complete = false;
+    c.too_large = Some(query.len());
+    c.note = Some(format!(
+        "the statement is {} bytes, more than limits.max_statement_bytes ({max_bytes})",
+        query.len()
+    ));
+    c
+}
+
+/// Classifies one statement (or several separated by `;`).
+///
+/// Linear in the length of `query` (bounded nesting of dynamic Cypher multiplies it by
+/// at most [`MAX_NESTING`]).
+pub fn classify(query: &str) -> Classification {
+    classify_at(query, 0)
+}
+
+fn classify_at(query: &str, nesting: usize) -> Classification {
+    let mut c = Classification::empty();
+    let text = match escape::unescape(query) {
         Ok(t) => t,
-        Err(e) => {
-            c.classes.insert(Class::Write);
-            c.verify = true;
-            c.labels_complete = false;
-            c.note = Some(format!(
-                "could not lex the statement ({e}); treated as a write"
-            ));
-            return c;
-        }
+        Err(e) => return unparsed(c, query, e.to_string()),
     };
-    let w = Walk { t: &tokens };
-    let mut braces: Vec<Brace> = Vec::new();
-    let mut state = State::default();
-    let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            Token::Punct('{') => {
-                let block = i > 0
-                    && (w.punct(i - 1, ')')
-                        || w.is(
-                            i - 1,
-                            &["CALL", "EXISTS", "COUNT", "COLLECT", "THEN", "ELSE"],
-                        ));
-                braces.push(if block { Brace::Block } else { Brace::Map });
-            }
-            Token::Punct('}') => {
-                braces.pop();
-            }
-            Token::Punct(':') => {
-                let map_key = braces.last() == Some(&Brace::Map)
-                    && i >= 2
-                    && w.name_at(i - 1).is_some()
-                    && (w.punct(i - 2, '{') || w.punct(i - 2, ','));
-                if !map_key {
-                    collect_labels(&w, i + 1, &mut c);
-                }
-            }
-            Token::Punct('|' | '&' | '!') if i > 0 && label_context(&w, i) => {
-                collect_labels(&w, i + 1, &mut c);
-            }
-            Token::Punct(';') => state.admin = false,
-            Token::Word(_) => {
-                // `a.b.c(` is a function call and `n.prop` a property: neither is a keyword.
-                if w.punct(i + 1, '.') {
-                    let after = w.dotted_end(i);
-                    if w.punct(after, '(') {
-                        if let Some((name, _)) = w.dotted(i) {
-                            function(&name, &mut c);
-                        }
-                    }
-                    i = after;
-                    continue;
-                }
-                if let Some(k) = w.kw(i) {
-                    i = keyword(&w, i, k.as_str(), &mut c, &mut state);
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
+    let tokens = match lexer::lex(&text) {
+        Ok(t) => t,
+        Err(e) => return unparsed(c, &text, e.to_string()),
+    };
+    let mut f = Facts::default();
+    if let Err(e) = parse::parse(&tokens, text.len(), &mut f) {
+        return unparsed(c, &text, e.to_string());
     }
-    if c.deletes && state.unfiltered_match && !state.has_limit {
-        c.unbounded_delete = true;
+    for class in &f.certain {
+        c.classes.insert(*class);
+        c.certain.insert(*class);
+    }
+    for class in &f.uncertain {
+        c.classes.insert(*class);
+        c.verify = true;
+    }
+    for q in std::mem::take(&mut f.nested) {
+        if nesting >= MAX_NESTING {
+            c.classes.insert(Class::Dynamic);
+            c.certain.insert(Class::Dynamic);
+            f.notes
+                .push("Cypher nested too deep in dynamic routines: dynamic".into());
+            continue;
+        }
+        merge_nested(&mut c, &mut f, classify_at(&q, nesting + 1));
+    }
+    c.labels_complete = f.labels_complete;
+    c.node_labels.extend(f.node_labels);
+    c.types.extend(f.types);
+    c.labels.extend(c.node_labels.iter().cloned());
+    c.labels.extend(c.types.iter().cloned());
+    c.procedures = f.procedures;
+    c.databases = f.databases;
+    c.deletes = f.deletes;
+    c.unbounded_delete = f.deletes && f.unfiltered_match && !f.has_limit;
+    c.schema_drop = f.schema_drop;
+    if !f.notes.is_empty() {
+        c.note = Some(f.notes.join("; "));
     }
     if c.classes.is_empty() {
         c.classes.insert(Class::Read);
     }
-    if c.explain {
+    // EXPLAIN plans a query without running it; commands are never downgraded.
+    if f.explain && !f.command {
+        c.explain = true;
         c.explained = std::mem::take(&mut c.classes);
+        c.certain.clear();
+        c.verify = false;
         c.classes.insert(Class::Read);
     }
     c
 }
 
-/// Whether a `|`, `&` or `!` continues a label expression (`:A|B`, `:A&!B`).
-fn label_context(w: &Walk<'_, '_>, i: usize) -> bool {
-    let mut j = i;
-    while j > 0 {
-        j -= 1;
-        match w.t.get(j) {
-            Some(Token::Punct(':')) => return true,
-            Some(Token::Word(_) | Token::Quoted(_)) | Some(Token::Punct('|' | '&' | '!' | '%')) => {
-                continue
-            }
-            _ => return false,
-        }
+/// Adds what literal Cypher inside a dynamic routine does: all of it is certain (the
+/// server's EXPLAIN of the outer statement never sees inside the string).
+fn merge_nested(c: &mut Classification, f: &mut Facts, n: Classification) {
+    let classes = if n.explain { &n.explained } else { &n.classes };
+    for class in classes.iter().filter(|k| **k != Class::Read) {
+        c.classes.insert(*class);
+        c.certain.insert(*class);
     }
-    false
-}
-
-fn collect_labels(w: &Walk<'_, '_>, mut i: usize, c: &mut Classification) {
-    while w.punct(i, '!') {
-        i += 1;
+    if n.unparsed {
+        c.unparsed = true;
     }
-    let name = match w.t.get(i) {
-        Some(Token::Word(l)) => (*l).to_owned(),
-        Some(Token::Quoted(l)) => l.clone(),
-        Some(Token::Param(_)) | Some(Token::Punct('$')) => {
-            c.labels_complete = false;
-            return;
-        }
-        _ => return,
-    };
-    if in_relationship_pattern(w, i) {
-        c.types.insert(name.clone());
-    } else {
-        c.node_labels.insert(name.clone());
-    }
-    c.labels.insert(name);
-}
-
-/// Whether the label expression around token `i` sits in `[...]` (a relationship type).
-fn in_relationship_pattern(w: &Walk<'_, '_>, i: usize) -> bool {
-    let mut j = i;
-    while j > 0 {
-        j -= 1;
-        match w.t.get(j) {
-            Some(Token::Punct('[')) => return true,
-            Some(Token::Word(_) | Token::Quoted(_))
-            | Some(Token::Punct(':' | '|' | '&' | '!' | '%')) => continue,
-            _ => return false,
-        }
-    }
-    false
-}
-
-fn function(name: &str, c: &mut Classification) {
-    let lower = name.to_ascii_lowercase();
-    if EXTERNAL_PREFIXES.iter().any(|p| lower.starts_with(p)) {
-        c.classes.insert(Class::External);
-        c.verify = true;
-    } else if !SAFE_FUNCTION_NAMESPACES
-        .iter()
-        .any(|ns| lower.starts_with(&format!("{ns}.")) || lower == *ns)
-    {
-        // Unknown namespaced function (or a property access followed by a call, which is
-        // not valid Cypher): functions cannot write, but they might touch files or URLs.
-        c.verify = true;
+    f.labels_complete &= n.labels_complete;
+    f.node_labels.extend(n.node_labels);
+    f.types.extend(n.types);
+    f.procedures.extend(n.procedures);
+    f.databases.extend(n.databases);
+    f.deletes |= n.deletes;
+    f.unfiltered_match |= n.unbounded_delete;
+    f.schema_drop |= n.schema_drop;
+    if let Some(note) = n.note {
+        f.notes.push(note);
     }
 }
 
-/// What the walk has seen so far.
-#[derive(Default)]
-struct State {
-    seen_clause: bool,
-    has_limit: bool,
-    unfiltered_match: bool,
-    /// The statement is an administration command: its `SET` / `REMOVE` words are part of
-    /// that command's syntax (`ALTER USER bob SET PASSWORD …`), not data writes.
-    admin: bool,
-}
-
-fn keyword(
-    w: &Walk<'_, '_>,
-    i: usize,
-    k: &str,
-    c: &mut Classification,
-    state: &mut State,
-) -> usize {
-    let next = |n: usize, words: &[&str]| w.is(i + n, words);
-    let first = !state.seen_clause;
-    state.seen_clause |= !matches!(k, "CYPHER" | "EXPLAIN" | "PROFILE");
-    if state.admin && matches!(k, "SET" | "REMOVE") {
-        return i + 1;
+/// What cannot be read is a write, plus every class whose keywords appear in it.
+fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
+    c.classes.insert(Class::Write);
+    for word in text.split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_') {
+        let class = match word.to_ascii_uppercase().as_str() {
+            "INDEX" | "CONSTRAINT" => Class::Schema,
+            "GRANT" | "DENY" | "REVOKE" | "USER" | "ROLE" | "DATABASE" | "ALIAS" | "SERVER"
+            | "PRIVILEGE" | "PRIVILEGES" | "PASSWORD" => Class::Admin,
+            "CALL" => Class::Procedure,
+            "LOAD" | "CSV" => Class::External,
+            _ => continue,
+        };
+        c.classes.insert(class);
     }
-    match k {
-        "EXPLAIN" if first => c.explain = true,
-        "CREATE" => {
-            let mut j = 1;
-            if next(1, &["OR"]) && next(2, &["REPLACE"]) {
-                j = 3;
-            }
-            while next(
-                j,
-                &[
-                    "FULLTEXT", "TEXT", "RANGE", "POINT", "LOOKUP", "VECTOR", "BTREE",
-                ],
-            ) {
-                j += 1;
-            }
-            if next(j, &["INDEX", "CONSTRAINT"]) {
-                c.classes.insert(Class::Schema);
-            } else if next(j, &["DATABASE", "ALIAS", "USER", "ROLE", "COMPOSITE"]) {
-                state.admin |= first;
-                c.classes.insert(Class::Admin);
-            } else {
-                c.classes.insert(Class::Write);
-            }
-        }
-        "DROP" => {
-            if next(1, &["INDEX", "CONSTRAINT"]) {
-                c.classes.insert(Class::Schema);
-                c.schema_drop = true;
-            } else {
-                state.admin |= first;
-                c.classes.insert(Class::Admin);
-            }
-        }
-        "MERGE" | "SET" | "REMOVE" | "INSERT" | "FOREACH" => {
-            c.classes.insert(Class::Write);
-        }
-        "DELETE" | "DETACH" => {
-            c.classes.insert(Class::Write);
-            c.deletes = true;
-        }
-        "IN" if next(1, &["TRANSACTIONS"]) => {
-            c.classes.insert(Class::Write);
-        }
-        "LIMIT" => state.has_limit = true,
-        "MATCH" if !match_is_filtered(w, i + 1) => state.unfiltered_match = true,
-        "LOAD" if next(1, &["CSV"]) => {
-            c.classes.insert(Class::External);
-        }
-        "USE" => {
-            c.classes.insert(Class::DbSwitch);
-            if let Some((db, after)) = w.dotted(i + 1) {
-                c.databases.push(db);
-                return after;
-            }
-            c.databases.push("<dynamic>".into());
-        }
-        "SHOW" => {
-            const READ: &[&str] = &[
-                "INDEX",
-                "INDEXES",
-                "CONSTRAINT",
-                "CONSTRAINTS",
-                "PROCEDURE",
-                "PROCEDURES",
-                "FUNCTION",
-                "FUNCTIONS",
-                "TRANSACTION",
-                "TRANSACTIONS",
-                "SETTING",
-                "SETTINGS",
-                "DATABASE",
-                "DATABASES",
-            ];
-            const ADMIN: &[&str] = &[
-                "USER",
-                "USERS",
-                "ROLE",
-                "ROLES",
-                "PRIVILEGE",
-                "PRIVILEGES",
-                "ALIAS",
-                "ALIASES",
-                "SERVER",
-                "SERVERS",
-            ];
-            let mut read = false;
-            for j in 1..=4 {
-                if !matches!(w.t.get(i + j), Some(Token::Word(_))) || next(j, ADMIN) {
-                    break;
-                }
-                if next(j, READ) {
-                    read = true;
-                    break;
-                }
-            }
-            if !read {
-                c.classes.insert(Class::Admin);
-            }
-        }
-        "GRANT" | "DENY" | "REVOKE" | "ALTER" | "RENAME" | "TERMINATE" | "ENABLE"
-        | "DEALLOCATE" | "REALLOCATE" | "DRYRUN" | "START" | "STOP" => {
-            state.admin |= first;
-            c.classes.insert(Class::Admin);
-        }
-        "CALL" => {
-            if let Some((name, after)) = w.dotted(i + 1) {
-                procedure(&name, c);
-                return after;
-            }
-        }
-        _ => {}
-    }
-    i + 1
-}
-
-fn procedure(name: &str, c: &mut Classification) {
-    let lower = name.to_ascii_lowercase();
-    c.procedures.push(name.to_owned());
-    if EXTERNAL_PREFIXES.iter().any(|p| lower.starts_with(p)) {
-        c.classes.insert(Class::External);
-        c.classes.insert(Class::Procedure);
-        c.verify = true;
-    } else if lower.starts_with("dbms.security.") || lower.starts_with("dbms.setconfigvalue") {
-        c.classes.insert(Class::Admin);
-        c.classes.insert(Class::Procedure);
-    } else if !READ_PROCEDURES.contains(&lower.as_str()) {
-        c.classes.insert(Class::Procedure);
-        c.verify = true;
-    }
-}
-
-/// Whether the MATCH starting at `i` is narrowed by WHERE or an inline property map.
-fn match_is_filtered(w: &Walk<'_, '_>, mut i: usize) -> bool {
-    let mut depth = 0i32;
-    while let Some(t) = w.t.get(i) {
-        match t {
-            Token::Punct('(' | '[') => depth += 1,
-            Token::Punct(')' | ']') => depth -= 1,
-            Token::Punct('{') if depth > 0 => return true,
-            Token::Word(_) if depth <= 0 => {
-                if let Some(k) = w.kw(i) {
-                    if k.as_str() == "WHERE" {
-                        return true;
-                    }
-                    if CLAUSES.contains(&k.as_str()) {
-                        return false;
-                    }
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    false
+    c.certain = c.classes.clone();
+    c.unparsed = true;
+    c.labels_complete = false;
+    c.note = Some(format!("{why}; treated as a write"));
+    c
 }

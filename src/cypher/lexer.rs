@@ -1,209 +1,364 @@
-//! A Cypher lexer: just enough structure for a sound write classifier.
+//! Cypher tokens, exactly as Neo4j's lexer makes them (Cypher5Lexer.g4 / Cypher25Lexer.g4).
 //!
-//! Strings (both quote styles, backslash escapes), `//` and `/* */` comments, backtick
-//! identifiers (with ` `` ` escapes), parameters (`$name`, `` $`name` ``, `$0`), numbers,
-//! words (keywords and identifiers alike: the classifier decides by context) and single
-//! punctuation characters. Comments and whitespace are dropped. Unterminated strings,
-//! comments or quoted identifiers are errors: the classifier then assumes the worst.
+//! The lexer runs on text that has already been through [`super::escape::unescape`], as
+//! Neo4j's does. It knows Neo4j's whitespace set, the line terminators that end a `//`
+//! comment, identifier characters, string escapes, backtick names (` `` ` inside stands for
+//! one), parameters and numbers, and the Unicode dashes and angle brackets Neo4j accepts
+//! in arrows. Every character it does not know is an error, never a guess: a character the
+//! server would read as a separator must never be read here as part of a name.
+//!
+//! Linear: each byte is looked at a bounded number of times.
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_until, take_while, take_while1};
-use nom::character::complete::{anychar, char};
-use nom::combinator::{map, recognize, value};
-use nom::sequence::{delimited, pair, preceded};
-use nom::IResult;
-
-/// One token.
+/// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Token<'a> {
+pub enum Tok<'a> {
     /// A keyword or an unquoted identifier, as written.
     Word(&'a str),
-    /// A backtick-quoted identifier, unescaped.
+    /// A backtick-quoted identifier, unescaped. Never a keyword.
     Quoted(String),
-    /// A string literal (its contents never matter for classification).
-    Str,
+    /// A string literal's value, with its escapes decoded.
+    Str(String),
     /// A number literal.
     Number,
     /// A parameter, without the `$`.
     Param(String),
-    /// Any other single character.
+    /// Punctuation, one character; Unicode dashes and angle brackets are given as their
+    /// ASCII forms.
     Punct(char),
 }
 
-/// The statement could not be lexed.
+/// One token and the byte offset it starts at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    /// The token.
+    pub tok: Tok<'a>,
+    /// Byte offset in the lexed text.
+    pub at: usize,
+}
+
+/// The text cannot be lexed; the server would refuse it, or read it in a way this lexer
+/// does not know, so the classifier assumes the worst.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LexError {
     /// A string, comment or quoted identifier runs to the end of the text.
     #[error("unterminated {0} at byte {1}")]
     Unterminated(&'static str, usize),
+    /// A character Neo4j's lexer has no token for (or one this lexer does not trust).
+    #[error("unexpected character {0:?} at byte {1}")]
+    Unexpected(char, usize),
+    /// A backslash escape a string literal does not allow.
+    #[error("invalid escape in a string literal at byte {0}")]
+    BadEscape(usize),
+    /// A number immediately followed by letters (`1DELETE`).
+    #[error("malformed number at byte {0}")]
+    BadNumber(usize),
 }
 
-fn is_word_start(c: char) -> bool {
-    c.is_alphabetic() || c == '_'
+/// Whitespace in Neo4j's lexer (rule `SPACE`): the ASCII separators, the information
+/// separators U+001C–U+001F, and the Unicode space and line separators it lists. U+0085 is
+/// whitespace in Cypher 25 but part of a name in Cypher 5: it is refused (see [`lex`]).
+pub fn is_whitespace(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}' | ' ' | '\u{A0}'
+        | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}'
+        | '\u{205F}' | '\u{3000}')
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+/// Characters that end a `//` comment: line feed and carriage return, nothing else
+/// (U+2028, U+2029 and U+0085 do not).
+pub fn ends_line_comment(c: char) -> bool {
+    matches!(c, '\n' | '\r')
 }
 
-fn word(i: &str) -> IResult<&str, &str> {
-    recognize(pair(take_while1(is_word_start), take_while(is_word_char)))(i)
+/// A character that may start an unquoted identifier.
+fn is_ident_start(c: char) -> bool {
+    c == '_' || c.is_alphabetic()
 }
 
-fn number(i: &str) -> IResult<&str, &str> {
-    recognize(pair(
-        take_while1(|c: char| c.is_ascii_digit()),
-        take_while(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
-    ))(i)
+/// A character that may continue an unquoted identifier.
+fn is_ident_part(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
 }
 
-/// The body of a quoted run up to `close`, honouring backslash escapes.
-fn quoted_body(close: char) -> impl Fn(&str) -> IResult<&str, ()> {
-    move |i: &str| {
-        let mut chars = i.char_indices();
-        while let Some((at, c)) = chars.next() {
-            if c == '\\' {
-                chars.next();
-            } else if c == close {
-                return Ok((&i[at..], ()));
+/// Punctuation Neo4j's lexer knows, with the Unicode forms of `-`, `<` and `>` it accepts
+/// in arrows mapped to ASCII.
+fn punct(c: char) -> Option<char> {
+    Some(match c {
+        '(' | ')' | '[' | ']' | '{' | '}' | ',' | '.' | ':' | ';' | '=' | '<' | '>' | '+' | '-'
+        | '*' | '/' | '%' | '^' | '|' | '&' | '!' | '$' | '~' => c,
+        // Hyphens and dashes of arrows (U+00AD is refused: part of a name in Cypher 5).
+        '\u{2010}'..='\u{2015}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
+        '\u{27E8}' | '\u{3008}' | '\u{FE64}' | '\u{FF1C}' => '<',
+        '\u{27E9}' | '\u{3009}' | '\u{FE65}' | '\u{FF1E}' => '>',
+        _ => return None,
+    })
+}
+
+/// `..` as the parser sees it: two dots (the second one pushed by [`lex`]).
+fn out_dotdot<'a>(_at: usize) -> Tok<'a> {
+    Tok::Punct('.')
+}
+
+struct Lexer<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    fn peek2(&self) -> Option<char> {
+        let mut it = self.text[self.pos..].chars();
+        it.next();
+        it.next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    /// Skips whitespace and comments.
+    fn skip(&mut self) -> Result<(), LexError> {
+        loop {
+            match self.peek() {
+                Some(c) if is_whitespace(c) => {
+                    self.bump();
+                }
+                Some('/') if self.peek2() == Some('/') => {
+                    let rest = &self.text[self.pos..];
+                    self.pos += rest.find(ends_line_comment).unwrap_or(rest.len());
+                }
+                Some('/') if self.peek2() == Some('*') => {
+                    let at = self.pos;
+                    let rest = &self.text[self.pos + 2..];
+                    let end = rest
+                        .find("*/")
+                        .ok_or(LexError::Unterminated("comment", at))?;
+                    self.pos += 2 + end + 2;
+                }
+                _ => return Ok(()),
             }
         }
-        Err(nom::Err::Error(nom::error::Error::new(
-            i,
-            nom::error::ErrorKind::Char,
-        )))
     }
-}
 
-fn string(i: &str) -> IResult<&str, Token<'_>> {
-    alt((
-        value(
-            Token::Str,
-            delimited(char('\''), quoted_body('\''), char('\'')),
-        ),
-        value(
-            Token::Str,
-            delimited(char('"'), quoted_body('"'), char('"')),
-        ),
-    ))(i)
-}
+    fn word(&mut self) -> Result<&'a str, LexError> {
+        let start = self.pos;
+        self.bump();
+        while self.peek().is_some_and(is_ident_part) {
+            self.bump();
+        }
+        let w = &self.text[start..self.pos];
+        match self.peek() {
+            // `a$b` is one name in Cypher 5 and `a`, `$b` in Cypher 25.
+            Some('$') => Err(LexError::Unexpected('$', self.pos)),
+            // `s'…{expr}…'` is an interpolated string in Cypher 25: code inside a string.
+            Some('\'' | '"') if w.eq_ignore_ascii_case("s") => {
+                Err(LexError::Unexpected('\'', self.pos))
+            }
+            _ => Ok(w),
+        }
+    }
 
-/// A backtick identifier; two backticks inside stand for one.
-fn backtick(i: &str) -> IResult<&str, String> {
-    let (mut rest, _) = char('`')(i)?;
-    let mut out = String::new();
-    loop {
-        let Some(end) = rest.find('`') else {
-            return Err(nom::Err::Error(nom::error::Error::new(
-                i,
-                nom::error::ErrorKind::Char,
-            )));
+    /// A backtick name; the opening backtick is next.
+    fn backtick(&mut self) -> Result<String, LexError> {
+        let at = self.pos;
+        self.bump();
+        let mut out = String::new();
+        loop {
+            let rest = &self.text[self.pos..];
+            let end = rest
+                .find('`')
+                .ok_or(LexError::Unterminated("quoted identifier", at))?;
+            out.push_str(&rest[..end]);
+            self.pos += end + 1;
+            if self.peek() == Some('`') {
+                out.push('`');
+                self.bump();
+            } else {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A string literal; the opening quote is next.
+    fn string(&mut self) -> Result<String, LexError> {
+        let at = self.pos;
+        let quote = self.bump().unwrap_or('\'');
+        let mut out = String::new();
+        loop {
+            let rest = &self.text[self.pos..];
+            let end = rest
+                .find([quote, '\\'])
+                .ok_or(LexError::Unterminated("string", at))?;
+            out.push_str(&rest[..end]);
+            self.pos += end;
+            let esc_at = self.pos;
+            if self.bump() == Some(quote) {
+                return Ok(out);
+            }
+            // A backslash takes the next character, whatever it is; the known pairs are
+            // decoded, any other pair stays as written (Neo4j's LiteralBuilder).
+            let e = self.bump().ok_or(LexError::Unterminated("string", at))?;
+            let _ = esc_at;
+            match e {
+                '\\' | '\'' | '"' => out.push(e),
+                'b' => out.push('\u{08}'),
+                'f' => out.push('\u{0C}'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                _ => {
+                    out.push('\\');
+                    out.push(e);
+                }
+            }
+        }
+    }
+
+    /// A number literal; a digit, or a `.` followed by a digit, is next.
+    fn number(&mut self) -> Result<(), LexError> {
+        let at = self.pos;
+        let rest = &self.text.as_bytes()[self.pos..];
+        let digits_from = |b: &[u8], mut i: usize, ok: fn(u8) -> bool| {
+            while i < b.len() && (ok(b[i]) || b[i] == b'_') {
+                i += 1;
+            }
+            i
         };
-        out.push_str(&rest[..end]);
-        rest = &rest[end + 1..];
-        if let Some(r) = rest.strip_prefix('`') {
-            out.push('`');
-            rest = r;
-        } else {
-            return Ok((rest, out));
-        }
-    }
-}
-
-fn param(i: &str) -> IResult<&str, Token<'_>> {
-    preceded(
-        char('$'),
-        alt((
-            map(backtick, Token::Param),
-            map(alt((word, number)), |w: &str| Token::Param(w.to_owned())),
-        )),
-    )(i)
-}
-
-fn skip(i: &str) -> IResult<&str, ()> {
-    let mut rest = i;
-    loop {
-        let trimmed = rest.trim_start();
-        if trimmed.starts_with("//") {
-            rest = trimmed.find('\n').map_or("", |n| &trimmed[n..]);
-        } else if trimmed.starts_with("/*") {
-            match delimited(
-                tag::<_, _, nom::error::Error<&str>>("/*"),
-                take_until("*/"),
-                tag("*/"),
-            )(trimmed)
-            {
-                Ok((r, _)) => rest = r,
-                Err(_) => return Ok((trimmed, ())),
-            }
-        } else {
-            return Ok((trimmed, ()));
-        }
-    }
-}
-
-/// One token, dispatched on its first character (one parser tried per token).
-fn token(i: &str) -> IResult<&str, Token<'_>> {
-    match i.chars().next() {
-        Some('\'' | '"') => string(i),
-        Some('`') => map(backtick, Token::Quoted)(i),
-        Some('$') => alt((param, map(anychar, Token::Punct)))(i),
-        Some(c) if is_word_start(c) => map(word, Token::Word)(i),
-        Some(c) if c.is_ascii_digit() => value(Token::Number, number)(i),
-        _ => map(anychar, Token::Punct)(i),
-    }
-}
-
-/// Splits `text` into tokens.
-pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
-    let mut out = Vec::with_capacity(text.len() / 4);
-    let mut rest = text;
-    loop {
-        let (r, ()) = skip(rest).unwrap_or((rest, ()));
-        rest = r;
-        if rest.is_empty() {
-            return Ok(out);
-        }
-        let at = text.len() - rest.len();
-        match token(rest) {
-            // A quote that no string or identifier parser accepted never closes.
-            Ok((_, Token::Punct(q @ ('\'' | '"' | '`')))) => {
-                let what = if q == '`' {
-                    "quoted identifier"
+        let mut i;
+        if rest.len() > 2 && rest[0] == b'0' && matches!(rest[1], b'x' | b'X' | b'o' | b'O') {
+            let hex = matches!(rest[1], b'x' | b'X');
+            i = digits_from(
+                rest,
+                2,
+                if hex {
+                    |b: u8| b.is_ascii_hexdigit()
                 } else {
-                    "string"
-                };
-                return Err(LexError::Unterminated(what, at));
+                    |b: u8| (b'0'..=b'7').contains(&b)
+                },
+            );
+        } else {
+            i = digits_from(rest, 0, |b: u8| b.is_ascii_digit());
+            if rest.get(i) == Some(&b'.') && rest.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i = digits_from(rest, i + 1, |b: u8| b.is_ascii_digit());
             }
-            Ok((r, t)) => {
-                out.push(t);
-                rest = r;
-            }
-            Err(_) => {
-                let what = match rest.chars().next() {
-                    Some('\'') | Some('"') => "string",
-                    Some('`') => "quoted identifier",
-                    Some('/') => "comment",
-                    _ => "token",
-                };
-                return Err(LexError::Unterminated(what, at));
+            if matches!(rest.get(i), Some(b'e' | b'E')) {
+                let mut j = i + 1;
+                if matches!(rest.get(j), Some(b'+' | b'-')) {
+                    j += 1;
+                }
+                if rest.get(j).is_some_and(u8::is_ascii_digit) {
+                    i = digits_from(rest, j, |b: u8| b.is_ascii_digit());
+                }
             }
         }
-        // "/*" that skip() could not close is an unterminated comment, not two Puncts.
-        if let [.., Token::Punct('/'), Token::Punct('*')] = out.as_slice() {
-            return Err(LexError::Unterminated("comment", at.saturating_sub(1)));
+        // `0123` is an octal number in Cypher 5 and a name in Cypher 25; `0X1F` is hex in
+        // Cypher 5 and a name in Cypher 25: refused, as is a number running into letters.
+        let leading_zero = i > 1 && rest[0] == b'0' && rest[1].is_ascii_digit();
+        let upper_radix = rest.len() > 1 && rest[0] == b'0' && matches!(rest[1], b'X' | b'O');
+        self.pos += i;
+        if leading_zero || upper_radix || self.peek().is_some_and(|c| is_ident_part(c) || c == '$')
+        {
+            return Err(LexError::BadNumber(at));
+        }
+        Ok(())
+    }
+
+    fn param(&mut self) -> Result<Tok<'a>, LexError> {
+        let at = self.pos;
+        self.bump(); // '$'
+        match self.peek() {
+            Some('`') => Ok(Tok::Param(self.backtick()?)),
+            Some(c) if is_ident_start(c) => Ok(Tok::Param(self.word()?.to_owned())),
+            Some(c) if c.is_ascii_digit() => {
+                let start = self.pos;
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.bump();
+                }
+                if self.peek().is_some_and(is_ident_part) {
+                    return Err(LexError::BadNumber(at));
+                }
+                Ok(Tok::Param(self.text[start..self.pos].to_owned()))
+            }
+            // `$(…)`, `$any(…)`: dynamic labels and properties; the parser decides.
+            _ => Ok(Tok::Punct('$')),
         }
     }
+
+    fn token(&mut self) -> Result<Option<Token<'a>>, LexError> {
+        self.skip()?;
+        let at = self.pos;
+        let Some(c) = self.peek() else {
+            return Ok(None);
+        };
+        let tok = match c {
+            '\'' | '"' => Tok::Str(self.string()?),
+            '`' => Tok::Quoted(self.backtick()?),
+            '$' => self.param()?,
+            c if c.is_ascii_digit() => {
+                self.number()?;
+                Tok::Number
+            }
+            // `..` is one token: `1..2` is a range, not `1.` and `.2`.
+            '.' if self.peek2() == Some('.') => {
+                self.pos += 2;
+                out_dotdot(at)
+            }
+            '.' if self.peek2().is_some_and(|d| d.is_ascii_digit()) => {
+                self.number_after_dot()?;
+                Tok::Number
+            }
+            c if is_ident_start(c) => Tok::Word(self.word()?),
+            c => {
+                let p = punct(c).ok_or(LexError::Unexpected(c, at))?;
+                self.bump();
+                Tok::Punct(p)
+            }
+        };
+        Ok(Some(Token { tok, at }))
+    }
+
+    /// `.5`, `.5e3`: a number that starts with its decimal point.
+    fn number_after_dot(&mut self) -> Result<(), LexError> {
+        self.pos += 1;
+        self.number()
+    }
+}
+
+/// Splits `text` (already unescaped) into tokens.
+pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
+    let mut lx = Lexer { text, pos: 0 };
+    let mut out = Vec::with_capacity(text.len() / 4);
+    while let Some(t) = lx.token()? {
+        let dotdot = t.tok == Tok::Punct('.') && lx.text[t.at..].starts_with("..");
+        let at = t.at;
+        out.push(t);
+        if dotdot {
+            out.push(Token {
+                tok: Tok::Punct('.'),
+                at: at + 1,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Token::*;
+    use Tok::*;
+
+    fn toks(s: &str) -> Vec<Tok<'_>> {
+        lex(s).unwrap().into_iter().map(|t| t.tok).collect()
+    }
 
     #[test]
     fn strings_comments_backticks_params() {
-        let t = lex("MATCH (n:`Per``son` {name: 'it\\'s // not a comment'}) /* DELETE */ // DELETE\nRETURN n.delete, $p, $`x y`, $0, \"DETACH\"").unwrap();
+        let t = toks("MATCH (n:`Per``son` {name: 'it\\'s // not a comment'}) /* DELETE */ // DELETE\nRETURN n.delete, $p, $`x y`, $0, \"DETACH\"");
         assert_eq!(
             t,
             vec![
@@ -215,7 +370,7 @@ mod tests {
                 Punct('{'),
                 Word("name"),
                 Punct(':'),
-                Str,
+                Str("it's // not a comment".into()),
                 Punct('}'),
                 Punct(')'),
                 Word("RETURN"),
@@ -229,9 +384,40 @@ mod tests {
                 Punct(','),
                 Param("0".into()),
                 Punct(','),
-                Str,
+                Str("DETACH".into()),
             ]
         );
+    }
+
+    #[test]
+    fn every_line_terminator_ends_a_line_comment() {
+        for sep in ["\n", "\r", "\r\n"] {
+            let q = format!("MATCH (n) // note{sep}DETACH DELETE n");
+            assert!(toks(&q).contains(&Word("DETACH")), "{q:?}");
+        }
+        for sep in ["\u{2028}", "\u{2029}"] {
+            let q = format!("MATCH (n) // note{sep}DETACH DELETE n");
+            assert_eq!(toks(&q).len(), 4, "{q:?}: the comment runs on");
+        }
+    }
+
+    #[test]
+    fn unicode_whitespace_and_dashes() {
+        assert_eq!(
+            toks("MATCH\u{3000}(a)\u{2014}\u{FF1E}(b)"),
+            vec![
+                Word("MATCH"),
+                Punct('('),
+                Word("a"),
+                Punct(')'),
+                Punct('-'),
+                Punct('>'),
+                Punct('('),
+                Word("b"),
+                Punct(')')
+            ]
+        );
+        assert!(lex("RETURN a\u{2192}").is_err(), "unknown characters fail");
     }
 
     #[test]
@@ -242,14 +428,27 @@ mod tests {
         ));
         assert!(lex("RETURN 1 /* DELETE").is_err());
         assert!(lex("MATCH (`n").is_err());
+        assert_eq!(
+            toks("RETURN '\\q\\u'"),
+            vec![Word("RETURN"), Str("\\q\\u".into())]
+        );
+        assert!(lex("RETURN 1DELETE").is_err());
+        assert!(lex("RETURN 0123").is_err());
+        assert!(lex("RETURN a$b").is_err());
+        assert!(lex("RETURN s'{x}'").is_err());
+        assert!(lex("RETURN a\u{85}b").is_err());
     }
 
     #[test]
     fn numbers_and_unicode() {
         assert_eq!(
-            lex("RETURN 1.5e3, 0x1F, näme").unwrap(),
+            toks("RETURN 1.5e3, 0x1F, .5, 1_000, näme"),
             vec![
                 Word("RETURN"),
+                Number,
+                Punct(','),
+                Number,
+                Punct(','),
                 Number,
                 Punct(','),
                 Number,
@@ -257,5 +456,6 @@ mod tests {
                 Word("näme")
             ]
         );
+        assert_eq!(toks("1..2"), vec![Number, Punct('.'), Punct('.'), Number]);
     }
 }

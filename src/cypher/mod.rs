@@ -1,13 +1,20 @@
-//! Cypher, as far as governance needs it: a lexer and a sound write classifier.
+//! Cypher, as far as governance needs it: read exactly as Neo4j reads it, then classified.
 //!
-//! - [`lexer`]: tokens (strings, comments, backticks, parameters handled exactly).
+//! - [`escape`]: the `\uXXXX` replacement Neo4j applies to the whole text first.
+//! - [`lexer`]: tokens per Neo4j's lexer grammar (whitespace, comments, names, strings).
+//! - [`parse`]: the statement's structure (clauses, subqueries, patterns, expressions,
+//!   commands), by recursive descent; nothing is skipped by guessing.
+//! - [`catalog`]: what known procedures and functions do (`catalog.toml`).
 //! - [`classify`](mod@classify): statement → classes (`read`, `write`, `schema`, `admin`,
-//!   `procedure`, `external`, `db-switch`), labels and types named, delete guards.
+//!   `procedure`, `external`, `db-switch`, `dynamic`), labels and types named, guards.
 //!
 //! Sound means: a statement may be classified as a write when it is a read, never the
-//! other way round. What the lexer cannot decide is flagged for EXPLAIN verification.
+//! other way round. Anything that cannot be escaped, lexed or parsed is a write.
 
+pub mod catalog;
 pub mod classify;
+pub mod escape;
 pub mod lexer;
+pub mod parse;
 
-pub use classify::{classify, Class, Classification};
+pub use classify::{classify, classify_limited, Class, Classification};

@@ -54,6 +54,18 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A refusal that no policy or mode overrides: a resource limit of boltward's own.
+    pub fn limit(rule: &str, reason: String) -> Verdict {
+        Verdict {
+            verdict: Decision::Deny,
+            would_deny: false,
+            rule: rule.into(),
+            reason,
+            max_deletes_per_tx: None,
+            delete_rate: None,
+        }
+    }
+
     /// Whether the statement is refused.
     pub fn denied(&self) -> bool {
         self.verdict == Decision::Deny

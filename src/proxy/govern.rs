@@ -270,7 +270,20 @@ impl Governor {
                 };
                 let db = self.target_db(run);
                 let c = classified.unwrap_or_else(|| classify(&run.query));
-                let mut verdict = decide(policy, &actor, &c, db.as_deref());
+                if c.unparsed {
+                    metrics.statements_unparsed.inc();
+                    warn!(
+                        reason = c.note.as_deref().unwrap_or(""),
+                        "statement not understood; classed as a write"
+                    );
+                }
+                let mut verdict = match c.too_large {
+                    Some(_) => Verdict::limit(
+                        "limit:max-statement-bytes",
+                        c.note.clone().unwrap_or_default(),
+                    ),
+                    None => decide(policy, &actor, &c, db.as_deref()),
+                };
                 if !verdict.denied() && c.deletes {
                     if let Some((max, window)) = verdict.delete_rate {
                         let used = rates.used(&actor, window);

@@ -16,7 +16,7 @@ use super::error::SessionError;
 use super::govern::{wire, Action, Governor, Statement};
 use super::handshake::{read_client_hello, relay, Negotiated};
 use super::Context;
-use crate::cypher::{classify, Classification};
+use crate::cypher::{classify_limited, Classification};
 use crate::policy::Actor;
 use crate::upstream::BoxStream;
 use boltward_protocol::chunk::{body_of, scan, ChunkDecoder, Frame};
@@ -542,7 +542,7 @@ async fn verified_classification(
     let Request::Run(run) = request else {
         return None;
     };
-    let mut c = classify(&run.query);
+    let mut c = classify_limited(&run.query, ctx.config.limits.max_statement_bytes);
     let Some(verifier) = ctx.verifier.as_ref().filter(|_| c.verify) else {
         return Some(c);
     };

@@ -136,13 +136,20 @@ impl Verifier {
     }
 }
 
-/// Applies the server's answer: a read keeps only the classes that are not about
-/// changing data (external access and database switches stay); a write adds its class.
+/// Applies the server's answer: a read keeps the classes the statement's structure proves
+/// and those the server's query type says nothing about (external access, database
+/// switches, administration, dynamic Cypher); a write adds its class.
 pub(crate) fn apply(c: &mut Classification, t: QueryType) {
     match t {
         QueryType::Read => {
-            c.classes
-                .retain(|cl| matches!(cl, Class::External | Class::DbSwitch | Class::Admin));
+            let certain = &c.certain;
+            c.classes.retain(|cl| {
+                certain.contains(cl)
+                    || matches!(
+                        cl,
+                        Class::External | Class::DbSwitch | Class::Admin | Class::Dynamic
+                    )
+            });
             if c.classes.is_empty() {
                 c.classes.insert(Class::Read);
             }

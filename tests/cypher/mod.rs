@@ -12,7 +12,7 @@ pub fn corpus() -> Vec<(BTreeSet<Class>, String)> {
         }
         let head = line
             .split_once(" | ")
-            .filter(|(c, _)| c.chars().all(|ch| "rwsapxu,".contains(ch)));
+            .filter(|(c, _)| c.chars().all(|ch| "rwsapxud,".contains(ch)));
         match head {
             Some((codes, stmt)) => {
                 let classes = codes
@@ -25,6 +25,7 @@ pub fn corpus() -> Vec<(BTreeSet<Class>, String)> {
                         "p" => Class::Procedure,
                         "x" => Class::External,
                         "u" => Class::DbSwitch,
+                        "d" => Class::Dynamic,
                         other => panic!("unknown class code {other}"),
                     })
                     .collect();

@@ -1,0 +1,1864 @@
+//! A recursive-descent parser for the structure of Cypher 5 and Cypher 25 statements.
+//!
+//! It does not build a tree: it walks the statement as Neo4j's grammar does and reports
+//! what it meets into [`Facts`] — updating clauses, schema and administration commands,
+//! procedure and function calls, labels and types, USE targets. Clause boundaries come
+//! from the grammar: a word is a clause keyword only where a clause can start, and a name
+//! only where a name can stand, exactly as in Neo4j's parser.
+//!
+//! Soundness rests on one rule: **every token is consumed by a specific grammar rule**.
+//! Nothing is skipped by balancing brackets or by guessing; what the parser does not know
+//! is an error, and the classifier treats an error as a write. Schema and administration
+//! commands are recognised by their leading keywords and are never reads, so their bodies
+//! are not parsed further (except the read-only SHOW commands, which are).
+//!
+//! Bounded work: decisions need at most a fixed lookahead plus a precomputed table of
+//! matching brackets (no backtracking), unary operator runs and operator chains are
+//! loops, and nesting deeper than [`MAX_DEPTH`] is an error. So parsing is linear in the
+//! number of tokens.
+
+use super::catalog::{self, Entry, Kind, RoutineClass};
+use super::lexer::{Tok, Token};
+use super::Class;
+
+/// Brackets nested deeper than this are refused (the classifier then says write).
+pub const MAX_DEPTH: usize = 256;
+
+/// What the parser found.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Classes the structure proves (EXPLAIN verification never removes these).
+    pub certain: Vec<Class>,
+    /// Classes from procedures the catalog does not know: the server's EXPLAIN may
+    /// settle them.
+    pub uncertain: Vec<Class>,
+    /// Labels in node patterns and label predicates.
+    pub node_labels: Vec<String>,
+    /// Relationship types.
+    pub types: Vec<String>,
+    /// False when a label or type is computed at run time.
+    pub labels_complete: bool,
+    /// Procedures called, as written (qualified).
+    pub procedures: Vec<String>,
+    /// USE targets (`<dynamic>` for a computed one).
+    pub databases: Vec<String>,
+    /// The statement starts with EXPLAIN.
+    pub explain: bool,
+    /// A DELETE of any kind.
+    pub deletes: bool,
+    /// A MATCH without WHERE, inline properties or inline WHERE.
+    pub unfiltered_match: bool,
+    /// A LIMIT anywhere.
+    pub has_limit: bool,
+    /// DROP INDEX / DROP CONSTRAINT.
+    pub schema_drop: bool,
+    /// The statement is a schema or administration command.
+    pub command: bool,
+    /// Cypher text given to a dynamic routine as a literal, to classify recursively.
+    pub nested: Vec<String>,
+    /// Why a class was added that a reader might not expect.
+    pub notes: Vec<String>,
+}
+
+/// The statement does not fit the grammar this parser knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse at byte {at}: expected {expected}")]
+pub struct ParseError {
+    /// Byte offset of the token the parser stopped at (the text's length at its end).
+    pub at: usize,
+    /// What the grammar allows there.
+    pub expected: &'static str,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+/// The shape of a parsed expression, as far as dynamic routines need it.
+enum Shape {
+    Str(String),
+    List(Vec<Shape>),
+    Other,
+}
+
+/// Where a label expression stands.
+#[derive(Clone, Copy, PartialEq)]
+enum LabelSite {
+    Node,
+    Relationship,
+}
+
+/// Words that start a clause of a query.
+const CLAUSE_STARTS: &[&str] = &[
+    "MATCH", "OPTIONAL", "WITH", "RETURN", "UNWIND", "CALL", "CREATE", "MERGE", "SET", "REMOVE",
+    "DELETE", "DETACH", "NODETACH", "FOREACH", "LOAD", "USE", "FINISH", "FILTER", "LET", "INSERT",
+    "ORDER", "SKIP", "OFFSET", "LIMIT", "SEARCH",
+];
+
+/// Words that end a query part without being a clause.
+const QUERY_ENDS: &[&str] = &["UNION", "NEXT", "WHEN", "ELSE"];
+
+/// Parses `tokens` (one or more statements separated by `;`) into `facts`.
+pub fn parse(tokens: &[Token<'_>], end: usize, facts: &mut Facts) -> PResult<()> {
+    let close = match_brackets(tokens, end)?;
+    let mut p = Parser {
+        t: tokens,
+        i: 0,
+        end,
+        close,
+        depth: 0,
+        inline_filter: false,
+        f: facts,
+    };
+    p.f.labels_complete = true;
+    p.statements()
+}
+
+/// For each opening bracket, the index of its closing one; brackets that do not match
+/// are an error (Neo4j refuses them too).
+fn match_brackets(t: &[Token<'_>], end: usize) -> PResult<Vec<usize>> {
+    let mut close = vec![usize::MAX; t.len()];
+    let mut open: Vec<(usize, char)> = Vec::new();
+    for (i, tok) in t.iter().enumerate() {
+        let Tok::Punct(c) = tok.tok else { continue };
+        match c {
+            '(' | '[' | '{' => open.push((i, c)),
+            ')' | ']' | '}' => {
+                let want = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                match open.pop() {
+                    Some((o, oc)) if oc == want => close[o] = i,
+                    _ => {
+                        return Err(ParseError {
+                            at: tok.at,
+                            expected: "balanced brackets",
+                        })
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((o, _)) = open.pop() {
+        let _ = end;
+        return Err(ParseError {
+            at: t[o].at,
+            expected: "a closing bracket",
+        });
+    }
+    Ok(close)
+}
+
+struct Parser<'t, 'a, 'f> {
+    t: &'t [Token<'a>],
+    i: usize,
+    end: usize,
+    close: Vec<usize>,
+    depth: usize,
+    /// The current MATCH has inline properties or an inline WHERE.
+    inline_filter: bool,
+    f: &'f mut Facts,
+}
+
+impl<'a> Parser<'_, 'a, '_> {
+    // ---- token helpers -------------------------------------------------------------
+
+    fn tok(&self, i: usize) -> Option<&Tok<'a>> {
+        self.t.get(i).map(|t| &t.tok)
+    }
+
+    fn err<T>(&self, expected: &'static str) -> PResult<T> {
+        Err(ParseError {
+            at: self.t.get(self.i).map_or(self.end, |t| t.at),
+            expected,
+        })
+    }
+
+    fn word_at(&self, i: usize) -> Option<&'a str> {
+        match self.tok(i) {
+            Some(Tok::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn kw_at(&self, i: usize, k: &str) -> bool {
+        self.word_at(i).is_some_and(|w| w.eq_ignore_ascii_case(k))
+    }
+
+    fn kws_at(&self, i: usize, ks: &[&str]) -> bool {
+        self.word_at(i)
+            .is_some_and(|w| ks.iter().any(|k| w.eq_ignore_ascii_case(k)))
+    }
+
+    fn at_kw(&self, k: &str) -> bool {
+        self.kw_at(self.i, k)
+    }
+
+    fn at_kws(&self, ks: &[&str]) -> bool {
+        self.kws_at(self.i, ks)
+    }
+
+    fn eat_kw(&mut self, k: &str) -> bool {
+        let hit = self.at_kw(k);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    fn eat_kws(&mut self, ks: &[&str]) -> bool {
+        let hit = self.at_kws(ks);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    fn expect_kw(&mut self, k: &'static str) -> PResult<()> {
+        if self.eat_kw(k) {
+            Ok(())
+        } else {
+            self.err(k)
+        }
+    }
+
+    fn p_at(&self, i: usize, c: char) -> bool {
+        matches!(self.tok(i), Some(Tok::Punct(p)) if *p == c)
+    }
+
+    fn at_p(&self, c: char) -> bool {
+        self.p_at(self.i, c)
+    }
+
+    fn eat_p(&mut self, c: char) -> bool {
+        let hit = self.at_p(c);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    fn expect_p(&mut self, c: char, what: &'static str) -> PResult<()> {
+        if self.eat_p(c) {
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.i >= self.t.len()
+    }
+
+    fn is_name_at(&self, i: usize) -> bool {
+        matches!(self.tok(i), Some(Tok::Word(_) | Tok::Quoted(_)))
+    }
+
+    /// A symbolic name: any word (Neo4j lets keywords be names) or a backtick name.
+    fn name(&mut self) -> PResult<String> {
+        let n = match self.tok(self.i) {
+            Some(Tok::Word(w)) => (*w).to_owned(),
+            Some(Tok::Quoted(q)) => q.clone(),
+            _ => return self.err("a name"),
+        };
+        self.i += 1;
+        Ok(n)
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err("less nesting");
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn certain(&mut self, c: Class) {
+        self.f.certain.push(c);
+    }
+
+    /// Whether a relationship pattern starts at `i`: `-[`, `--`, `->`, `<-`.
+    fn rel_starts_at(&self, i: usize) -> bool {
+        (self.p_at(i, '-')
+            && (self.p_at(i + 1, '[') || self.p_at(i + 1, '-') || self.p_at(i + 1, '>')))
+            || (self.p_at(i, '<') && self.p_at(i + 1, '-'))
+    }
+
+    /// Whether the `(` at `i` starts a pattern rather than a parenthesised expression:
+    /// its `)` is followed by a relationship.
+    fn paren_starts_pattern(&self, i: usize) -> bool {
+        let c = self.close[i];
+        c != usize::MAX && self.rel_starts_at(c + 1)
+    }
+
+    // ---- statements ----------------------------------------------------------------
+
+    fn statements(&mut self) -> PResult<()> {
+        if self.t.is_empty() {
+            return Ok(()); // only whitespace and comments: nothing runs
+        }
+        loop {
+            self.statement()?;
+            if self.eat_p(';') {
+                if self.at_end() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if self.at_end() {
+                return Ok(());
+            }
+            return self.err("the end of the statement");
+        }
+    }
+
+    fn statement(&mut self) -> PResult<()> {
+        loop {
+            if self.eat_kw("CYPHER") {
+                if matches!(self.tok(self.i), Some(Tok::Number)) {
+                    self.i += 1;
+                }
+                // Options: `name = value`.
+                while self.is_name_at(self.i) && self.p_at(self.i + 1, '=') {
+                    self.i += 2;
+                    match self.tok(self.i) {
+                        Some(Tok::Word(_) | Tok::Number | Tok::Str(_)) => self.i += 1,
+                        _ => return self.err("an option value"),
+                    }
+                }
+            } else if self.eat_kw("EXPLAIN") {
+                self.f.explain = true;
+            } else if self.eat_kw("PROFILE") {
+            } else {
+                break;
+            }
+        }
+        // A USE clause may precede a command as well as a query.
+        let save = (self.i, self.f.certain.len(), self.f.databases.len());
+        while self.at_kw("USE") {
+            self.use_clause()?;
+        }
+        if self.command()? {
+            return Ok(());
+        }
+        // Not a command: the USE clauses are the query's own; parse them again there.
+        self.i = save.0;
+        self.f.certain.truncate(save.1);
+        self.f.databases.truncate(save.2);
+        self.query()
+    }
+
+    /// A schema or administration command, when one starts here.
+    fn command(&mut self) -> PResult<bool> {
+        const SCHEMA_KINDS: &[&str] = &[
+            "FULLTEXT", "TEXT", "RANGE", "POINT", "LOOKUP", "VECTOR", "BTREE",
+        ];
+        const ADMIN_NOUNS: &[&str] = &[
+            "DATABASE",
+            "COMPOSITE",
+            "ALIAS",
+            "USER",
+            "ROLE",
+            "SERVER",
+            "ROLES",
+            "USERS",
+        ];
+        let Some(w) = self.word_at(self.i) else {
+            return Ok(false);
+        };
+        let up = w.to_ascii_uppercase();
+        let class = match up.as_str() {
+            "SHOW" => return self.show_command().map(|()| true),
+            "CREATE" => {
+                let mut j = self.i + 1;
+                if self.kw_at(j, "OR") && self.kw_at(j + 1, "REPLACE") {
+                    j += 2;
+                }
+                while self.kws_at(j, SCHEMA_KINDS) {
+                    j += 1;
+                }
+                if self.kws_at(j, &["INDEX", "CONSTRAINT"]) {
+                    Class::Schema
+                } else if j > self.i + 1 || self.kws_at(j, ADMIN_NOUNS) {
+                    Class::Admin
+                } else {
+                    return Ok(false);
+                }
+            }
+            "DROP" => {
+                if self.kws_at(self.i + 1, &["INDEX", "CONSTRAINT"]) {
+                    self.f.schema_drop = true;
+                    Class::Schema
+                } else {
+                    Class::Admin
+                }
+            }
+            "ALTER" | "RENAME" | "GRANT" | "DENY" | "REVOKE" | "START" | "STOP" | "ENABLE"
+            | "DEALLOCATE" | "REALLOCATE" | "DRYRUN" | "TERMINATE" => Class::Admin,
+            _ => return Ok(false),
+        };
+        self.certain(class);
+        self.f.command = true;
+        self.skip_command();
+        Ok(true)
+    }
+
+    /// The body of a command that is not a read: consumed up to the statement's end.
+    fn skip_command(&mut self) {
+        while !self.at_end() && !self.at_p(';') {
+            self.i += 1;
+        }
+    }
+
+    /// `SHOW …`: the read-only ones are parsed (YIELD, WHERE, RETURN, composition), the
+    /// others are administration commands.
+    fn show_command(&mut self) -> PResult<()> {
+        const READ_NOUNS: &[&str] = &[
+            "INDEX",
+            "INDEXES",
+            "CONSTRAINT",
+            "CONSTRAINTS",
+            "PROCEDURE",
+            "PROCEDURES",
+            "FUNCTION",
+            "FUNCTIONS",
+            "TRANSACTION",
+            "TRANSACTIONS",
+            "SETTING",
+            "SETTINGS",
+            "DATABASE",
+            "DATABASES",
+        ];
+        const MODIFIERS: &[&str] = &[
+            "ALL",
+            "BTREE",
+            "FULLTEXT",
+            "LOOKUP",
+            "POINT",
+            "RANGE",
+            "TEXT",
+            "VECTOR",
+            "UNIQUE",
+            "UNIQUENESS",
+            "KEY",
+            "EXIST",
+            "EXISTS",
+            "EXISTENCE",
+            "NODE",
+            "RELATIONSHIP",
+            "REL",
+            "PROPERTY",
+            "PROP",
+            "TYPE",
+            "BUILT",
+            "IN",
+            "USER",
+            "DEFINED",
+            "DEFAULT",
+            "HOME",
+        ];
+        self.expect_kw("SHOW")?;
+        if self.kw_at(self.i, "CURRENT") && self.kw_at(self.i + 1, "USER") {
+            self.i += 2;
+        } else {
+            while self.at_kws(MODIFIERS) && !self.at_kws(READ_NOUNS) {
+                // `SHOW USER bob PRIVILEGES`, `SHOW USERS`: administration.
+                if self.at_kw("USER") && !self.kw_at(self.i + 1, "DEFINED") {
+                    break;
+                }
+                self.i += 1;
+            }
+            if !self.eat_kws(READ_NOUNS) {
+                self.certain(Class::Admin);
+                self.f.command = true;
+                self.skip_command();
+                return Ok(());
+            }
+            if self.eat_kw("EXECUTABLE") && self.eat_kw("BY") {
+                if self.kw_at(self.i, "CURRENT") && self.kw_at(self.i + 1, "USER") {
+                    self.i += 2;
+                } else {
+                    self.name()?;
+                }
+            }
+            // Names, ids or a parameter: `SHOW TRANSACTIONS 'a', 'b'`, `SHOW DATABASE x`.
+            if !self.at_end()
+                && !self.at_p(';')
+                && !self.at_kws(&["YIELD", "WHERE", "RETURN", "SHOW", "TERMINATE"])
+            {
+                self.expr()?;
+                while self.eat_p(',') {
+                    self.expr()?;
+                }
+            }
+        }
+        if self.eat_kw("YIELD") {
+            self.projection_items()?;
+            self.order_skip_limit()?;
+            if self.eat_kw("WHERE") {
+                self.expr()?;
+            }
+            if self.at_kw("RETURN") {
+                self.clause()?;
+            }
+        } else if self.eat_kw("WHERE") {
+            self.expr()?;
+        }
+        // Composition: `SHOW TRANSACTIONS … TERMINATE TRANSACTIONS …`.
+        if self.at_kw("SHOW") || self.at_kw("TERMINATE") {
+            return self.command().map(|_| ());
+        }
+        Ok(())
+    }
+
+    // ---- queries -------------------------------------------------------------------
+
+    fn query(&mut self) -> PResult<()> {
+        self.enter()?;
+        loop {
+            if self.at_kw("WHEN") {
+                self.conditional()?;
+            } else {
+                self.union_query()?;
+            }
+            if !self.eat_kw("NEXT") {
+                break;
+            }
+        }
+        self.leave();
+        Ok(())
+    }
+
+    fn conditional(&mut self) -> PResult<()> {
+        while self.eat_kw("WHEN") {
+            self.expr()?;
+            self.expect_kw("THEN")?;
+            self.union_query()?;
+        }
+        if self.eat_kw("ELSE") {
+            self.union_query()?;
+        }
+        Ok(())
+    }
+
+    fn union_query(&mut self) -> PResult<()> {
+        self.single_query()?;
+        while self.eat_kw("UNION") {
+            self.eat_kws(&["ALL", "DISTINCT"]);
+            self.single_query()?;
+        }
+        Ok(())
+    }
+
+    fn single_query(&mut self) -> PResult<()> {
+        if !self.at_kws(CLAUSE_STARTS) {
+            return self.err("a clause");
+        }
+        while self.at_kws(CLAUSE_STARTS) {
+            self.clause()?;
+        }
+        if self.at_end()
+            || self.at_p(';')
+            || self.at_p('}')
+            || self.at_p(')')
+            || self.at_kws(QUERY_ENDS)
+        {
+            Ok(())
+        } else {
+            self.err("a clause")
+        }
+    }
+
+    fn clause(&mut self) -> PResult<()> {
+        let Some(w) = self.word_at(self.i) else {
+            return self.err("a clause");
+        };
+        let up = w.to_ascii_uppercase();
+        self.i += 1;
+        match up.as_str() {
+            "USE" => {
+                self.i -= 1;
+                self.use_clause()?;
+            }
+            "MATCH" => self.match_clause()?,
+            "OPTIONAL" => {
+                if self.eat_kw("MATCH") {
+                    self.match_clause()?;
+                } else if self.eat_kw("CALL") {
+                    self.call_clause()?;
+                } else {
+                    return self.err("MATCH or CALL");
+                }
+            }
+            "WITH" => {
+                self.projection()?;
+                if self.eat_kw("WHERE") {
+                    self.expr()?;
+                }
+            }
+            "RETURN" => self.projection()?,
+            "UNWIND" => {
+                self.expr()?;
+                self.expect_kw("AS")?;
+                self.name()?;
+            }
+            "CALL" => self.call_clause()?,
+            "CREATE" | "INSERT" => {
+                self.certain(Class::Write);
+                self.pattern_list()?;
+            }
+            "MERGE" => {
+                self.certain(Class::Write);
+                self.pattern_part()?;
+                while self.at_kw("ON") {
+                    self.i += 1;
+                    if !self.eat_kws(&["CREATE", "MATCH"]) {
+                        return self.err("CREATE or MATCH");
+                    }
+                    self.expect_kw("SET")?;
+                    self.set_items()?;
+                }
+            }
+            "SET" => {
+                self.certain(Class::Write);
+                self.set_items()?;
+            }
+            "REMOVE" => {
+                self.certain(Class::Write);
+                self.remove_items()?;
+            }
+            "DETACH" | "NODETACH" | "DELETE" => {
+                if up != "DELETE" {
+                    self.expect_kw("DELETE")?;
+                }
+                self.certain(Class::Write);
+                self.f.deletes = true;
+                self.expr_list()?;
+            }
+            "FOREACH" => {
+                self.certain(Class::Write);
+                self.enter()?;
+                self.expect_p('(', "(")?;
+                self.name()?;
+                self.expect_kw("IN")?;
+                self.expr()?;
+                self.expect_p('|', "|")?;
+                if !self.at_kws(CLAUSE_STARTS) {
+                    return self.err("a clause");
+                }
+                while self.at_kws(CLAUSE_STARTS) {
+                    self.clause()?;
+                }
+                self.expect_p(')', ")")?;
+                self.leave();
+            }
+            "LOAD" => {
+                self.expect_kw("CSV")?;
+                self.certain(Class::External);
+                if self.eat_kw("WITH") {
+                    self.expect_kw("HEADERS")?;
+                }
+                self.expect_kw("FROM")?;
+                self.expr()?;
+                self.expect_kw("AS")?;
+                self.name()?;
+                if self.eat_kw("FIELDTERMINATOR") {
+                    match self.tok(self.i) {
+                        Some(Tok::Str(_)) => self.i += 1,
+                        _ => return self.err("a string"),
+                    }
+                }
+            }
+            "FINISH" => {}
+            "SEARCH" => {
+                // `SEARCH v IN (VECTOR INDEX i FOR expr [WHERE expr] LIMIT n) [SCORE AS s]`
+                self.name()?;
+                self.expect_kw("IN")?;
+                self.enter()?;
+                self.expect_p('(', "(")?;
+                self.expect_kw("VECTOR")?;
+                self.expect_kw("INDEX")?;
+                self.name()?;
+                self.expect_kw("FOR")?;
+                self.expr()?;
+                if self.eat_kw("WHERE") {
+                    self.expr()?;
+                }
+                self.expect_kw("LIMIT")?;
+                self.expr()?;
+                self.expect_p(')', ")")?;
+                self.leave();
+                if self.eat_kw("SCORE") {
+                    self.expect_kw("AS")?;
+                    self.name()?;
+                }
+            }
+            "FILTER" => {
+                self.eat_kw("WHERE");
+                self.expr()?;
+            }
+            "LET" => loop {
+                self.name()?;
+                self.expect_p('=', "=")?;
+                self.expr()?;
+                if !self.eat_p(',') {
+                    break;
+                }
+            },
+            "ORDER" | "SKIP" | "OFFSET" | "LIMIT" => {
+                self.i -= 1;
+                self.order_skip_limit()?;
+            }
+            _ => {
+                self.i -= 1;
+                return self.err("a clause");
+            }
+        }
+        Ok(())
+    }
+
+    fn use_clause(&mut self) -> PResult<()> {
+        self.expect_kw("USE")?;
+        self.certain(Class::DbSwitch);
+        // `USE GRAPH name`: GRAPH is a keyword unless it starts a dotted name or a call.
+        if self.at_kw("GRAPH") && self.is_name_at(self.i + 1) {
+            self.i += 1;
+        }
+        let start = self.i;
+        // A plain (dotted) name is recorded; anything else is computed at run time.
+        let mut j = start;
+        let mut plain = self.is_name_at(j);
+        j += 1;
+        while plain && self.p_at(j, '.') {
+            plain = self.is_name_at(j + 1);
+            j += 2;
+        }
+        if plain && !self.p_at(j, '(') {
+            let mut parts = Vec::new();
+            while self.i < j {
+                parts.push(self.name()?);
+                self.eat_p('.');
+            }
+            self.f.databases.push(parts.join("."));
+            return Ok(());
+        }
+        self.f.databases.push("<dynamic>".into());
+        self.expr()?;
+        Ok(())
+    }
+
+    fn match_clause(&mut self) -> PResult<()> {
+        if self.eat_kw("REPEATABLE") {
+            if !self.eat_kws(&["ELEMENT", "ELEMENTS"]) {
+                return self.err("ELEMENTS");
+            }
+        } else if self.kw_at(self.i, "DIFFERENT")
+            && self.kws_at(self.i + 1, &["RELATIONSHIP", "RELATIONSHIPS"])
+        {
+            self.i += 2;
+        }
+        let outer = std::mem::replace(&mut self.inline_filter, false);
+        self.pattern_list()?;
+        let mut filtered = std::mem::replace(&mut self.inline_filter, outer);
+        while self.eat_kw("USING") {
+            self.hint()?;
+        }
+        if self.eat_kw("WHERE") {
+            filtered = true;
+            self.expr()?;
+        }
+        if !filtered {
+            self.f.unfiltered_match = true;
+        }
+        Ok(())
+    }
+
+    fn hint(&mut self) -> PResult<()> {
+        if self.eat_kw("JOIN") {
+            self.expect_kw("ON")?;
+            self.name()?;
+            while self.eat_p(',') {
+                self.name()?;
+            }
+            return Ok(());
+        }
+        if !self.eat_kw("SCAN") {
+            self.eat_kws(&["TEXT", "RANGE", "POINT", "BTREE"]);
+            self.expect_kw("INDEX")?;
+            self.eat_kw("SEEK");
+            self.name()?;
+            self.expect_p(':', ":")?;
+            self.name()?;
+            self.expect_p('(', "(")?;
+            self.name()?;
+            while self.eat_p(',') {
+                self.name()?;
+            }
+            return self.expect_p(')', ")");
+        }
+        self.name()?;
+        self.expect_p(':', ":")?;
+        self.name()?;
+        Ok(())
+    }
+
+    fn call_clause(&mut self) -> PResult<()> {
+        if self.at_p('{') || self.at_p('(') {
+            // A subquery, with an optional variable scope.
+            if self.eat_p('(') {
+                if !self.eat_p('*') && !self.at_p(')') {
+                    self.name()?;
+                    while self.eat_p(',') {
+                        self.name()?;
+                    }
+                }
+                self.expect_p(')', ")")?;
+            }
+            self.expect_p('{', "{")?;
+            self.query()?;
+            self.expect_p('}', "}")?;
+            if self.at_kw("IN") {
+                self.in_transactions()?;
+            }
+            return Ok(());
+        }
+        let (name, _) = self.qualified_name()?;
+        self.f.procedures.push(name.clone());
+        let args = if self.at_p('(') {
+            Some(self.arguments()?)
+        } else {
+            None
+        };
+        self.routine(&name, Kind::Procedure, args.as_deref());
+        if self.eat_kw("YIELD") {
+            if !self.eat_p('*') {
+                loop {
+                    self.name()?;
+                    if self.eat_kw("AS") {
+                        self.name()?;
+                    }
+                    if !self.eat_p(',') {
+                        break;
+                    }
+                }
+            }
+            if self.eat_kw("WHERE") {
+                self.expr()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn in_transactions(&mut self) -> PResult<()> {
+        self.expect_kw("IN")?;
+        self.certain(Class::Write);
+        if !self.at_kw("TRANSACTIONS") && !self.at_kw("CONCURRENT") {
+            self.expr()?;
+        }
+        self.eat_kw("CONCURRENT");
+        self.expect_kw("TRANSACTIONS")?;
+        loop {
+            if self.eat_kw("OF") {
+                self.expr()?;
+                if !self.eat_kws(&["ROW", "ROWS"]) {
+                    return self.err("ROWS");
+                }
+            } else if self.eat_kw("ON") {
+                self.expect_kw("ERROR")?;
+                if self.eat_kw("RETRY") {
+                    if self.eat_kw("FOR") {
+                        self.expr()?;
+                        self.eat_kws(&["SECOND", "SECONDS"]);
+                    }
+                    if self.eat_kw("THEN") && !self.eat_kws(&["CONTINUE", "BREAK", "FAIL"]) {
+                        return self.err("CONTINUE, BREAK or FAIL");
+                    }
+                } else if !self.eat_kws(&["CONTINUE", "BREAK", "FAIL"]) {
+                    return self.err("CONTINUE, BREAK, FAIL or RETRY");
+                }
+            } else if self.eat_kw("REPORT") {
+                self.expect_kw("STATUS")?;
+                self.expect_kw("AS")?;
+                self.name()?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `[DISTINCT] items [ORDER BY …] [SKIP …] [LIMIT …]` of WITH and RETURN.
+    fn projection(&mut self) -> PResult<()> {
+        self.eat_kw("DISTINCT");
+        self.projection_items()?;
+        self.order_skip_limit()
+    }
+
+    fn projection_items(&mut self) -> PResult<()> {
+        if self.eat_p('*') && !self.eat_p(',') {
+            return Ok(());
+        }
+        loop {
+            self.expr()?;
+            if self.eat_kw("AS") {
+                self.name()?;
+            }
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    fn order_skip_limit(&mut self) -> PResult<()> {
+        if self.eat_kw("ORDER") {
+            self.expect_kw("BY")?;
+            loop {
+                self.expr()?;
+                self.eat_kws(&["ASC", "ASCENDING", "DESC", "DESCENDING"]);
+                if !self.eat_p(',') {
+                    break;
+                }
+            }
+        }
+        if self.eat_kws(&["SKIP", "OFFSET"]) {
+            self.expr()?;
+        }
+        if self.eat_kw("LIMIT") {
+            self.f.has_limit = true;
+            self.expr()?;
+        }
+        Ok(())
+    }
+
+    fn set_items(&mut self) -> PResult<()> {
+        loop {
+            self.set_item()?;
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    fn set_item(&mut self) -> PResult<()> {
+        self.postfix_target()?;
+        if self.eat_p('=') {
+            self.expr()?;
+        } else if self.at_p('+') && self.p_at(self.i + 1, '=') {
+            self.i += 2;
+            self.expr()?;
+        } else if self.eat_p(':') || self.eat_kw("IS") {
+            self.label_expr(LabelSite::Node)?;
+        } else {
+            return self.err("=, += or a label");
+        }
+        Ok(())
+    }
+
+    fn remove_items(&mut self) -> PResult<()> {
+        loop {
+            self.postfix_target()?;
+            if self.eat_p(':') || self.eat_kw("IS") {
+                self.label_expr(LabelSite::Node)?;
+            }
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The target of SET / REMOVE: an atom with property and index accesses (no label
+    /// predicates, which would swallow the `:Label` being set).
+    fn postfix_target(&mut self) -> PResult<()> {
+        self.atom()?;
+        loop {
+            if self.at_p('.') && self.is_name_at(self.i + 1) {
+                self.i += 2;
+            } else if self.at_p('[') {
+                self.index_or_slice()?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    // ---- patterns ------------------------------------------------------------------
+
+    fn pattern_list(&mut self) -> PResult<()> {
+        loop {
+            self.pattern_part()?;
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    fn pattern_part(&mut self) -> PResult<()> {
+        if self.is_name_at(self.i) && self.p_at(self.i + 1, '=') {
+            self.i += 2;
+        }
+        self.selector()?;
+        self.path()
+    }
+
+    /// Path selectors: `ANY [k]`, `ALL`, `ANY SHORTEST`, `ALL SHORTEST`, `SHORTEST k
+    /// [GROUPS]`, each with an optional `PATH` / `PATHS`.
+    fn selector(&mut self) -> PResult<()> {
+        let mut hit = false;
+        if self.eat_kw("ANY") || self.eat_kw("ALL") {
+            hit = true;
+            if !self.eat_kw("SHORTEST")
+                && matches!(self.tok(self.i), Some(Tok::Number | Tok::Param(_)))
+            {
+                self.i += 1;
+            }
+        } else if self.eat_kw("SHORTEST") {
+            hit = true;
+            if matches!(self.tok(self.i), Some(Tok::Number | Tok::Param(_))) {
+                self.i += 1;
+            }
+            self.eat_kw("GROUPS");
+        }
+        if hit {
+            self.eat_kws(&["PATH", "PATHS"]);
+        }
+        Ok(())
+    }
+
+    fn path(&mut self) -> PResult<()> {
+        if self.at_kws(&["shortestPath", "allShortestPaths"]) && self.p_at(self.i + 1, '(') {
+            self.i += 2;
+            self.enter()?;
+            self.path()?;
+            self.expect_p(')', ")")?;
+            self.leave();
+            return Ok(());
+        }
+        self.path_element()?;
+        loop {
+            if self.rel_starts_at(self.i) {
+                self.relationship()?;
+                self.path_element()?;
+            } else if self.at_p('(') {
+                // Juxtaposed quantified path patterns: `(a) ((b)-->(c)){1,3} (d)`.
+                self.path_element()?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A node pattern, or a parenthesised path pattern with its quantifier.
+    fn path_element(&mut self) -> PResult<()> {
+        if !self.at_p('(') {
+            return self.err("(");
+        }
+        let nested = self.p_at(self.i + 1, '(')
+            || (self.is_name_at(self.i + 1) && self.p_at(self.i + 2, '='));
+        if !nested {
+            return self.node();
+        }
+        self.enter()?;
+        self.i += 1;
+        if self.is_name_at(self.i) && self.p_at(self.i + 1, '=') {
+            self.i += 2;
+        }
+        self.selector()?;
+        self.path()?;
+        if self.eat_kw("WHERE") {
+            self.inline_filter = true;
+            self.expr()?;
+        }
+        self.expect_p(')', ")")?;
+        self.leave();
+        self.quantifier()
+    }
+
+    fn node(&mut self) -> PResult<()> {
+        self.expect_p('(', "(")?;
+        if self.is_name_at(self.i) && !self.at_kw("WHERE") {
+            self.i += 1;
+        } else if self.at_kw("WHERE")
+            && (self.p_at(self.i + 1, ':')
+                || self.p_at(self.i + 1, ')')
+                || self.p_at(self.i + 1, '{'))
+        {
+            self.i += 1; // a variable called `where`
+        }
+        if self.eat_p(':') || self.eat_kw("IS") {
+            self.label_expr(LabelSite::Node)?;
+        }
+        self.properties()?;
+        if self.eat_kw("WHERE") {
+            self.inline_filter = true;
+            self.expr()?;
+        }
+        self.expect_p(')', ")")
+    }
+
+    fn properties(&mut self) -> PResult<()> {
+        if self.at_p('{') {
+            self.inline_filter = true;
+            self.atom()?;
+        } else if matches!(self.tok(self.i), Some(Tok::Param(_))) {
+            self.inline_filter = true;
+            self.i += 1;
+        }
+        Ok(())
+    }
+
+    fn relationship(&mut self) -> PResult<()> {
+        self.eat_p('<');
+        self.expect_p('-', "-")?;
+        if self.eat_p('[') {
+            self.enter()?;
+            if self.is_name_at(self.i) && !self.at_kw("WHERE") {
+                self.i += 1;
+            }
+            if self.eat_p(':') || self.eat_kw("IS") {
+                self.label_expr(LabelSite::Relationship)?;
+            }
+            if self.eat_p('*') {
+                // `*`, `*2`, `*1..3`, `*..3`, `*2..`
+                if matches!(self.tok(self.i), Some(Tok::Number)) {
+                    self.i += 1;
+                }
+                if self.at_p('.') && self.p_at(self.i + 1, '.') {
+                    self.i += 2;
+                    if matches!(self.tok(self.i), Some(Tok::Number)) {
+                        self.i += 1;
+                    }
+                }
+            }
+            self.properties()?;
+            if self.eat_kw("WHERE") {
+                self.inline_filter = true;
+                self.expr()?;
+            }
+            self.expect_p(']', "]")?;
+            self.leave();
+        }
+        self.expect_p('-', "-")?;
+        self.eat_p('>');
+        self.quantifier()
+    }
+
+    /// `+`, `*` or `{m,n}` after a parenthesised path or a relationship.
+    fn quantifier(&mut self) -> PResult<()> {
+        if self.at_p('+') || (self.at_p('*') && !self.rel_starts_at(self.i + 1)) {
+            // `*` followed by an operand would be multiplication, which patterns lack.
+            self.i += 1;
+        } else if self.at_p('{')
+            && matches!(self.tok(self.i + 1), Some(Tok::Number | Tok::Punct(',')))
+        {
+            self.i += 1;
+            if matches!(self.tok(self.i), Some(Tok::Number)) {
+                self.i += 1;
+            }
+            if self.eat_p(',') && matches!(self.tok(self.i), Some(Tok::Number)) {
+                self.i += 1;
+            }
+            self.expect_p('}', "}")?;
+        }
+        Ok(())
+    }
+
+    /// A label expression after `:` or `IS`: `A`, `A|B`, `A&!B`, `%`, `(A|B)&C`, `A:B`,
+    /// `$(expr)`, `$any(expr)`.
+    fn label_expr(&mut self, site: LabelSite) -> PResult<()> {
+        loop {
+            // Negations, iteratively.
+            while self.eat_p('!') {}
+            if self.eat_p('%') {
+            } else if self.at_p('(') {
+                self.enter()?;
+                self.i += 1;
+                self.label_expr(site)?;
+                self.expect_p(')', ")")?;
+                self.leave();
+            } else if self.eat_p('$') {
+                self.f.labels_complete = false;
+                if self.at_kws(&["any", "all"]) && self.p_at(self.i + 1, '(') {
+                    self.i += 1;
+                }
+                self.enter()?;
+                self.expect_p('(', "(")?;
+                self.expr()?;
+                self.expect_p(')', ")")?;
+                self.leave();
+            } else if matches!(self.tok(self.i), Some(Tok::Param(p)) if p.eq_ignore_ascii_case("any") || p.eq_ignore_ascii_case("all"))
+                && self.p_at(self.i + 1, '(')
+            {
+                // `:$any(expr)`, `:$all(expr)` (the lexer read `$any` as a parameter).
+                self.f.labels_complete = false;
+                self.i += 1;
+                self.enter()?;
+                self.expect_p('(', "(")?;
+                self.expr()?;
+                self.expect_p(')', ")")?;
+                self.leave();
+            } else if matches!(self.tok(self.i), Some(Tok::Param(_))) {
+                // `:$label` (Cypher 25 shorthand for `:$($label)`).
+                self.f.labels_complete = false;
+                self.i += 1;
+            } else {
+                let n = self.name()?;
+                match site {
+                    LabelSite::Node => self.f.node_labels.push(n),
+                    LabelSite::Relationship => self.f.types.push(n),
+                }
+            }
+            if self.eat_p('|') || self.eat_p('&') {
+                self.eat_p(':');
+                continue;
+            }
+            if self.at_p(':') && !self.p_at(self.i + 1, ':') {
+                self.i += 1;
+                continue;
+            }
+            return Ok(());
+        }
+    }
+
+    // ---- expressions ---------------------------------------------------------------
+
+    fn expr_list(&mut self) -> PResult<()> {
+        loop {
+            self.expr()?;
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    /// An expression: prefix operators, operands and infix/postfix operators in a loop
+    /// (precedence does not change which tokens belong to the expression).
+    fn expr(&mut self) -> PResult<Shape> {
+        self.enter()?;
+        let mut shape;
+        let mut operands = 0;
+        loop {
+            // Prefix operators.
+            while self.at_kw("NOT") || self.at_p('-') || self.at_p('+') {
+                // `NOT` followed by an infix position would be a name, but `NOT` can only be
+                // a name where an operand is expected, which is here: Neo4j reads it as NOT.
+                self.i += 1;
+            }
+            shape = self.postfix()?;
+            operands += 1;
+            // Postfix predicates.
+            loop {
+                if self.at_kw("IS") {
+                    self.is_predicate()?;
+                } else if self.at_p(':') && self.p_at(self.i + 1, ':') {
+                    self.i += 2;
+                    self.type_name()?;
+                } else {
+                    break;
+                }
+            }
+            if !self.infix()? {
+                break;
+            }
+        }
+        self.leave();
+        Ok(if operands == 1 { shape } else { Shape::Other })
+    }
+
+    /// Consumes an infix operator, if one is next.
+    fn infix(&mut self) -> PResult<bool> {
+        let Some(tok) = self.tok(self.i) else {
+            return Ok(false);
+        };
+        let n = match tok {
+            Tok::Punct('=') => {
+                if self.p_at(self.i + 1, '~') {
+                    2
+                } else {
+                    1
+                }
+            }
+            Tok::Punct('<') => {
+                if self.p_at(self.i + 1, '>') || self.p_at(self.i + 1, '=') {
+                    2
+                } else {
+                    1
+                }
+            }
+            Tok::Punct('>') => {
+                if self.p_at(self.i + 1, '=') {
+                    2
+                } else {
+                    1
+                }
+            }
+            Tok::Punct('!') if self.p_at(self.i + 1, '=') => 2,
+            Tok::Punct('|') if self.p_at(self.i + 1, '|') => 2,
+            Tok::Punct('+' | '-' | '*' | '/' | '%' | '^') => {
+                // `-` starting a relationship is not subtraction.
+                if self.rel_starts_at(self.i) {
+                    return Ok(false);
+                }
+                1
+            }
+            Tok::Word(w) => {
+                let w = w.to_ascii_uppercase();
+                match w.as_str() {
+                    "AND" | "OR" | "XOR" | "CONTAINS" | "IN" => 1,
+                    "STARTS" | "ENDS" if self.kw_at(self.i + 1, "WITH") => 2,
+                    _ => return Ok(false),
+                }
+            }
+            _ => return Ok(false),
+        };
+        self.i += n;
+        Ok(true)
+    }
+
+    /// `IS [NOT] NULL`, `IS [NOT] [NFC…] NORMALIZED`, `IS [NOT] :: TYPE`,
+    /// `IS [NOT] TYPED TYPE`, `IS Label`.
+    fn is_predicate(&mut self) -> PResult<()> {
+        self.expect_kw("IS")?;
+        let negated = self.eat_kw("NOT");
+        if self.eat_kw("NULL") {
+            return Ok(());
+        }
+        if self.eat_kws(&["NFC", "NFD", "NFKC", "NFKD"]) {
+            return self.expect_kw("NORMALIZED");
+        }
+        if self.eat_kw("NORMALIZED") {
+            return Ok(());
+        }
+        if self.at_p(':') && self.p_at(self.i + 1, ':') {
+            self.i += 2;
+            return self.type_name();
+        }
+        if self.eat_kw("TYPED") {
+            return self.type_name();
+        }
+        if negated {
+            return self.err("NULL, NORMALIZED or a type");
+        }
+        self.label_expr(LabelSite::Node)
+    }
+
+    /// A value type: only the words of Neo4j's type grammar, never other names.
+    fn type_name(&mut self) -> PResult<()> {
+        const SIMPLE: &[&str] = &[
+            "NOTHING",
+            "NULL",
+            "BOOL",
+            "BOOLEAN",
+            "STRING",
+            "INT",
+            "INTEGER",
+            "FLOAT",
+            "DATE",
+            "DURATION",
+            "POINT",
+            "NODE",
+            "VERTEX",
+            "RELATIONSHIP",
+            "EDGE",
+            "MAP",
+            "PATH",
+            "PATHS",
+            "ANY",
+            "VALUE",
+            "PROPERTY",
+            "SIGNED",
+            "LOCAL",
+            "ZONED",
+            "TIME",
+            "DATETIME",
+            "TIMESTAMP",
+            "WITH",
+            "WITHOUT",
+            "TIMEZONE",
+            "LIST",
+            "ARRAY",
+            "VECTOR",
+            "INTEGER8",
+            "INTEGER16",
+            "INTEGER32",
+            "INTEGER64",
+            "FLOAT32",
+            "FLOAT64",
+        ];
+        self.enter()?;
+        loop {
+            let mut any = false;
+            while self.at_kws(SIMPLE) {
+                // `ANY` followed by `<` opens a union; `LIST<…>`/`VECTOR<…>` an inner type.
+                self.i += 1;
+                any = true;
+                if self.eat_p('<') {
+                    self.type_name()?;
+                    while self.eat_p(',') {
+                        if matches!(self.tok(self.i), Some(Tok::Number)) {
+                            self.i += 1;
+                        } else {
+                            self.type_name()?;
+                        }
+                    }
+                    self.expect_p('>', ">")?;
+                }
+                if self.at_p('(')
+                    && matches!(self.tok(self.i + 1), Some(Tok::Number))
+                    && self.p_at(self.i + 2, ')')
+                {
+                    self.i += 3;
+                }
+            }
+            if !any {
+                return self.err("a type");
+            }
+            if self.kw_at(self.i, "NOT") && self.kw_at(self.i + 1, "NULL") {
+                self.i += 2;
+            } else if self.at_p('!') {
+                self.i += 1;
+            }
+            if !self.eat_p('|') {
+                break;
+            }
+        }
+        self.leave();
+        Ok(())
+    }
+
+    /// An operand with its postfix operators: property access, index/slice, label test.
+    fn postfix(&mut self) -> PResult<Shape> {
+        let mut shape = self.atom()?;
+        loop {
+            if self.at_p('.') && self.is_name_at(self.i + 1) {
+                self.i += 2;
+            } else if self.at_p('[') {
+                self.index_or_slice()?;
+            } else if self.at_p(':') && !self.p_at(self.i + 1, ':') {
+                self.i += 1;
+                self.label_expr(LabelSite::Node)?;
+            } else {
+                return Ok(shape);
+            }
+            shape = Shape::Other;
+        }
+    }
+
+    fn index_or_slice(&mut self) -> PResult<()> {
+        self.enter()?;
+        self.expect_p('[', "[")?;
+        let range = |p: &Self| p.at_p('.') && p.p_at(p.i + 1, '.');
+        if !range(self) {
+            self.expr()?;
+        }
+        if range(self) {
+            self.i += 2;
+            if !self.at_p(']') {
+                self.expr()?;
+            }
+        }
+        self.expect_p(']', "]")?;
+        self.leave();
+        Ok(())
+    }
+
+    fn atom(&mut self) -> PResult<Shape> {
+        let Some(tok) = self.tok(self.i) else {
+            return self.err("an expression");
+        };
+        match tok {
+            Tok::Str(s) => {
+                let s = s.clone();
+                self.i += 1;
+                Ok(Shape::Str(s))
+            }
+            Tok::Number | Tok::Param(_) => {
+                self.i += 1;
+                Ok(Shape::Other)
+            }
+            Tok::Punct('(') => {
+                if self.paren_starts_pattern(self.i) {
+                    self.path()?;
+                    return Ok(Shape::Other);
+                }
+                self.enter()?;
+                self.i += 1;
+                self.expr()?;
+                self.expect_p(')', ")")?;
+                self.leave();
+                Ok(Shape::Other)
+            }
+            Tok::Punct('[') => self.list(),
+            Tok::Punct('{') => {
+                self.map()?;
+                Ok(Shape::Other)
+            }
+            Tok::Word(_) | Tok::Quoted(_) => self.word_atom(),
+            _ => self.err("an expression"),
+        }
+    }
+
+    fn map(&mut self) -> PResult<()> {
+        self.enter()?;
+        self.expect_p('{', "{")?;
+        if !self.at_p('}') {
+            loop {
+                self.name()?;
+                self.expect_p(':', ":")?;
+                self.expr()?;
+                if !self.eat_p(',') {
+                    break;
+                }
+            }
+        }
+        self.expect_p('}', "}")?;
+        self.leave();
+        Ok(())
+    }
+
+    /// `[…]`: a list, a list comprehension or a pattern comprehension.
+    fn list(&mut self) -> PResult<Shape> {
+        self.enter()?;
+        self.expect_p('[', "[")?;
+        let pattern = (self.at_p('(') && self.paren_starts_pattern(self.i))
+            || (self.is_name_at(self.i)
+                && self.p_at(self.i + 1, '=')
+                && self.p_at(self.i + 2, '('));
+        let shape = if pattern {
+            if self.is_name_at(self.i) {
+                self.i += 2;
+            }
+            self.path()?;
+            if self.eat_kw("WHERE") {
+                self.expr()?;
+            }
+            self.expect_p('|', "|")?;
+            self.expr()?;
+            Shape::Other
+        } else if self.is_name_at(self.i) && self.kw_at(self.i + 1, "IN") {
+            // A comprehension; `[x IN list, y]` is a list whose first element is `x IN list`.
+            self.i += 2;
+            self.expr()?;
+            if self.at_p(',') {
+                while self.eat_p(',') {
+                    self.expr()?;
+                }
+            } else {
+                if self.eat_kw("WHERE") {
+                    self.expr()?;
+                }
+                if self.eat_p('|') {
+                    self.expr()?;
+                }
+            }
+            Shape::Other
+        } else {
+            let mut items = Vec::new();
+            if !self.at_p(']') {
+                loop {
+                    items.push(self.expr()?);
+                    if !self.eat_p(',') {
+                        break;
+                    }
+                }
+            }
+            Shape::List(items)
+        };
+        self.expect_p(']', "]")?;
+        self.leave();
+        Ok(shape)
+    }
+
+    fn word_atom(&mut self) -> PResult<Shape> {
+        let i = self.i;
+        let quoted = matches!(self.tok(i), Some(Tok::Quoted(_)));
+        let next_brace = self.p_at(i + 1, '{');
+        let next_paren = self.p_at(i + 1, '(');
+        if !quoted {
+            let w = self.word_at(i).unwrap_or("").to_ascii_uppercase();
+            match w.as_str() {
+                "CASE" => return self.case().map(|()| Shape::Other),
+                "EXISTS" | "COUNT" | "COLLECT" if next_brace => {
+                    self.i += 2;
+                    self.enter()?;
+                    if self.at_p('(') {
+                        self.pattern_list()?;
+                        if self.eat_kw("WHERE") {
+                            self.expr()?;
+                        }
+                    } else {
+                        self.query()?;
+                    }
+                    self.expect_p('}', "}")?;
+                    self.leave();
+                    return Ok(Shape::Other);
+                }
+                "ALL" | "ANY" | "NONE" | "SINGLE"
+                    if next_paren && self.is_name_at(i + 2) && self.kw_at(i + 3, "IN") =>
+                {
+                    self.i += 4;
+                    self.enter()?;
+                    self.expr()?;
+                    if self.eat_kw("WHERE") {
+                        self.expr()?;
+                    }
+                    self.expect_p(')', ")")?;
+                    self.leave();
+                    return Ok(Shape::Other);
+                }
+                "REDUCE" if next_paren => {
+                    self.i += 2;
+                    self.enter()?;
+                    self.name()?;
+                    self.expect_p('=', "=")?;
+                    self.expr()?;
+                    self.expect_p(',', ",")?;
+                    self.name()?;
+                    self.expect_kw("IN")?;
+                    self.expr()?;
+                    self.expect_p('|', "|")?;
+                    self.expr()?;
+                    self.expect_p(')', ")")?;
+                    self.leave();
+                    return Ok(Shape::Other);
+                }
+                "SHORTESTPATH" | "ALLSHORTESTPATHS" if next_paren => {
+                    self.path()?;
+                    return Ok(Shape::Other);
+                }
+                "TRIM" if next_paren => {
+                    self.i += 2;
+                    self.enter()?;
+                    self.eat_kws(&["BOTH", "LEADING", "TRAILING"]);
+                    if !self.at_kw("FROM") {
+                        self.expr()?;
+                    }
+                    if self.eat_kw("FROM") {
+                        self.expr()?;
+                    }
+                    self.expect_p(')', ")")?;
+                    self.leave();
+                    return Ok(Shape::Other);
+                }
+                "NORMALIZE" if next_paren => {
+                    self.i += 2;
+                    self.enter()?;
+                    self.expr()?;
+                    if self.eat_p(',') && !self.eat_kws(&["NFC", "NFD", "NFKC", "NFKD"]) {
+                        return self.err("a normal form");
+                    }
+                    self.expect_p(')', ")")?;
+                    self.leave();
+                    return Ok(Shape::Other);
+                }
+                _ => {}
+            }
+        }
+        // A function call: `name(…)` or `a.b.c(…)`.
+        let mut j = i + 1;
+        while self.p_at(j, '.') && self.is_name_at(j + 1) {
+            j += 2;
+        }
+        if self.p_at(j, '(') {
+            let (name, dotted) = self.qualified_name()?;
+            let args = self.arguments()?;
+            if dotted {
+                self.routine(&name, Kind::Function, Some(&args));
+            }
+            return Ok(Shape::Other);
+        }
+        self.i += 1;
+        if self.at_p('{') {
+            self.map_projection()?;
+        }
+        Ok(Shape::Other)
+    }
+
+    /// `a.b.c` as written (backticks removed) and whether it has a namespace.
+    fn qualified_name(&mut self) -> PResult<(String, bool)> {
+        let mut name = self.name()?;
+        let mut dotted = false;
+        while self.at_p('.') && self.is_name_at(self.i + 1) {
+            self.i += 1;
+            name.push('.');
+            name.push_str(&self.name()?);
+            dotted = true;
+        }
+        Ok((name, dotted))
+    }
+
+    /// `( [DISTINCT] [* | expr, …] )`, with the shape of each argument.
+    fn arguments(&mut self) -> PResult<Vec<Shape>> {
+        self.enter()?;
+        self.expect_p('(', "(")?;
+        let mut args = Vec::new();
+        self.eat_kws(&["DISTINCT", "ALL"]);
+        if self.eat_p('*') {
+        } else if !self.at_p(')') {
+            loop {
+                args.push(self.expr()?);
+                if !self.eat_p(',') {
+                    break;
+                }
+            }
+        }
+        self.expect_p(')', ")")?;
+        self.leave();
+        Ok(args)
+    }
+
+    fn map_projection(&mut self) -> PResult<()> {
+        self.enter()?;
+        self.expect_p('{', "{")?;
+        if !self.at_p('}') {
+            loop {
+                if self.eat_p('.') {
+                    if !self.eat_p('*') {
+                        self.name()?;
+                    }
+                } else if self.is_name_at(self.i) && self.p_at(self.i + 1, ':') {
+                    self.i += 2;
+                    self.expr()?;
+                } else {
+                    self.name()?;
+                }
+                if !self.eat_p(',') {
+                    break;
+                }
+            }
+        }
+        self.expect_p('}', "}")?;
+        self.leave();
+        Ok(())
+    }
+
+    fn case(&mut self) -> PResult<()> {
+        self.expect_kw("CASE")?;
+        self.enter()?;
+        let simple = !self.at_kw("WHEN");
+        if simple {
+            self.expr()?;
+        }
+        if !self.at_kw("WHEN") {
+            return self.err("WHEN");
+        }
+        while self.eat_kw("WHEN") {
+            loop {
+                if simple {
+                    self.when_operand()?;
+                } else {
+                    self.expr()?;
+                }
+                if !simple || !self.eat_p(',') {
+                    break;
+                }
+            }
+            self.expect_kw("THEN")?;
+            self.expr()?;
+        }
+        if self.eat_kw("ELSE") {
+            self.expr()?;
+        }
+        self.expect_kw("END")?;
+        self.leave();
+        Ok(())
+    }
+
+    /// A simple CASE alternative: a value, or a comparison with the operand left out
+    /// (`WHEN > 5`, `WHEN IS NULL`, `WHEN STARTS WITH 'a'`).
+    fn when_operand(&mut self) -> PResult<()> {
+        if self.at_kw("IS") {
+            return self.is_predicate();
+        }
+        let comparison = matches!(self.tok(self.i), Some(Tok::Punct('=' | '<' | '>')))
+            || (self.at_p('!') && self.p_at(self.i + 1, '='))
+            || self.at_kws(&["STARTS", "ENDS", "CONTAINS", "IN"]);
+        if comparison {
+            self.infix()?;
+        }
+        self.expr().map(|_| ())
+    }
+
+    // ---- routines ------------------------------------------------------------------
+
+    /// Applies what the catalog says about a procedure or namespaced function call.
+    fn routine(&mut self, name: &str, kind: Kind, args: Option<&[Shape]>) {
+        let entry = catalog::lookup(name, kind);
+        match entry {
+            None if kind == Kind::Procedure => {
+                self.f.uncertain.push(Class::Procedure);
+                self.f.notes.push(format!("unknown procedure {name}"));
+            }
+            None => {
+                self.certain(Class::Procedure);
+                self.f
+                    .notes
+                    .push(format!("unknown function {name}: classed as procedure"));
+            }
+            Some(e) => self.known_routine(name, kind, e, args),
+        }
+    }
+
+    fn known_routine(&mut self, name: &str, kind: Kind, e: &Entry, args: Option<&[Shape]>) {
+        let proc = kind == Kind::Procedure;
+        match e.class {
+            RoutineClass::Read => {}
+            RoutineClass::Write => self.certain(if proc { Class::Procedure } else { Class::Write }),
+            RoutineClass::Schema => self.certain(Class::Schema),
+            RoutineClass::Admin => self.certain(Class::Admin),
+            RoutineClass::External => self.certain(Class::External),
+            RoutineClass::Dynamic => self.dynamic(name, e, args),
+        }
+        if proc
+            && matches!(
+                e.class,
+                RoutineClass::Schema | RoutineClass::Admin | RoutineClass::External
+            )
+        {
+            self.certain(Class::Procedure);
+        }
+        if e.persists {
+            self.certain(Class::Procedure);
+        }
+    }
+
+    /// A routine that runs Cypher given as a string: literal arguments are classified
+    /// like any statement; anything else is `dynamic`.
+    fn dynamic(&mut self, name: &str, e: &Entry, args: Option<&[Shape]>) {
+        let args = args.unwrap_or(&[]);
+        let mut literal = true;
+        let mut texts = Vec::new();
+        if e.cypher_args_all {
+            // `apoc.case([cond, query, …], elseQuery, params)`.
+            match args.first() {
+                Some(Shape::List(items)) => {
+                    for q in items.iter().skip(1).step_by(2) {
+                        match q {
+                            Shape::Str(s) => texts.push(s.clone()),
+                            _ => literal = false,
+                        }
+                    }
+                }
+                _ => literal = false,
+            }
+            match args.get(1) {
+                Some(Shape::Str(s)) => texts.push(s.clone()),
+                None => {}
+                Some(_) => literal = false,
+            }
+        } else {
+            for &k in &e.cypher_args {
+                match args.get(k) {
+                    Some(Shape::Str(s)) => texts.push(s.clone()),
+                    // A missing optional query argument (apoc.when without else) runs nothing.
+                    None if k > 0 => {}
+                    _ => literal = false,
+                }
+            }
+        }
+        if !literal {
+            self.certain(Class::Dynamic);
+            self.f
+                .notes
+                .push(format!("{name} runs Cypher that is not a literal: dynamic"));
+        }
+        self.f.nested.extend(texts);
+    }
+}
