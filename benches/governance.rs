@@ -1,6 +1,7 @@
-//! Classification of a ~200-byte statement and a policy decision.
+//! Classification of a ~200-byte statement, of 1 MiB statements of every adversarial
+//! shape (`boltward::cypher::shapes`), and a policy decision.
 
-use boltward::cypher::classify;
+use boltward::cypher::{classify, shapes};
 use boltward::policy::{decide, Actor, Policy};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -32,6 +33,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("classify_200_byte_statement", |b| {
         b.iter(|| classify(black_box(STATEMENT)))
     });
+    let mut group = c.benchmark_group("classify_1MiB");
+    group.sample_size(10);
+    for (name, q) in shapes::adversarial(1024 * 1024) {
+        group.bench_function(name, |b| b.iter(|| classify(black_box(&q))));
+    }
+    group.finish();
     let policy = Policy::from_toml(POLICY).unwrap();
     let actor = Actor {
         principal: Some("agent-42".into()),

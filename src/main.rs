@@ -172,8 +172,15 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let query = match read_statement(args) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("boltward: {e}");
+            return ExitCode::from(3);
+        }
+    };
     let req = boltward::control::CheckRequest {
-        query: args.query.clone(),
+        query,
         actor: args.actor.clone(),
         scheme: Some(args.scheme.clone()),
         user_agent: args.user_agent.clone(),
@@ -216,6 +223,34 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The statement of `policy check`: from `--query`, a file or standard input, read up to
+/// one byte past the classifier's limit (a larger statement is then refused by it).
+fn read_statement(args: &PolicyCheckArgs) -> Result<String, String> {
+    use std::io::Read;
+    if let Some(q) = &args.query {
+        return Ok(q.clone());
+    }
+    let path = args
+        .query_file
+        .as_deref()
+        .unwrap_or(std::path::Path::new("-"));
+    let cap = boltward::config::Limits::default().max_statement_bytes as u64 + 1;
+    let mut bytes = Vec::new();
+    let read = if path == std::path::Path::new("-") {
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| format!("cannot read the statement from {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the statement in {} is not UTF-8 (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Reloads `[policy]` from the configuration on SIGHUP, keeping the old policy when the

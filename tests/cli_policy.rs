@@ -86,6 +86,64 @@ fn policy_check_text_and_errors() {
     assert!(out.contains("mode"), "{out}");
 }
 
+/// `--query-file FILE|-`: statements of any size up to the classifier's limit, the
+/// obfuscations a shell would mangle, and exit 3 for input that cannot be read.
+#[test]
+fn policy_check_reads_statements_from_files_and_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.cypher");
+    // A CR-terminated comment and an escaped keyword: writes, refused for a reader.
+    std::fs::write(&file, "MATCH (n) // note\rDETACH DELETE n").unwrap();
+    let f = file.to_str().unwrap();
+    let (code, out) = check(POLICY, &["--actor", "agent-1", "--query-file", f, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["classes"], serde_json::json!(["write"]));
+
+    // Standard input, and a statement larger than Linux lets one argument be (128 KiB).
+    let big = format!(
+        "MATCH (n) WHERE n.x IN [{}] RETURN n",
+        vec!["1"; 100_000].join(",")
+    );
+    assert!(big.len() > 128 * 1024);
+    let dir2 = tempfile::tempdir().unwrap();
+    let path = dir2.path().join("policy.toml");
+    std::fs::write(&path, POLICY).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(["policy", "check", "--config", path.to_str().unwrap()])
+        .args(["--actor", "agent-1", "--query-file", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(big.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["classes"], serde_json::json!(["read"]));
+
+    // A missing file and bad UTF-8: exit 3.
+    let (code, out) = check(POLICY, &["--query-file", "/nonexistent/q.cypher"]);
+    assert_eq!(code, 3, "{out}");
+    std::fs::write(&file, b"RETURN '\xff'").unwrap();
+    let (code, out) = check(POLICY, &["--query-file", f]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("UTF-8"), "{out}");
+
+    // Over limits.max_statement_bytes: refused unread, whoever asks.
+    std::fs::write(&file, format!("RETURN '{}'", "a".repeat(1024 * 1024))).unwrap();
+    let (code, out) = check(POLICY, &["--actor", "ops", "--query-file", f, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["rule"], "limit:max-statement-bytes");
+}
+
 #[test]
 fn sighup_reloads_and_keeps_the_old_policy_when_invalid() {
     let dir = tempfile::tempdir().unwrap();

@@ -172,7 +172,7 @@ pub enum PolicyCommand {
     /// Reload the running boltward's policy from its configuration file (control port).
     Reload(ControlArgs),
     /// Classify a statement and decide it for an actor, offline. Exit status: 0 allow,
-    /// 1 deny, 2 invalid policy.
+    /// 1 deny, 2 invalid policy, 3 statement that cannot be read (file, UTF-8, size).
     Check(PolicyCheckArgs),
 }
 
@@ -203,9 +203,17 @@ pub struct PolicyCheckArgs {
     /// Target database.
     #[arg(long)]
     pub database: Option<String>,
-    /// The Cypher statement.
-    #[arg(long, short)]
-    pub query: String,
+    /// The Cypher statement (Linux caps one argument at 128 KiB: use --query-file for more).
+    #[arg(
+        long,
+        short,
+        required_unless_present = "query_file",
+        conflicts_with = "query_file"
+    )]
+    pub query: Option<String>,
+    /// Read the statement from FILE, or from standard input with `-`.
+    #[arg(long, value_name = "FILE|-")]
+    pub query_file: Option<std::path::PathBuf>,
     /// Print JSON: {"classes", "verdict", "rule", …}.
     #[arg(long)]
     pub json: bool,

@@ -9,7 +9,7 @@ mod auth;
 mod snapshots;
 
 use crate::config::Config;
-use crate::cypher::classify;
+use crate::cypher::classify_limited;
 use crate::metrics::Metrics;
 use crate::policy::{decide, Actor, Policy};
 use crate::proxy::PolicyHandle;
@@ -358,7 +358,10 @@ pub fn check_json(policy: &Policy, req: &CheckRequest) -> serde_json::Value {
         user_agent: req.user_agent.clone(),
         claimed: req.claimed.clone(),
     };
-    let c = classify(&req.query);
+    let c = classify_limited(
+        &req.query,
+        crate::config::Limits::default().max_statement_bytes,
+    );
     let v = decide(policy, &actor, &c, req.database.as_deref());
     json!({
         "classes": c.classes,
@@ -370,6 +373,8 @@ pub fn check_json(policy: &Policy, req: &CheckRequest) -> serde_json::Value {
         "unbounded_delete": c.unbounded_delete,
         "schema_drop": c.schema_drop,
         "verify_with_explain": c.verify,
+        "unparsed": c.unparsed,
+        "note": c.note,
     })
 }
 

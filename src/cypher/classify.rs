@@ -289,3 +289,50 @@ fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
     c.note = Some(format!("{why}; treated as a write"));
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every adversarial shape at 1 MiB classifies on a 2 MiB stack (a tokio worker's),
+    /// in a debug build, and none of them is mistaken for something it is not.
+    #[test]
+    fn adversarial_shapes_are_bounded() {
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                for (name, q) in super::super::shapes::adversarial(1024 * 1024) {
+                    let c = classify(&q);
+                    let expect_read = !matches!(name, "deep-nesting" | "deep-lists" | "unbalanced");
+                    assert_eq!(c.is_read(), expect_read, "{name}: {:?}", c.note);
+                }
+            })
+            .unwrap();
+        handle.join().expect("no stack overflow");
+    }
+
+    /// Dynamic Cypher nested as deep as allowed, each level nested as deep as allowed.
+    #[test]
+    fn nested_dynamic_cypher_is_bounded() {
+        let depth = parse::MAX_DEPTH - 8;
+        let mut q = format!("RETURN {}1{}", "(".repeat(depth), ")".repeat(depth));
+        for _ in 0..=MAX_NESTING {
+            let quoted = q.replace('\\', "\\\\").replace('\'', "\\'");
+            q = format!(
+                "RETURN {}apoc.cypher.runFirstColumnSingle('{quoted}', {{}}){}",
+                "(".repeat(depth / 2),
+                ")".repeat(depth / 2)
+            );
+        }
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || classify(&q))
+            .unwrap();
+        let c = handle.join().expect("no stack overflow");
+        assert!(
+            c.has(Class::Dynamic),
+            "too deep is dynamic: {:?}",
+            c.classes
+        );
+    }
+}

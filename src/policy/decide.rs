@@ -128,6 +128,12 @@ pub fn decide(
     c: &Classification,
     database: Option<&str>,
 ) -> Verdict {
+    if c.too_large.is_some() {
+        return Verdict::limit(
+            "limit:max-statement-bytes",
+            c.note.clone().unwrap_or_default(),
+        );
+    }
     let (deny, rule, reason, budget, rate) = match policy
         .rules
         .iter()

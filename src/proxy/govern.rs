@@ -277,13 +277,7 @@ impl Governor {
                         "statement not understood; classed as a write"
                     );
                 }
-                let mut verdict = match c.too_large {
-                    Some(_) => Verdict::limit(
-                        "limit:max-statement-bytes",
-                        c.note.clone().unwrap_or_default(),
-                    ),
-                    None => decide(policy, &actor, &c, db.as_deref()),
-                };
+                let mut verdict = decide(policy, &actor, &c, db.as_deref());
                 if !verdict.denied() && c.deletes {
                     if let Some((max, window)) = verdict.delete_rate {
                         let used = rates.used(&actor, window);
