@@ -95,3 +95,61 @@ fn guards_and_details() {
     );
     assert!(classify("").is_read());
 }
+
+/// Choices from a seeded LCG.
+struct Seq(u64);
+
+impl boltward::cypher::obfuscate::Choices for Seq {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize % n
+    }
+}
+
+/// Every corpus statement in 40 disguises (escapes of any character, CR/CRLF/Unicode
+/// separators, comments ended by CR or LF, case, prefixes): what is not a read never
+/// becomes one, and escapes plus case alone change nothing.
+#[test]
+fn obfuscated_corpus_is_sound() {
+    use boltward::cypher::obfuscate::{obfuscate, Transforms};
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (_, stmt) in corpus() {
+        let original = classify(&stmt);
+        for seed in 0..40u64 {
+            let all = seed % 2 == 0;
+            let t = if all {
+                Transforms::ALL
+            } else {
+                Transforms {
+                    separators: false,
+                    prefix: false,
+                    ..Transforms::ALL
+                }
+            };
+            let Some(d) = obfuscate(&stmt, t, &mut Seq(seed)) else {
+                continue;
+            };
+            checked += 1;
+            let c = classify(&d);
+            if !original.is_read() && c.is_read() {
+                failures.push(format!("UNSOUND: {stmt:?} → {d:?} read"));
+            } else if !all && c.classes != original.classes {
+                failures.push(format!(
+                    "{stmt:?} → {d:?}: {:?} became {:?}",
+                    original.classes, c.classes
+                ));
+            }
+        }
+    }
+    assert!(checked > 30_000, "only {checked} disguises");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures[..failures.len().min(30)].join("\n")
+    );
+}

@@ -34,6 +34,8 @@ pub struct Token<'a> {
     pub tok: Tok<'a>,
     /// Byte offset in the lexed text.
     pub at: usize,
+    /// Byte offset just past the token.
+    pub end: usize,
 }
 
 /// The text cannot be lexed; the server would refuse it, or read it in a way this lexer
@@ -92,11 +94,6 @@ fn punct(c: char) -> Option<char> {
         '\u{27E9}' | '\u{3009}' | '\u{FE65}' | '\u{FF1E}' => '>',
         _ => return None,
     })
-}
-
-/// `..` as the parser sees it: two dots (the second one pushed by [`lex`]).
-fn out_dotdot<'a>(_at: usize) -> Tok<'a> {
-    Tok::Punct('.')
 }
 
 struct Lexer<'a> {
@@ -306,7 +303,7 @@ impl<'a> Lexer<'a> {
             // `..` is one token: `1..2` is a range, not `1.` and `.2`.
             '.' if self.peek2() == Some('.') => {
                 self.pos += 2;
-                out_dotdot(at)
+                Tok::Punct('.') // the second dot is pushed by `lex`
             }
             '.' if self.peek2().is_some_and(|d| d.is_ascii_digit()) => {
                 self.number_after_dot()?;
@@ -319,7 +316,11 @@ impl<'a> Lexer<'a> {
                 Tok::Punct(p)
             }
         };
-        Ok(Some(Token { tok, at }))
+        Ok(Some(Token {
+            tok,
+            at,
+            end: self.pos,
+        }))
     }
 
     /// `.5`, `.5e3`: a number that starts with its decimal point.
@@ -334,13 +335,18 @@ pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
     let mut lx = Lexer { text, pos: 0 };
     let mut out = Vec::with_capacity(text.len() / 4);
     while let Some(t) = lx.token()? {
-        let dotdot = t.tok == Tok::Punct('.') && lx.text[t.at..].starts_with("..");
+        let dotdot = t.tok == Tok::Punct('.') && t.end == t.at + 2;
         let at = t.at;
         out.push(t);
         if dotdot {
+            // `..` reaches the parser as two dots; each keeps its own span.
+            if let Some(first) = out.last_mut() {
+                first.end = at + 1;
+            }
             out.push(Token {
                 tok: Tok::Punct('.'),
                 at: at + 1,
+                end: at + 2,
             });
         }
     }

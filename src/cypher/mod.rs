@@ -5,6 +5,7 @@
 //! - [`parse`]: the statement's structure (clauses, subqueries, patterns, expressions,
 //!   commands), by recursive descent; nothing is skipped by guessing.
 //! - [`catalog`]: what known procedures and functions do (`catalog.toml`).
+//! - [`obfuscate`]: disguises that do not change what Neo4j reads (for fuzzing and tests).
 //! - [`shapes`]: worst-case statements for benchmarks and bounded-work tests.
 //! - [`classify`](mod@classify): statement → classes (`read`, `write`, `schema`, `admin`,
 //!   `procedure`, `external`, `db-switch`, `dynamic`), labels and types named, guards.
@@ -16,6 +17,7 @@ pub mod catalog;
 pub mod classify;
 pub mod escape;
 pub mod lexer;
+pub mod obfuscate;
 pub mod parse;
 pub mod shapes;
 
