@@ -148,6 +148,69 @@ fn python_denied_writes_leave_data_unchanged_and_sessions_usable() {
     assert!(bw.logs().contains("statement refused"));
 }
 
+/// Writes disguised as Neo4j's lexer allows (an escaped keyword, a comment ended by a bare
+/// carriage return or by an escaped newline) and dynamic Cypher (a literal write inside
+/// an APOC call, and a query passed as a parameter) from a read-only actor: each is
+/// refused with the rule named, the session stays usable and the server's data is
+/// unchanged. ArcadeDB has no APOC and its own lexer: what matters here is that boltward
+/// refuses before the server sees anything, so the assertions are boltward's FAILUREs
+/// and the server's data.
+const PY_DISGUISED: &str = r#"
+import os, json, neo4j
+from neo4j.exceptions import ClientError
+run = os.environ["RUN"]
+auth = ("root", os.environ["PW"])
+admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
+agent = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="agent/1.0")
+statements = {
+    "escaped_create": "\\u0043REATE (:Obf {run: $run})",
+    "cr_comment": "WITH 1 AS x // note\rCREATE (:Obf {run: $run})",
+    "escaped_newline_comment": "WITH 1 AS x // ok\\u000aCREATE (:Obf {run: $run})",
+    "apoc_literal_write": "RETURN apoc.cypher.runFirstColumnSingle('CREATE (n:Obf {run: $run}) RETURN n', {run: $run}) AS n",
+    "apoc_dynamic": "CALL apoc.cypher.run($q, {run: $run}) YIELD value RETURN value",
+    "malformed_escape": "RETURN '\\u00zz' AS x",
+}
+res = {}
+with agent.session(database="alpha") as s:
+    for name, q in statements.items():
+        try:
+            s.run(q, run=run, q="CREATE (:Obf {run: $run})").consume()
+            res[name] = "allowed"
+        except ClientError as e:
+            res[name] = [e.code, e.message]
+        res[name + "_after"] = s.run("RETURN 1 AS x").single()["x"]
+res["count"] = admin.execute_query("MATCH (n:Obf {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
+print(json.dumps(res))
+"#;
+
+#[test]
+fn disguised_and_dynamic_writes_from_a_reader_are_refused() {
+    let (bw, _dir) = boltward("enforce");
+    let r = py_json("py6", PY_DISGUISED, &bw, "gov-disguised");
+    for name in [
+        "escaped_create",
+        "cr_comment",
+        "escaped_newline_comment",
+        "apoc_literal_write",
+        "apoc_dynamic",
+        "malformed_escape",
+    ] {
+        assert_forbidden(&r[name], name);
+        assert_eq!(r[format!("{name}_after")], 1, "{name}: session usable: {r}");
+    }
+    let dynamic = r["apoc_dynamic"][1].as_str().unwrap();
+    assert!(
+        dynamic.contains("dynamic"),
+        "the refusal names the class: {dynamic}"
+    );
+    assert_eq!(r["count"], 0, "nothing was written: {r}");
+    let metrics = bw.metrics();
+    assert!(
+        metrics.contains("boltward_statements_unparsed_total 1"),
+        "the malformed escape was counted as unparsed:\n{metrics}"
+    );
+}
+
 #[test]
 fn audit_mode_refuses_nothing_and_records() {
     let (bw, _dir) = boltward("audit");

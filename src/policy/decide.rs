@@ -181,14 +181,25 @@ pub fn decide(
 }
 
 /// `Some((rule, reason))` if the rule denies the statement.
+/// Why the classifier chose its classes, when that is not plain from the statement.
+fn because(c: &Classification) -> String {
+    match &c.note {
+        Some(note) if c.unparsed || c.has(crate::cypher::Class::Dynamic) => format!(" ({note})"),
+        _ => String::new(),
+    }
+}
+
 fn rule_outcome(r: &Rule, c: &Classification) -> Option<(String, String)> {
     if let Some(class) = c.classes.iter().find(|cl| r.deny.contains(cl)) {
-        return Some((r.name.clone(), format!("{class} statements are denied")));
+        return Some((
+            r.name.clone(),
+            format!("{class} statements are denied{}", because(c)),
+        ));
     }
     if let Some(class) = c.classes.iter().find(|cl| !r.allow.contains(cl)) {
         return Some((
             r.name.clone(),
-            format!("{class} statements are not allowed"),
+            format!("{class} statements are not allowed{}", because(c)),
         ));
     }
     if !r.labels.is_empty() && c.classes.iter().any(|cl| cl.mutates()) {
