@@ -6,8 +6,13 @@
 //!
 //! ArcadeDB differs from Neo4j here: its EXPLAIN reports type `w` for every statement, so
 //! the executed (and rolled back) type is used instead of EXPLAIN; EXPLAIN statements are
-//! therefore left out (they execute nothing). Statements the server rejects (admin
-//! commands, USE, IN TRANSACTIONS inside a transaction, …) are counted as unsupported.
+//! therefore left out (they execute nothing), and so are PROFILE statements (ArcadeDB
+//! types every PROFILE `w`). ArcadeDB also types some procedures that are READ in Neo4j's
+//! own catalog (`gds.graph.list`, `apoc.trigger.list`) `w`: for CALL statements only its
+//! update counters count. ArcadeDB does not apply Neo4j's `\uXXXX` escape pass, so
+//! statements with escapes are left to the oracle test (tests/oracle.rs), which judges
+//! them with Neo4j's own front end. Statements the server rejects (admin commands, USE,
+//! IN TRANSACTIONS inside a transaction, …) are counted as unsupported.
 
 mod common;
 
@@ -45,7 +50,8 @@ fn no_statement_the_server_says_writes_is_classified_read() {
         let mut unsound = Vec::new();
         let statements: Vec<String> = cypher::corpus().iter().flat_map(|(_, s)| cypher::variants(s)).collect();
         for stmt in statements {
-            if stmt.to_ascii_uppercase().contains("EXPLAIN ") {
+            let upper = stmt.to_ascii_uppercase();
+            if upper.contains("EXPLAIN ") || upper.contains("PROFILE ") || stmt.contains("\\u") {
                 continue;
             }
             if c.begin(db.clone()).await.is_err() {
@@ -60,8 +66,8 @@ fn no_statement_the_server_says_writes_is_classified_read() {
                 continue;
             };
             supported += 1;
-            let wrote = r.summary.query_type().is_some_and(|t| t.writes())
-                || r.summary.stats().is_some_and(|s| s.contains_updates);
+            let typed_write = r.summary.query_type().is_some_and(|t| t.writes()) && !upper.contains("CALL ");
+            let wrote = typed_write || r.summary.stats().is_some_and(|s| s.contains_updates);
             let got = classify(&stmt);
             if wrote && got.is_read() {
                 unsound.push(format!("{stmt:?}: server type {:?}, classified read", r.summary.query_type()));
