@@ -202,7 +202,7 @@ fn classes(rule: &str, key: &str, names: &[String]) -> Result<BTreeSet<Class>, P
             Class::parse(n).ok_or_else(|| PolicyError::Invalid {
                 at: format!("rule {rule:?} {key}"),
                 reason: format!(
-                    "unknown class {n:?}; classes are read, write, schema, admin, procedure, external, db-switch"
+                    "unknown class {n:?}; classes are read, write, schema, admin, procedure, external, db-switch, dynamic"
                 ),
             })
         })
