@@ -197,7 +197,7 @@ fn classify_at(query: &str, nesting: usize) -> Classification {
         Err(e) => return unparsed(c, &text, e.to_string()),
     };
     let mut f = Facts::default();
-    if let Err(e) = parse::parse(&tokens, text.len(), &mut f) {
+    if let Err(e) = parse::parse(&text, &tokens, &mut f) {
         return unparsed(c, &text, e.to_string());
     }
     for class in &f.certain {
@@ -272,16 +272,31 @@ fn merge_nested(c: &mut Classification, f: &mut Facts, n: Classification) {
 /// What cannot be read is a write, plus every class whose keywords appear in it.
 fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
     c.classes.insert(Class::Write);
-    for word in text.split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_') {
-        let class = match word.to_ascii_uppercase().as_str() {
-            "INDEX" | "CONSTRAINT" => Class::Schema,
-            "GRANT" | "DENY" | "REVOKE" | "USER" | "ROLE" | "DATABASE" | "ALIAS" | "SERVER"
-            | "PRIVILEGE" | "PRIVILEGES" | "PASSWORD" => Class::Admin,
-            "CALL" => Class::Procedure,
-            "LOAD" | "CSV" => Class::External,
-            _ => continue,
-        };
-        c.classes.insert(class);
+    const WORDS: &[(&str, Class)] = &[
+        ("INDEX", Class::Schema),
+        ("CONSTRAINT", Class::Schema),
+        ("GRANT", Class::Admin),
+        ("DENY", Class::Admin),
+        ("REVOKE", Class::Admin),
+        ("USER", Class::Admin),
+        ("ROLE", Class::Admin),
+        ("DATABASE", Class::Admin),
+        ("ALIAS", Class::Admin),
+        ("SERVER", Class::Admin),
+        ("PRIVILEGE", Class::Admin),
+        ("PRIVILEGES", Class::Admin),
+        ("PASSWORD", Class::Admin),
+        ("CALL", Class::Procedure),
+        ("LOAD", Class::External),
+        ("CSV", Class::External),
+    ];
+    let words = text
+        .split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_')
+        .filter(|w| (3..=10).contains(&w.len()));
+    for word in words {
+        if let Some((_, class)) = WORDS.iter().find(|(k, _)| word.eq_ignore_ascii_case(k)) {
+            c.classes.insert(*class);
+        }
     }
     c.certain = c.classes.clone();
     c.unparsed = true;

@@ -9,33 +9,94 @@
 //!
 //! Linear: each byte is looked at a bounded number of times.
 
-/// What a token is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tok<'a> {
-    /// A keyword or an unquoted identifier, as written.
-    Word(&'a str),
-    /// A backtick-quoted identifier, unescaped. Never a keyword.
-    Quoted(String),
-    /// A string literal's value, with its escapes decoded.
-    Str(String),
+/// What a token is. The text of a token is its span of the lexed text: tokens carry no
+/// strings, so a statement of a million tokens costs 16 MB, not 48, and no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok {
+    /// A keyword or an unquoted identifier.
+    Word,
+    /// A backtick-quoted identifier ([`unquote`] gives its name). Never a keyword.
+    Quoted,
+    /// A string literal ([`string_value`] gives its value).
+    Str,
     /// A number literal.
     Number,
-    /// A parameter, without the `$`.
-    Param(String),
-    /// Punctuation, one character; Unicode dashes and angle brackets are given as their
-    /// ASCII forms.
-    Punct(char),
+    /// A parameter (`$name`, `` $`name` ``, `$0`).
+    Param,
+    /// Punctuation, one ASCII character; Unicode dashes and angle brackets are given as
+    /// their ASCII forms.
+    Punct(u8),
 }
 
-/// One token and the byte offset it starts at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token<'a> {
+/// One token and its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
     /// The token.
-    pub tok: Tok<'a>,
+    pub tok: Tok,
     /// Byte offset in the lexed text.
-    pub at: usize,
+    pub at: u32,
     /// Byte offset just past the token.
-    pub end: usize,
+    pub end: u32,
+}
+
+impl Token {
+    /// The token as written in `text` (the text it was lexed from).
+    pub fn text<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.at as usize..self.end as usize).unwrap_or("")
+    }
+}
+
+/// The name a backtick identifier stands for (` `` ` is one backtick); `raw` includes the
+/// backticks.
+pub fn unquote(raw: &str) -> std::borrow::Cow<'_, str> {
+    let inner = raw
+        .strip_prefix('`')
+        .and_then(|r| r.strip_suffix('`'))
+        .unwrap_or(raw);
+    if inner.contains("``") {
+        std::borrow::Cow::Owned(inner.replace("``", "`"))
+    } else {
+        std::borrow::Cow::Borrowed(inner)
+    }
+}
+
+/// The value of a string literal (`raw` includes the quotes): a backslash takes the next
+/// character, whatever it is; `\t \b \n \r \f \' \" \\` are decoded, any other pair stays
+/// as written (Neo4j's LiteralBuilder).
+pub fn string_value(raw: &str) -> String {
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(e @ ('\\' | '\'' | '"')) => out.push(e),
+            Some('b') => out.push('\u{08}'),
+            Some('f') => out.push('\u{0C}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some(e) => {
+                out.push('\\');
+                out.push(e);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The name of a parameter token (`raw` includes the `$`).
+pub fn param_name(raw: &str) -> std::borrow::Cow<'_, str> {
+    let name = raw.strip_prefix('$').unwrap_or(raw);
+    if name.starts_with('`') {
+        unquote(name)
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
 }
 
 /// The text cannot be lexed; the server would refuse it, or read it in a way this lexer
@@ -48,12 +109,12 @@ pub enum LexError {
     /// A character Neo4j's lexer has no token for (or one this lexer does not trust).
     #[error("unexpected character {0:?} at byte {1}")]
     Unexpected(char, usize),
-    /// A backslash escape a string literal does not allow.
-    #[error("invalid escape in a string literal at byte {0}")]
-    BadEscape(usize),
     /// A number immediately followed by letters (`1DELETE`).
     #[error("malformed number at byte {0}")]
     BadNumber(usize),
+    /// More than 4 GiB of text.
+    #[error("the statement is too long to lex")]
+    TooLong,
 }
 
 /// Whitespace in Neo4j's lexer (rule `SPACE`): the ASCII separators, the information
@@ -84,14 +145,14 @@ fn is_ident_part(c: char) -> bool {
 
 /// Punctuation Neo4j's lexer knows, with the Unicode forms of `-`, `<` and `>` it accepts
 /// in arrows mapped to ASCII.
-fn punct(c: char) -> Option<char> {
+fn punct(c: char) -> Option<u8> {
     Some(match c {
         '(' | ')' | '[' | ']' | '{' | '}' | ',' | '.' | ':' | ';' | '=' | '<' | '>' | '+' | '-'
-        | '*' | '/' | '%' | '^' | '|' | '&' | '!' | '$' | '~' => c,
+        | '*' | '/' | '%' | '^' | '|' | '&' | '!' | '$' | '~' => c as u8,
         // Hyphens and dashes of arrows (U+00AD is refused: part of a name in Cypher 5).
-        '\u{2010}'..='\u{2015}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
-        '\u{27E8}' | '\u{3008}' | '\u{FE64}' | '\u{FF1C}' => '<',
-        '\u{27E9}' | '\u{3009}' | '\u{FE65}' | '\u{FF1E}' => '>',
+        '\u{2010}'..='\u{2015}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => b'-',
+        '\u{27E8}' | '\u{3008}' | '\u{FE64}' | '\u{FF1C}' => b'<',
+        '\u{27E9}' | '\u{3009}' | '\u{FE65}' | '\u{FF1E}' => b'>',
         _ => return None,
     })
 }
@@ -103,13 +164,24 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn peek(&self) -> Option<char> {
-        self.text[self.pos..].chars().next()
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b < 0x80 => Some(b as char),
+            Some(_) => self.text[self.pos..].chars().next(),
+            None => None,
+        }
     }
 
     fn peek2(&self) -> Option<char> {
-        let mut it = self.text[self.pos..].chars();
-        it.next();
-        it.next()
+        let b = self.text.as_bytes();
+        match (b.get(self.pos), b.get(self.pos + 1)) {
+            (Some(&c), Some(&d)) if c < 0x80 && d < 0x80 => Some(d as char),
+            (Some(_), _) => {
+                let mut it = self.text[self.pos..].chars();
+                it.next();
+                it.next()
+            }
+            (None, _) => None,
+        }
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -120,7 +192,12 @@ impl<'a> Lexer<'a> {
 
     /// Skips whitespace and comments.
     fn skip(&mut self) -> Result<(), LexError> {
+        let b = self.text.as_bytes();
         loop {
+            // ASCII spaces, the common case, without decoding.
+            while matches!(b.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                self.pos += 1;
+            }
             match self.peek() {
                 Some(c) if is_whitespace(c) => {
                     self.bump();
@@ -142,11 +219,18 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn word(&mut self) -> Result<&'a str, LexError> {
+    fn word(&mut self) -> Result<(), LexError> {
         let start = self.pos;
         self.bump();
-        while self.peek().is_some_and(is_ident_part) {
-            self.bump();
+        let b = self.text.as_bytes();
+        loop {
+            match b.get(self.pos) {
+                Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => self.pos += 1,
+                Some(c) if *c >= 0x80 && self.peek().is_some_and(is_ident_part) => {
+                    self.bump();
+                }
+                _ => break,
+            }
         }
         let w = &self.text[start..self.pos];
         match self.peek() {
@@ -156,62 +240,52 @@ impl<'a> Lexer<'a> {
             Some('\'' | '"') if w.eq_ignore_ascii_case("s") => {
                 Err(LexError::Unexpected('\'', self.pos))
             }
-            _ => Ok(w),
+            _ => Ok(()),
         }
     }
 
     /// A backtick name; the opening backtick is next.
-    fn backtick(&mut self) -> Result<String, LexError> {
+    fn backtick(&mut self) -> Result<(), LexError> {
         let at = self.pos;
         self.bump();
-        let mut out = String::new();
         loop {
             let rest = &self.text[self.pos..];
             let end = rest
                 .find('`')
                 .ok_or(LexError::Unterminated("quoted identifier", at))?;
-            out.push_str(&rest[..end]);
             self.pos += end + 1;
             if self.peek() == Some('`') {
-                out.push('`');
                 self.bump();
             } else {
-                return Ok(out);
+                return Ok(());
             }
         }
     }
 
-    /// A string literal; the opening quote is next.
-    fn string(&mut self) -> Result<String, LexError> {
+    /// A string literal; the opening quote is next. A backslash takes the next character.
+    fn string(&mut self) -> Result<(), LexError> {
         let at = self.pos;
-        let quote = self.bump().unwrap_or('\'');
-        let mut out = String::new();
+        let quote = if self.bump() == Some('"') {
+            b'"'
+        } else {
+            b'\''
+        };
+        let b = self.text.as_bytes();
+        let mut i = self.pos;
         loop {
-            let rest = &self.text[self.pos..];
-            let end = rest
-                .find([quote, '\\'])
-                .ok_or(LexError::Unterminated("string", at))?;
-            out.push_str(&rest[..end]);
-            self.pos += end;
-            let esc_at = self.pos;
-            if self.bump() == Some(quote) {
-                return Ok(out);
-            }
-            // A backslash takes the next character, whatever it is; the known pairs are
-            // decoded, any other pair stays as written (Neo4j's LiteralBuilder).
-            let e = self.bump().ok_or(LexError::Unterminated("string", at))?;
-            let _ = esc_at;
-            match e {
-                '\\' | '\'' | '"' => out.push(e),
-                'b' => out.push('\u{08}'),
-                'f' => out.push('\u{0C}'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                't' => out.push('\t'),
-                _ => {
-                    out.push('\\');
-                    out.push(e);
+            match b.get(i) {
+                None => return Err(LexError::Unterminated("string", at)),
+                Some(&c) if c == quote => {
+                    self.pos = i + 1;
+                    return Ok(());
                 }
+                Some(b'\\') => {
+                    // Skip the backslash and the whole character after it.
+                    i += 1;
+                    let next = self.text.get(i..).and_then(|r| r.chars().next());
+                    i += next.map_or(1, char::len_utf8);
+                }
+                Some(_) => i += 1,
             }
         }
     }
@@ -265,36 +339,41 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    fn param(&mut self) -> Result<Tok<'a>, LexError> {
+    fn param(&mut self) -> Result<Tok, LexError> {
         let at = self.pos;
         self.bump(); // '$'
         match self.peek() {
-            Some('`') => Ok(Tok::Param(self.backtick()?)),
-            Some(c) if is_ident_start(c) => Ok(Tok::Param(self.word()?.to_owned())),
+            Some('`') => self.backtick()?,
+            Some(c) if is_ident_start(c) => self.word()?,
             Some(c) if c.is_ascii_digit() => {
-                let start = self.pos;
                 while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                     self.bump();
                 }
                 if self.peek().is_some_and(is_ident_part) {
                     return Err(LexError::BadNumber(at));
                 }
-                Ok(Tok::Param(self.text[start..self.pos].to_owned()))
             }
             // `$(…)`, `$any(…)`: dynamic labels and properties; the parser decides.
-            _ => Ok(Tok::Punct('$')),
+            _ => return Ok(Tok::Punct(b'$')),
         }
+        Ok(Tok::Param)
     }
 
-    fn token(&mut self) -> Result<Option<Token<'a>>, LexError> {
-        self.skip()?;
+    /// The next token's kind; it spans from where [`Lexer::skip`] left `pos` to `pos`.
+    fn token(&mut self) -> Result<Tok, LexError> {
         let at = self.pos;
         let Some(c) = self.peek() else {
-            return Ok(None);
+            return Err(LexError::Unterminated("token", at));
         };
         let tok = match c {
-            '\'' | '"' => Tok::Str(self.string()?),
-            '`' => Tok::Quoted(self.backtick()?),
+            '\'' | '"' => {
+                self.string()?;
+                Tok::Str
+            }
+            '`' => {
+                self.backtick()?;
+                Tok::Quoted
+            }
             '$' => self.param()?,
             c if c.is_ascii_digit() => {
                 self.number()?;
@@ -303,24 +382,23 @@ impl<'a> Lexer<'a> {
             // `..` is one token: `1..2` is a range, not `1.` and `.2`.
             '.' if self.peek2() == Some('.') => {
                 self.pos += 2;
-                Tok::Punct('.') // the second dot is pushed by `lex`
+                Tok::Punct(b'.') // the second dot is pushed by `lex`
             }
             '.' if self.peek2().is_some_and(|d| d.is_ascii_digit()) => {
                 self.number_after_dot()?;
                 Tok::Number
             }
-            c if is_ident_start(c) => Tok::Word(self.word()?),
+            c if is_ident_start(c) => {
+                self.word()?;
+                Tok::Word
+            }
             c => {
                 let p = punct(c).ok_or(LexError::Unexpected(c, at))?;
                 self.bump();
                 Tok::Punct(p)
             }
         };
-        Ok(Some(Token {
-            tok,
-            at,
-            end: self.pos,
-        }))
+        Ok(tok)
     }
 
     /// `.5`, `.5e3`: a number that starts with its decimal point.
@@ -331,26 +409,32 @@ impl<'a> Lexer<'a> {
 }
 
 /// Splits `text` (already unescaped) into tokens.
-pub fn lex(text: &str) -> Result<Vec<Token<'_>>, LexError> {
+pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(LexError::TooLong);
+    }
     let mut lx = Lexer { text, pos: 0 };
-    let mut out = Vec::with_capacity(text.len() / 4);
-    while let Some(t) = lx.token()? {
-        let dotdot = t.tok == Tok::Punct('.') && t.end == t.at + 2;
-        let at = t.at;
-        out.push(t);
-        if dotdot {
-            // `..` reaches the parser as two dots; each keeps its own span.
-            if let Some(first) = out.last_mut() {
-                first.end = at + 1;
-            }
-            out.push(Token {
-                tok: Tok::Punct('.'),
-                at: at + 1,
-                end: at + 2,
-            });
+    let mut out = Vec::with_capacity(text.len() / 2);
+    loop {
+        lx.skip()?;
+        if lx.pos >= text.len() {
+            return Ok(out);
+        }
+        let at = lx.pos as u32;
+        let tok = lx.token()?;
+        let t = Token {
+            tok,
+            at,
+            end: lx.pos as u32,
+        };
+        if t.tok == Tok::Punct(b'.') && t.end == t.at + 2 {
+            // `..` reaches the parser as two dots, each with its own span.
+            out.push(Token { end: t.at + 1, ..t });
+            out.push(Token { at: t.at + 1, ..t });
+        } else {
+            out.push(t);
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -358,8 +442,23 @@ mod tests {
     use super::*;
     use Tok::*;
 
-    fn toks(s: &str) -> Vec<Tok<'_>> {
-        lex(s).unwrap().into_iter().map(|t| t.tok).collect()
+    /// Tokens as `kind` or `kind:value`, values decoded.
+    fn toks(s: &str) -> Vec<String> {
+        lex(s)
+            .unwrap()
+            .into_iter()
+            .map(|t| {
+                let raw = t.text(s);
+                match t.tok {
+                    Word => format!("W:{raw}"),
+                    Quoted => format!("Q:{}", unquote(raw)),
+                    Str => format!("S:{}", string_value(raw)),
+                    Number => "N".into(),
+                    Param => format!("$:{}", param_name(raw)),
+                    Punct(c) => format!("{}", char::from(c)),
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -368,29 +467,29 @@ mod tests {
         assert_eq!(
             t,
             vec![
-                Word("MATCH"),
-                Punct('('),
-                Word("n"),
-                Punct(':'),
-                Quoted("Per`son".into()),
-                Punct('{'),
-                Word("name"),
-                Punct(':'),
-                Str("it's // not a comment".into()),
-                Punct('}'),
-                Punct(')'),
-                Word("RETURN"),
-                Word("n"),
-                Punct('.'),
-                Word("delete"),
-                Punct(','),
-                Param("p".into()),
-                Punct(','),
-                Param("x y".into()),
-                Punct(','),
-                Param("0".into()),
-                Punct(','),
-                Str("DETACH".into()),
+                "W:MATCH",
+                "(",
+                "W:n",
+                ":",
+                "Q:Per`son",
+                "{",
+                "W:name",
+                ":",
+                "S:it's // not a comment",
+                "}",
+                ")",
+                "W:RETURN",
+                "W:n",
+                ".",
+                "W:delete",
+                ",",
+                "$:p",
+                ",",
+                "$:x y",
+                ",",
+                "$:0",
+                ",",
+                "S:DETACH",
             ]
         );
     }
@@ -399,7 +498,7 @@ mod tests {
     fn every_line_terminator_ends_a_line_comment() {
         for sep in ["\n", "\r", "\r\n"] {
             let q = format!("MATCH (n) // note{sep}DETACH DELETE n");
-            assert!(toks(&q).contains(&Word("DETACH")), "{q:?}");
+            assert!(toks(&q).contains(&"W:DETACH".to_string()), "{q:?}");
         }
         for sep in ["\u{2028}", "\u{2029}"] {
             let q = format!("MATCH (n) // note{sep}DETACH DELETE n");
@@ -411,17 +510,7 @@ mod tests {
     fn unicode_whitespace_and_dashes() {
         assert_eq!(
             toks("MATCH\u{3000}(a)\u{2014}\u{FF1E}(b)"),
-            vec![
-                Word("MATCH"),
-                Punct('('),
-                Word("a"),
-                Punct(')'),
-                Punct('-'),
-                Punct('>'),
-                Punct('('),
-                Word("b"),
-                Punct(')')
-            ]
+            vec!["W:MATCH", "(", "W:a", ")", "-", ">", "(", "W:b", ")"]
         );
         assert!(lex("RETURN a\u{2192}").is_err(), "unknown characters fail");
     }
@@ -434,10 +523,7 @@ mod tests {
         ));
         assert!(lex("RETURN 1 /* DELETE").is_err());
         assert!(lex("MATCH (`n").is_err());
-        assert_eq!(
-            toks("RETURN '\\q\\u'"),
-            vec![Word("RETURN"), Str("\\q\\u".into())]
-        );
+        assert_eq!(toks("RETURN '\\q\\u'"), vec!["W:RETURN", "S:\\q\\u"]);
         assert!(lex("RETURN 1DELETE").is_err());
         assert!(lex("RETURN 0123").is_err());
         assert!(lex("RETURN a$b").is_err());
@@ -449,19 +535,8 @@ mod tests {
     fn numbers_and_unicode() {
         assert_eq!(
             toks("RETURN 1.5e3, 0x1F, .5, 1_000, näme"),
-            vec![
-                Word("RETURN"),
-                Number,
-                Punct(','),
-                Number,
-                Punct(','),
-                Number,
-                Punct(','),
-                Number,
-                Punct(','),
-                Word("näme")
-            ]
+            vec!["W:RETURN", "N", ",", "N", ",", "N", ",", "N", ",", "W:näme"]
         );
-        assert_eq!(toks("1..2"), vec![Number, Punct('.'), Punct('.'), Number]);
+        assert_eq!(toks("1..2"), vec!["N", ".", ".", "N"]);
     }
 }

@@ -81,7 +81,8 @@ pub fn obfuscate(stmt: &str, t: Transforms, ch: &mut impl Choices) -> Option<Str
     }
     let mut last = 0;
     for tok in &tokens {
-        let gap = &text[last..tok.at];
+        let (at, end) = (tok.at as usize, tok.end as usize);
+        let gap = &text[last..at];
         if t.separators && ch.pick(2) == 0 {
             // Spaces around: `/` then `/* … */` must not become `//`.
             plain.push(' ');
@@ -94,8 +95,8 @@ pub fn obfuscate(stmt: &str, t: Transforms, ch: &mut impl Choices) -> Option<Str
         } else {
             plain.push_str(gap);
         }
-        let body = &text[tok.at..tok.end];
-        if t.case && matches!(tok.tok, lexer::Tok::Word(_)) && ch.pick(2) == 0 {
+        let body = &text[at..end];
+        if t.case && tok.tok == lexer::Tok::Word && ch.pick(2) == 0 {
             for c in body.chars() {
                 plain.push(if ch.pick(2) == 0 {
                     c.to_ascii_lowercase()
@@ -106,7 +107,7 @@ pub fn obfuscate(stmt: &str, t: Transforms, ch: &mut impl Choices) -> Option<Str
         } else {
             plain.push_str(body);
         }
-        last = tok.end;
+        last = end;
     }
     plain.push_str(&text[last..]);
     Some(if t.escapes {

@@ -18,11 +18,16 @@
 //! number of tokens.
 
 use super::catalog::{self, Entry, Kind, RoutineClass};
-use super::lexer::{Tok, Token};
+use super::lexer::{self, Tok, Token};
 use super::Class;
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 /// Brackets nested deeper than this are refused (the classifier then says write).
 pub const MAX_DEPTH: usize = 256;
+
+/// List literals longer than this are not looked into for literal Cypher.
+const MAX_LIST_SHAPES: usize = 64;
 
 /// What the parser found.
 #[derive(Debug, Default)]
@@ -33,9 +38,9 @@ pub struct Facts {
     /// settle them.
     pub uncertain: Vec<Class>,
     /// Labels in node patterns and label predicates.
-    pub node_labels: Vec<String>,
+    pub node_labels: BTreeSet<String>,
     /// Relationship types.
-    pub types: Vec<String>,
+    pub types: BTreeSet<String>,
     /// False when a label or type is computed at run time.
     pub labels_complete: bool,
     /// Procedures called, as written (qualified).
@@ -70,13 +75,44 @@ pub struct ParseError {
     pub expected: &'static str,
 }
 
-type PResult<T> = Result<T, ParseError>;
+/// The parse stopped; the parser keeps the [`ParseError`] (a zero-sized error keeps every
+/// `Result` small enough to travel in registers).
+#[derive(Debug)]
+struct Stop;
+
+type PResult<T> = Result<T, Stop>;
 
 /// The shape of a parsed expression, as far as dynamic routines need it.
 enum Shape {
-    Str(String),
-    List(Vec<Shape>),
+    /// A string literal: the index of its token.
+    Str(u32),
+    /// A short list literal: the index of its element shapes in `Parser::lists`.
+    List(u32),
     Other,
+}
+
+/// A word upper-cased on the stack, for keyword dispatch without allocating; a word too
+/// long or not ASCII is no keyword and comes out empty.
+struct Up {
+    b: [u8; 24],
+    n: usize,
+}
+
+impl Up {
+    fn new(w: &str) -> Up {
+        let mut b = [0u8; 24];
+        if w.len() > b.len() || !w.is_ascii() {
+            return Up { b, n: 0 };
+        }
+        for (d, s) in b.iter_mut().zip(w.bytes()) {
+            *d = s.to_ascii_uppercase();
+        }
+        Up { b, n: w.len() }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.b[..self.n]).unwrap_or("")
+    }
 }
 
 /// Where a label expression stands.
@@ -97,53 +133,58 @@ const CLAUSE_STARTS: &[&str] = &[
 const QUERY_ENDS: &[&str] = &["UNION", "NEXT", "WHEN", "ELSE"];
 
 /// Parses `tokens` (one or more statements separated by `;`) into `facts`.
-pub fn parse(tokens: &[Token<'_>], end: usize, facts: &mut Facts) -> PResult<()> {
-    let close = match_brackets(tokens, end)?;
+pub fn parse(text: &str, tokens: &[Token], facts: &mut Facts) -> Result<(), ParseError> {
+    let close = match_brackets(tokens)?;
     let mut p = Parser {
+        src: text,
         t: tokens,
         i: 0,
-        end,
         close,
         depth: 0,
         inline_filter: false,
+        lists: Vec::new(),
+        error: None,
         f: facts,
     };
     p.f.labels_complete = true;
-    p.statements()
+    p.statements().map_err(|Stop| {
+        p.error.take().unwrap_or(ParseError {
+            at: 0,
+            expected: "a statement",
+        })
+    })
 }
 
 /// For each opening bracket, the index of its closing one; brackets that do not match
 /// are an error (Neo4j refuses them too).
-fn match_brackets(t: &[Token<'_>], end: usize) -> PResult<Vec<usize>> {
-    let mut close = vec![usize::MAX; t.len()];
-    let mut open: Vec<(usize, char)> = Vec::new();
+fn match_brackets(t: &[Token]) -> Result<Vec<u32>, ParseError> {
+    let mut close = vec![u32::MAX; t.len()];
+    let mut open: Vec<u32> = Vec::new();
     for (i, tok) in t.iter().enumerate() {
         let Tok::Punct(c) = tok.tok else { continue };
-        match c {
-            '(' | '[' | '{' => open.push((i, c)),
-            ')' | ']' | '}' => {
-                let want = match c {
-                    ')' => '(',
-                    ']' => '[',
-                    _ => '{',
-                };
-                match open.pop() {
-                    Some((o, oc)) if oc == want => close[o] = i,
-                    _ => {
-                        return Err(ParseError {
-                            at: tok.at,
-                            expected: "balanced brackets",
-                        })
-                    }
-                }
+        let want = match c {
+            b'(' | b'[' | b'{' => {
+                open.push(i as u32);
+                continue;
             }
-            _ => {}
+            b')' => b'(',
+            b']' => b'[',
+            b'}' => b'{',
+            _ => continue,
+        };
+        match open.pop() {
+            Some(o) if t[o as usize].tok == Tok::Punct(want) => close[o as usize] = i as u32,
+            _ => {
+                return Err(ParseError {
+                    at: tok.at as usize,
+                    expected: "balanced brackets",
+                })
+            }
         }
     }
-    if let Some((o, _)) = open.pop() {
-        let _ = end;
+    if let Some(o) = open.pop() {
         return Err(ParseError {
-            at: t[o].at,
+            at: t[o as usize].at as usize,
             expected: "a closing bracket",
         });
     }
@@ -151,44 +192,67 @@ fn match_brackets(t: &[Token<'_>], end: usize) -> PResult<Vec<usize>> {
 }
 
 struct Parser<'t, 'a, 'f> {
-    t: &'t [Token<'a>],
+    src: &'a str,
+    t: &'t [Token],
     i: usize,
-    end: usize,
-    close: Vec<usize>,
+    close: Vec<u32>,
     depth: usize,
     /// The current MATCH has inline properties or an inline WHERE.
     inline_filter: bool,
+    /// Element shapes of short list literals ([`Shape::List`]).
+    lists: Vec<Vec<Shape>>,
+    /// Why the parse stopped.
+    error: Option<ParseError>,
     f: &'f mut Facts,
 }
 
 impl<'a> Parser<'_, 'a, '_> {
     // ---- token helpers -------------------------------------------------------------
 
-    fn tok(&self, i: usize) -> Option<&Tok<'a>> {
-        self.t.get(i).map(|t| &t.tok)
+    fn tok(&self, i: usize) -> Option<Tok> {
+        self.t.get(i).map(|t| t.tok)
     }
 
-    fn err<T>(&self, expected: &'static str) -> PResult<T> {
-        Err(ParseError {
-            at: self.t.get(self.i).map_or(self.end, |t| t.at),
+    fn text(&self, i: usize) -> &'a str {
+        self.t.get(i).map_or("", |t| t.text(self.src))
+    }
+
+    #[cold]
+    fn err<T>(&mut self, expected: &'static str) -> PResult<T> {
+        self.error = Some(ParseError {
+            at: self.t.get(self.i).map_or(self.src.len(), |t| t.at as usize),
             expected,
-        })
+        });
+        Err(Stop)
     }
 
     fn word_at(&self, i: usize) -> Option<&'a str> {
         match self.tok(i) {
-            Some(Tok::Word(w)) => Some(w),
+            Some(Tok::Word) => Some(self.text(i)),
             _ => None,
         }
     }
 
+    /// Whether the token at `i` is the keyword `k` (ASCII, any case). The length is
+    /// compared first: most checks end there, without touching the text.
     fn kw_at(&self, i: usize, k: &str) -> bool {
-        self.word_at(i).is_some_and(|w| w.eq_ignore_ascii_case(k))
+        self.word_bytes(i)
+            .is_some_and(|w| w.len() == k.len() && w.eq_ignore_ascii_case(k.as_bytes()))
     }
 
     fn kws_at(&self, i: usize, ks: &[&str]) -> bool {
-        self.word_at(i)
-            .is_some_and(|w| ks.iter().any(|k| w.eq_ignore_ascii_case(k)))
+        self.word_bytes(i).is_some_and(|w| {
+            ks.iter()
+                .any(|k| w.len() == k.len() && w.eq_ignore_ascii_case(k.as_bytes()))
+        })
+    }
+
+    fn word_bytes(&self, i: usize) -> Option<&'a [u8]> {
+        let t = self.t.get(i)?;
+        if t.tok != Tok::Word {
+            return None;
+        }
+        self.src.as_bytes().get(t.at as usize..t.end as usize)
     }
 
     fn at_kw(&self, k: &str) -> bool {
@@ -220,7 +284,7 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn p_at(&self, i: usize, c: char) -> bool {
-        matches!(self.tok(i), Some(Tok::Punct(p)) if *p == c)
+        matches!(self.tok(i), Some(Tok::Punct(p)) if char::from(p) == c)
     }
 
     fn at_p(&self, c: char) -> bool {
@@ -246,14 +310,19 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn is_name_at(&self, i: usize) -> bool {
-        matches!(self.tok(i), Some(Tok::Word(_) | Tok::Quoted(_)))
+        matches!(self.tok(i), Some(Tok::Word | Tok::Quoted))
     }
 
     /// A symbolic name: any word (Neo4j lets keywords be names) or a backtick name.
-    fn name(&mut self) -> PResult<String> {
+    fn name(&mut self) -> PResult<()> {
+        self.take_name().map(|_| ())
+    }
+
+    /// A symbolic name, with the name it stands for.
+    fn take_name(&mut self) -> PResult<Cow<'a, str>> {
         let n = match self.tok(self.i) {
-            Some(Tok::Word(w)) => (*w).to_owned(),
-            Some(Tok::Quoted(q)) => q.clone(),
+            Some(Tok::Word) => Cow::Borrowed(self.text(self.i)),
+            Some(Tok::Quoted) => lexer::unquote(self.text(self.i)),
             _ => return self.err("a name"),
         };
         self.i += 1;
@@ -287,7 +356,7 @@ impl<'a> Parser<'_, 'a, '_> {
     /// its `)` is followed by a relationship.
     fn paren_starts_pattern(&self, i: usize) -> bool {
         let c = self.close[i];
-        c != usize::MAX && self.rel_starts_at(c + 1)
+        c != u32::MAX && self.rel_starts_at(c as usize + 1)
     }
 
     // ---- statements ----------------------------------------------------------------
@@ -321,7 +390,7 @@ impl<'a> Parser<'_, 'a, '_> {
                 while self.is_name_at(self.i) && self.p_at(self.i + 1, '=') {
                     self.i += 2;
                     match self.tok(self.i) {
-                        Some(Tok::Word(_) | Tok::Number | Tok::Str(_)) => self.i += 1,
+                        Some(Tok::Word | Tok::Number | Tok::Str) => self.i += 1,
                         _ => return self.err("an option value"),
                     }
                 }
@@ -365,7 +434,7 @@ impl<'a> Parser<'_, 'a, '_> {
         let Some(w) = self.word_at(self.i) else {
             return Ok(false);
         };
-        let up = w.to_ascii_uppercase();
+        let up = Up::new(w);
         let class = match up.as_str() {
             "SHOW" => return self.show_command().map(|()| true),
             "CREATE" => {
@@ -572,7 +641,7 @@ impl<'a> Parser<'_, 'a, '_> {
         let Some(w) = self.word_at(self.i) else {
             return self.err("a clause");
         };
-        let up = w.to_ascii_uppercase();
+        let up = Up::new(w);
         self.i += 1;
         match up.as_str() {
             "USE" => {
@@ -627,7 +696,7 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.remove_items()?;
             }
             "DETACH" | "NODETACH" | "DELETE" => {
-                if up != "DELETE" {
+                if up.as_str() != "DELETE" {
                     self.expect_kw("DELETE")?;
                 }
                 self.certain(Class::Write);
@@ -663,7 +732,7 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.name()?;
                 if self.eat_kw("FIELDTERMINATOR") {
                     match self.tok(self.i) {
-                        Some(Tok::Str(_)) => self.i += 1,
+                        Some(Tok::Str) => self.i += 1,
                         _ => return self.err("a string"),
                     }
                 }
@@ -735,7 +804,7 @@ impl<'a> Parser<'_, 'a, '_> {
         if plain && !self.p_at(j, '(') {
             let mut parts = Vec::new();
             while self.i < j {
-                parts.push(self.name()?);
+                parts.push(self.take_name()?);
                 self.eat_p('.');
             }
             self.f.databases.push(parts.join("."));
@@ -1005,13 +1074,13 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.eat_kw("ANY") || self.eat_kw("ALL") {
             hit = true;
             if !self.eat_kw("SHORTEST")
-                && matches!(self.tok(self.i), Some(Tok::Number | Tok::Param(_)))
+                && matches!(self.tok(self.i), Some(Tok::Number | Tok::Param))
             {
                 self.i += 1;
             }
         } else if self.eat_kw("SHORTEST") {
             hit = true;
-            if matches!(self.tok(self.i), Some(Tok::Number | Tok::Param(_))) {
+            if matches!(self.tok(self.i), Some(Tok::Number | Tok::Param)) {
                 self.i += 1;
             }
             self.eat_kw("GROUPS");
@@ -1097,7 +1166,7 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.at_p('{') {
             self.inline_filter = true;
             self.atom()?;
-        } else if matches!(self.tok(self.i), Some(Tok::Param(_))) {
+        } else if self.tok(self.i) == Some(Tok::Param) {
             self.inline_filter = true;
             self.i += 1;
         }
@@ -1146,7 +1215,7 @@ impl<'a> Parser<'_, 'a, '_> {
             // `*` followed by an operand would be multiplication, which patterns lack.
             self.i += 1;
         } else if self.at_p('{')
-            && matches!(self.tok(self.i + 1), Some(Tok::Number | Tok::Punct(',')))
+            && matches!(self.tok(self.i + 1), Some(Tok::Number | Tok::Punct(b',')))
         {
             self.i += 1;
             if matches!(self.tok(self.i), Some(Tok::Number)) {
@@ -1183,7 +1252,8 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.expr()?;
                 self.expect_p(')', ")")?;
                 self.leave();
-            } else if matches!(self.tok(self.i), Some(Tok::Param(p)) if p.eq_ignore_ascii_case("any") || p.eq_ignore_ascii_case("all"))
+            } else if self.tok(self.i) == Some(Tok::Param)
+                && matches!(&*lexer::param_name(self.text(self.i)), n if n.eq_ignore_ascii_case("any") || n.eq_ignore_ascii_case("all"))
                 && self.p_at(self.i + 1, '(')
             {
                 // `:$any(expr)`, `:$all(expr)` (the lexer read `$any` as a parameter).
@@ -1194,15 +1264,18 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.expr()?;
                 self.expect_p(')', ")")?;
                 self.leave();
-            } else if matches!(self.tok(self.i), Some(Tok::Param(_))) {
+            } else if self.tok(self.i) == Some(Tok::Param) {
                 // `:$label` (Cypher 25 shorthand for `:$($label)`).
                 self.f.labels_complete = false;
                 self.i += 1;
             } else {
-                let n = self.name()?;
-                match site {
-                    LabelSite::Node => self.f.node_labels.push(n),
-                    LabelSite::Relationship => self.f.types.push(n),
+                let n = self.take_name()?;
+                let set = match site {
+                    LabelSite::Node => &mut self.f.node_labels,
+                    LabelSite::Relationship => &mut self.f.types,
+                };
+                if !set.contains(&*n) {
+                    set.insert(n.into_owned());
                 }
             }
             if self.eat_p('|') || self.eat_p('&') {
@@ -1268,42 +1341,43 @@ impl<'a> Parser<'_, 'a, '_> {
             return Ok(false);
         };
         let n = match tok {
-            Tok::Punct('=') => {
+            Tok::Punct(b'=') => {
                 if self.p_at(self.i + 1, '~') {
                     2
                 } else {
                     1
                 }
             }
-            Tok::Punct('<') => {
+            Tok::Punct(b'<') => {
                 if self.p_at(self.i + 1, '>') || self.p_at(self.i + 1, '=') {
                     2
                 } else {
                     1
                 }
             }
-            Tok::Punct('>') => {
+            Tok::Punct(b'>') => {
                 if self.p_at(self.i + 1, '=') {
                     2
                 } else {
                     1
                 }
             }
-            Tok::Punct('!') if self.p_at(self.i + 1, '=') => 2,
-            Tok::Punct('|') if self.p_at(self.i + 1, '|') => 2,
-            Tok::Punct('+' | '-' | '*' | '/' | '%' | '^') => {
+            Tok::Punct(b'!') if self.p_at(self.i + 1, '=') => 2,
+            Tok::Punct(b'|') if self.p_at(self.i + 1, '|') => 2,
+            Tok::Punct(b'+' | b'-' | b'*' | b'/' | b'%' | b'^') => {
                 // `-` starting a relationship is not subtraction.
                 if self.rel_starts_at(self.i) {
                     return Ok(false);
                 }
                 1
             }
-            Tok::Word(w) => {
-                let w = w.to_ascii_uppercase();
-                match w.as_str() {
-                    "AND" | "OR" | "XOR" | "CONTAINS" | "IN" => 1,
-                    "STARTS" | "ENDS" if self.kw_at(self.i + 1, "WITH") => 2,
-                    _ => return Ok(false),
+            Tok::Word => {
+                if self.at_kws(&["AND", "OR", "XOR", "CONTAINS", "IN"]) {
+                    1
+                } else if self.at_kws(&["STARTS", "ENDS"]) && self.kw_at(self.i + 1, "WITH") {
+                    2
+                } else {
+                    return Ok(false);
                 }
             }
             _ => return Ok(false),
@@ -1464,16 +1538,15 @@ impl<'a> Parser<'_, 'a, '_> {
             return self.err("an expression");
         };
         match tok {
-            Tok::Str(s) => {
-                let s = s.clone();
+            Tok::Str => {
                 self.i += 1;
-                Ok(Shape::Str(s))
+                Ok(Shape::Str(self.i as u32 - 1))
             }
-            Tok::Number | Tok::Param(_) => {
+            Tok::Number | Tok::Param => {
                 self.i += 1;
                 Ok(Shape::Other)
             }
-            Tok::Punct('(') => {
+            Tok::Punct(b'(') => {
                 if self.paren_starts_pattern(self.i) {
                     self.path()?;
                     return Ok(Shape::Other);
@@ -1485,12 +1558,12 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.leave();
                 Ok(Shape::Other)
             }
-            Tok::Punct('[') => self.list(),
-            Tok::Punct('{') => {
+            Tok::Punct(b'[') => self.list(),
+            Tok::Punct(b'{') => {
                 self.map()?;
                 Ok(Shape::Other)
             }
-            Tok::Word(_) | Tok::Quoted(_) => self.word_atom(),
+            Tok::Word | Tok::Quoted => self.word_atom(),
             _ => self.err("an expression"),
         }
     }
@@ -1550,16 +1623,29 @@ impl<'a> Parser<'_, 'a, '_> {
             }
             Shape::Other
         } else {
+            // Element shapes matter only for short lists of literal Cypher (`apoc.case`);
+            // a longer list is kept as `Other`, which a dynamic routine takes as dynamic.
             let mut items = Vec::new();
+            let mut literal = true;
             if !self.at_p(']') {
                 loop {
-                    items.push(self.expr()?);
+                    let shape = self.expr()?;
+                    if literal && items.len() < MAX_LIST_SHAPES {
+                        items.push(shape);
+                    } else {
+                        literal = false;
+                    }
                     if !self.eat_p(',') {
                         break;
                     }
                 }
             }
-            Shape::List(items)
+            if literal {
+                self.lists.push(items);
+                Shape::List(self.lists.len() as u32 - 1)
+            } else {
+                Shape::Other
+            }
         };
         self.expect_p(']', "]")?;
         self.leave();
@@ -1568,11 +1654,11 @@ impl<'a> Parser<'_, 'a, '_> {
 
     fn word_atom(&mut self) -> PResult<Shape> {
         let i = self.i;
-        let quoted = matches!(self.tok(i), Some(Tok::Quoted(_)));
+        let quoted = self.tok(i) == Some(Tok::Quoted);
         let next_brace = self.p_at(i + 1, '{');
         let next_paren = self.p_at(i + 1, '(');
         if !quoted {
-            let w = self.word_at(i).unwrap_or("").to_ascii_uppercase();
+            let w = Up::new(self.word_at(i).unwrap_or(""));
             match w.as_str() {
                 "CASE" => return self.case().map(|()| Shape::Other),
                 "EXISTS" | "COUNT" | "COLLECT" if next_brace => {
@@ -1673,12 +1759,12 @@ impl<'a> Parser<'_, 'a, '_> {
 
     /// `a.b.c` as written (backticks removed) and whether it has a namespace.
     fn qualified_name(&mut self) -> PResult<(String, bool)> {
-        let mut name = self.name()?;
+        let mut name = self.take_name()?.into_owned();
         let mut dotted = false;
         while self.at_p('.') && self.is_name_at(self.i + 1) {
             self.i += 1;
             name.push('.');
-            name.push_str(&self.name()?);
+            name.push_str(&self.take_name()?);
             dotted = true;
         }
         Ok((name, dotted))
@@ -1767,7 +1853,7 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.at_kw("IS") {
             return self.is_predicate();
         }
-        let comparison = matches!(self.tok(self.i), Some(Tok::Punct('=' | '<' | '>')))
+        let comparison = matches!(self.tok(self.i), Some(Tok::Punct(b'=' | b'<' | b'>')))
             || (self.at_p('!') && self.p_at(self.i + 1, '='))
             || self.at_kws(&["STARTS", "ENDS", "CONTAINS", "IN"]);
         if comparison {
@@ -1828,10 +1914,13 @@ impl<'a> Parser<'_, 'a, '_> {
         if e.cypher_args_all {
             // `apoc.case([cond, query, …], elseQuery, params)`.
             match args.first() {
-                Some(Shape::List(items)) => {
+                Some(Shape::List(l)) => {
+                    let items = self.lists.get(*l as usize).map_or(&[][..], Vec::as_slice);
                     for q in items.iter().skip(1).step_by(2) {
                         match q {
-                            Shape::Str(s) => texts.push(s.clone()),
+                            Shape::Str(s) => {
+                                texts.push(lexer::string_value(self.text(*s as usize)))
+                            }
                             _ => literal = false,
                         }
                     }
@@ -1839,14 +1928,14 @@ impl<'a> Parser<'_, 'a, '_> {
                 _ => literal = false,
             }
             match args.get(1) {
-                Some(Shape::Str(s)) => texts.push(s.clone()),
+                Some(Shape::Str(s)) => texts.push(lexer::string_value(self.text(*s as usize))),
                 None => {}
                 Some(_) => literal = false,
             }
         } else {
             for &k in &e.cypher_args {
                 match args.get(k) {
-                    Some(Shape::Str(s)) => texts.push(s.clone()),
+                    Some(Shape::Str(s)) => texts.push(lexer::string_value(self.text(*s as usize))),
                     // A missing optional query argument (apoc.when without else) runs nothing.
                     None if k > 0 => {}
                     _ => literal = false,
