@@ -1,4 +1,4 @@
-//! Decodes every real driver transcript in `shared/bolt-captures/`, message by message:
+//! Decodes every real driver transcript in `protocol/tests/captures/`, message by message:
 //! the handshake is parsed and re-encoded, each message is reassembled from its wire bytes,
 //! decoded under the negotiated version, rendered back into the annotation's Python repr
 //! (which asserts every field), and re-encoded to identical body bytes. The `.raw.txt`
@@ -18,9 +18,7 @@ use support::{py, py_map, unhex};
 fn captures_dir() -> PathBuf {
     let dir = std::env::var_os("BOLTWARD_CAPTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bolt-captures")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/captures"));
     assert!(
         dir.is_dir(),
         "bolt captures not found at {} (set BOLTWARD_CAPTURES)",

@@ -145,7 +145,7 @@ fn node_bytes(id: u8, element: Option<&str>) -> Vec<u8> {
 
 #[test]
 fn graph_structures_per_version() {
-    // Node: the constructed example from shared/bolt-captures/constructed-examples.txt
+    // Node: the constructed example from protocol/tests/captures/constructed-examples.txt
     golden(
         &node_bytes(3, Some("4:abc:3")),
         Value::Node(Box::new(node(3, Some("4:abc:3")))),
@@ -573,7 +573,7 @@ fn every_request_message() {
         request_golden(&[0xB0, tag], req, v);
     }
 
-    // RUN: shared/bolt-captures/constructed-examples.txt
+    // RUN: protocol/tests/captures/constructed-examples.txt
     let run = B::new()
         .structure(3, 0x10)
         .tiny_str("RETURN $x AS x")
