@@ -124,9 +124,82 @@ enum LabelSite {
 
 /// Words that start a clause of a query.
 const CLAUSE_STARTS: &[&str] = &[
-    "MATCH", "OPTIONAL", "WITH", "RETURN", "UNWIND", "CALL", "CREATE", "MERGE", "SET", "REMOVE",
-    "DELETE", "DETACH", "NODETACH", "FOREACH", "LOAD", "USE", "FINISH", "FILTER", "LET", "INSERT",
-    "ORDER", "SKIP", "OFFSET", "LIMIT", "SEARCH",
+    "MATCH",
+    "OPTIONAL",
+    "WITH",
+    "RETURN",
+    "UNWIND",
+    "CALL",
+    "CREATE",
+    "MERGE",
+    "SET",
+    "REMOVE",
+    "DELETE",
+    "DETACH",
+    "NODETACH",
+    "FOREACH",
+    "LOAD",
+    "USE",
+    "FINISH",
+    "FILTER",
+    "LET",
+    "INSERT",
+    "ORDER",
+    "SKIP",
+    "OFFSET",
+    "LIMIT",
+    "SEARCH",
+    "SHOW",
+    "TERMINATE",
+    "FOR",
+];
+
+/// Words of a SHOW command before its noun.
+const SHOW_MODIFIERS: &[&str] = &[
+    "ALL",
+    "BTREE",
+    "FULLTEXT",
+    "LOOKUP",
+    "POINT",
+    "RANGE",
+    "TEXT",
+    "VECTOR",
+    "UNIQUE",
+    "UNIQUENESS",
+    "KEY",
+    "EXIST",
+    "EXISTS",
+    "EXISTENCE",
+    "NODE",
+    "RELATIONSHIP",
+    "REL",
+    "PROPERTY",
+    "PROP",
+    "TYPE",
+    "BUILT",
+    "IN",
+    "USER",
+    "DEFINED",
+    "DEFAULT",
+    "HOME",
+];
+
+/// Nouns of the SHOW commands that only read.
+const SHOW_READ_NOUNS: &[&str] = &[
+    "INDEX",
+    "INDEXES",
+    "CONSTRAINT",
+    "CONSTRAINTS",
+    "PROCEDURE",
+    "PROCEDURES",
+    "FUNCTION",
+    "FUNCTIONS",
+    "TRANSACTION",
+    "TRANSACTIONS",
+    "SETTING",
+    "SETTINGS",
+    "DATABASE",
+    "DATABASES",
 ];
 
 /// Words that end a query part without being a clause.
@@ -436,7 +509,8 @@ impl<'a> Parser<'_, 'a, '_> {
         };
         let up = Up::new(w);
         let class = match up.as_str() {
-            "SHOW" => return self.show_command().map(|()| true),
+            "SHOW" if self.show_reads(self.i) => return Ok(false),
+            "SHOW" => Class::Admin,
             "CREATE" => {
                 let mut j = self.i + 1;
                 if self.kw_at(j, "OR") && self.kw_at(j + 1, "REPLACE") {
@@ -462,7 +536,7 @@ impl<'a> Parser<'_, 'a, '_> {
                 }
             }
             "ALTER" | "RENAME" | "GRANT" | "DENY" | "REVOKE" | "START" | "STOP" | "ENABLE"
-            | "DEALLOCATE" | "REALLOCATE" | "DRYRUN" | "TERMINATE" => Class::Admin,
+            | "DEALLOCATE" | "REALLOCATE" | "DRYRUN" => Class::Admin,
             _ => return Ok(false),
         };
         self.certain(class);
@@ -478,69 +552,42 @@ impl<'a> Parser<'_, 'a, '_> {
         }
     }
 
-    /// `SHOW …`: the read-only ones are parsed (YIELD, WHERE, RETURN, composition), the
-    /// others are administration commands.
-    fn show_command(&mut self) -> PResult<()> {
-        const READ_NOUNS: &[&str] = &[
-            "INDEX",
-            "INDEXES",
-            "CONSTRAINT",
-            "CONSTRAINTS",
-            "PROCEDURE",
-            "PROCEDURES",
-            "FUNCTION",
-            "FUNCTIONS",
-            "TRANSACTION",
-            "TRANSACTIONS",
-            "SETTING",
-            "SETTINGS",
-            "DATABASE",
-            "DATABASES",
-        ];
-        const MODIFIERS: &[&str] = &[
-            "ALL",
-            "BTREE",
-            "FULLTEXT",
-            "LOOKUP",
-            "POINT",
-            "RANGE",
-            "TEXT",
-            "VECTOR",
-            "UNIQUE",
-            "UNIQUENESS",
-            "KEY",
-            "EXIST",
-            "EXISTS",
-            "EXISTENCE",
-            "NODE",
-            "RELATIONSHIP",
-            "REL",
-            "PROPERTY",
-            "PROP",
-            "TYPE",
-            "BUILT",
-            "IN",
-            "USER",
-            "DEFINED",
-            "DEFAULT",
-            "HOME",
-        ];
+    /// Whether the `SHOW` at `i` starts a command that only reads (indexes, constraints,
+    /// procedures, functions, transactions, settings, databases, the current user or graph
+    /// type); the others (users, roles, privileges, aliases, servers) are administration.
+    fn show_reads(&self, i: usize) -> bool {
+        if self.kw_at(i + 1, "CURRENT") {
+            return self.kws_at(i + 2, &["USER", "GRAPH"]);
+        }
+        let mut j = i + 1;
+        while self.kws_at(j, SHOW_MODIFIERS) && !self.kws_at(j, SHOW_READ_NOUNS) {
+            // `SHOW USER bob PRIVILEGES` is administration; `SHOW USER DEFINED FUNCTIONS` reads.
+            if self.kw_at(j, "USER") && !self.kw_at(j + 1, "DEFINED") {
+                return false;
+            }
+            j += 1;
+        }
+        self.kws_at(j, SHOW_READ_NOUNS)
+    }
+
+    /// A SHOW command that reads, as a clause (they compose with other clauses): its
+    /// words, names or ids, then `YIELD …` or `WHERE …`.
+    fn show_clause(&mut self) -> PResult<()> {
         self.expect_kw("SHOW")?;
-        if self.kw_at(self.i, "CURRENT") && self.kw_at(self.i + 1, "USER") {
-            self.i += 2;
+        if self.eat_kw("CURRENT") {
+            if !self.eat_kw("USER") {
+                self.expect_kw("GRAPH")?;
+                self.expect_kw("TYPE")?;
+            }
         } else {
-            while self.at_kws(MODIFIERS) && !self.at_kws(READ_NOUNS) {
-                // `SHOW USER bob PRIVILEGES`, `SHOW USERS`: administration.
+            while self.at_kws(SHOW_MODIFIERS) && !self.at_kws(SHOW_READ_NOUNS) {
                 if self.at_kw("USER") && !self.kw_at(self.i + 1, "DEFINED") {
-                    break;
+                    return self.err("a SHOW command that reads");
                 }
                 self.i += 1;
             }
-            if !self.eat_kws(READ_NOUNS) {
-                self.certain(Class::Admin);
-                self.f.command = true;
-                self.skip_command();
-                return Ok(());
+            if !self.eat_kws(SHOW_READ_NOUNS) {
+                return self.err("a SHOW command that reads");
             }
             if self.eat_kw("EXECUTABLE") && self.eat_kw("BY") {
                 if self.kw_at(self.i, "CURRENT") && self.kw_at(self.i + 1, "USER") {
@@ -549,34 +596,62 @@ impl<'a> Parser<'_, 'a, '_> {
                     self.name()?;
                 }
             }
-            // Names, ids or a parameter: `SHOW TRANSACTIONS 'a', 'b'`, `SHOW DATABASE x`.
-            if !self.at_end()
-                && !self.at_p(';')
-                && !self.at_kws(&["YIELD", "WHERE", "RETURN", "SHOW", "TERMINATE"])
-            {
-                self.expr()?;
-                while self.eat_p(',') {
-                    self.expr()?;
+            // Names or ids: `SHOW TRANSACTIONS 'a', 'b'`, `SHOW DATABASE x`, `SHOW SETTINGS
+            // $names` — unless a clause follows, which Neo4j's grammar prefers:
+            // `SHOW SETTINGS WITH * CREATE (n)` is SHOW, then WITH, then CREATE.
+            self.names_or_expression()?;
+        }
+        self.show_yield_or_where()
+    }
+
+    /// `stringList | expression` of SHOW/TERMINATE, when one is there (not a clause).
+    fn names_or_expression(&mut self) -> PResult<()> {
+        let clause_next = self.at_kws(CLAUSE_STARTS)
+            || self.at_kws(&["YIELD", "WHERE"])
+            || self.at_kws(QUERY_ENDS);
+        if self.at_end() || self.at_p(';') || self.at_p('}') || clause_next {
+            return Ok(());
+        }
+        if let Shape::Str(_) = self.expr()? {
+            while self.eat_p(',') {
+                if self.tok(self.i) != Some(Tok::Str) {
+                    return self.err("a string");
                 }
+                self.i += 1;
             }
         }
+        Ok(())
+    }
+
+    /// `YIELD * | items [ORDER BY …] [SKIP n] [LIMIT n] [WHERE …]`, or `WHERE …`.
+    fn show_yield_or_where(&mut self) -> PResult<()> {
         if self.eat_kw("YIELD") {
             self.projection_items()?;
             self.order_skip_limit()?;
             if self.eat_kw("WHERE") {
                 self.expr()?;
             }
-            if self.at_kw("RETURN") {
-                self.clause()?;
-            }
         } else if self.eat_kw("WHERE") {
             self.expr()?;
         }
-        // Composition: `SHOW TRANSACTIONS … TERMINATE TRANSACTIONS …`.
-        if self.at_kw("SHOW") || self.at_kw("TERMINATE") {
-            return self.command().map(|_| ());
-        }
         Ok(())
+    }
+
+    /// `TERMINATE TRANSACTION(S) ids [YIELD …|WHERE …]`: administration, as a clause.
+    fn terminate_clause(&mut self) -> PResult<()> {
+        self.expect_kw("TERMINATE")?;
+        self.certain(Class::Admin);
+        self.f.command = true;
+        if !self.eat_kws(&["TRANSACTION", "TRANSACTIONS"]) {
+            return self.err("TRANSACTIONS");
+        }
+        self.expr()?;
+        if self.at_p(',') {
+            while self.eat_p(',') {
+                self.expr()?;
+            }
+        }
+        self.show_yield_or_where()
     }
 
     // ---- queries -------------------------------------------------------------------
@@ -619,6 +694,25 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn single_query(&mut self) -> PResult<()> {
+        // `[USE g] { query }`: a whole query in braces.
+        let braced = if self.at_kw("USE") && !self.at_p('{') {
+            let save = (self.i, self.f.certain.len(), self.f.databases.len());
+            self.use_clause()?;
+            let braced = self.at_p('{');
+            if !braced {
+                self.i = save.0;
+                self.f.certain.truncate(save.1);
+                self.f.databases.truncate(save.2);
+            }
+            braced
+        } else {
+            self.at_p('{')
+        };
+        if braced {
+            self.i += 1;
+            self.query()?;
+            return self.expect_p('}', "}");
+        }
         if !self.at_kws(CLAUSE_STARTS) {
             return self.err("a clause");
         }
@@ -738,6 +832,20 @@ impl<'a> Parser<'_, 'a, '_> {
                 }
             }
             "FINISH" => {}
+            "SHOW" => {
+                self.i -= 1;
+                self.show_clause()?;
+            }
+            "TERMINATE" => {
+                self.i -= 1;
+                self.terminate_clause()?;
+            }
+            "FOR" => {
+                // `FOR x IN list` (Cypher 25): UNWIND by another name.
+                self.name()?;
+                self.expect_kw("IN")?;
+                self.expr()?;
+            }
             "SEARCH" => {
                 // `SEARCH v IN (VECTOR INDEX i FOR expr [WHERE expr] LIMIT n) [SCORE AS s]`
                 self.name()?;
@@ -759,6 +867,9 @@ impl<'a> Parser<'_, 'a, '_> {
                 if self.eat_kw("SCORE") {
                     self.expect_kw("AS")?;
                     self.name()?;
+                }
+                if self.eat_kw("WHERE") {
+                    self.expr()?;
                 }
             }
             "FILTER" => {
@@ -815,16 +926,26 @@ impl<'a> Parser<'_, 'a, '_> {
         Ok(())
     }
 
-    fn match_clause(&mut self) -> PResult<()> {
+    /// `REPEATABLE ELEMENT [BINDINGS] | ELEMENTS`, `DIFFERENT RELATIONSHIP [BINDINGS] |
+    /// RELATIONSHIPS`, when there.
+    fn match_mode(&mut self) -> PResult<()> {
         if self.eat_kw("REPEATABLE") {
-            if !self.eat_kws(&["ELEMENT", "ELEMENTS"]) {
+            if self.eat_kw("ELEMENT") {
+                self.eat_kw("BINDINGS");
+            } else if !self.eat_kw("ELEMENTS") {
                 return self.err("ELEMENTS");
             }
         } else if self.kw_at(self.i, "DIFFERENT")
             && self.kws_at(self.i + 1, &["RELATIONSHIP", "RELATIONSHIPS"])
         {
             self.i += 2;
+            self.eat_kw("BINDINGS");
         }
+        Ok(())
+    }
+
+    fn match_clause(&mut self) -> PResult<()> {
+        self.match_mode()?;
         let outer = std::mem::replace(&mut self.inline_filter, false);
         self.pattern_list()?;
         let mut filtered = std::mem::replace(&mut self.inline_filter, outer);
@@ -934,9 +1055,18 @@ impl<'a> Parser<'_, 'a, '_> {
             } else if self.eat_kw("ON") {
                 self.expect_kw("ERROR")?;
                 if self.eat_kw("RETRY") {
-                    if self.eat_kw("FOR") {
+                    // `[FOR] duration SECONDS`, optional.
+                    let duration = self.eat_kw("FOR")
+                        || !(self.at_kws(&["THEN", "ON", "OF", "REPORT"])
+                            || self.at_kws(CLAUSE_STARTS)
+                            || self.at_end()
+                            || self.at_p(';')
+                            || self.at_p('}'));
+                    if duration {
                         self.expr()?;
-                        self.eat_kws(&["SECOND", "SECONDS"]);
+                        if !self.eat_kws(&["SEC", "SECOND", "SECONDS"]) {
+                            return self.err("SECONDS");
+                        }
                     }
                     if self.eat_kw("THEN") && !self.eat_kws(&["CONTINUE", "BREAK", "FAIL"]) {
                         return self.err("CONTINUE, BREAK or FAIL");
@@ -956,8 +1086,18 @@ impl<'a> Parser<'_, 'a, '_> {
 
     /// `[DISTINCT] items [ORDER BY …] [SKIP …] [LIMIT …]` of WITH and RETURN.
     fn projection(&mut self) -> PResult<()> {
-        self.eat_kw("DISTINCT");
+        if !self.eat_kw("DISTINCT") && self.at_kw("ALL") && !self.p_at(self.i + 1, '(') {
+            self.i += 1;
+        }
         self.projection_items()?;
+        if self.kw_at(self.i, "GROUP") && self.kw_at(self.i + 1, "BY") {
+            self.i += 2;
+            if self.at_p('(') && self.p_at(self.i + 1, ')') {
+                self.i += 2;
+            } else if !self.eat_kw("ALL") {
+                self.expr_list()?;
+            }
+        }
         self.order_skip_limit()
     }
 
@@ -1070,7 +1210,9 @@ impl<'a> Parser<'_, 'a, '_> {
     /// Path selectors: `ANY [k]`, `ALL`, `ANY SHORTEST`, `ALL SHORTEST`, `SHORTEST k
     /// [GROUPS]`, each with an optional `PATH` / `PATHS`.
     fn selector(&mut self) -> PResult<()> {
+        const MODES: &[&str] = &["WALK", "TRAIL", "ACYCLIC"];
         let mut hit = false;
+        let mut shortest = false;
         if self.eat_kw("ANY") || self.eat_kw("ALL") {
             hit = true;
             if !self.eat_kw("SHORTEST")
@@ -1080,13 +1222,23 @@ impl<'a> Parser<'_, 'a, '_> {
             }
         } else if self.eat_kw("SHORTEST") {
             hit = true;
+            shortest = true;
             if matches!(self.tok(self.i), Some(Tok::Number | Tok::Param)) {
                 self.i += 1;
             }
-            self.eat_kw("GROUPS");
+        }
+        // A path mode stands alone only before the pattern or PATH(S).
+        let mode_next = self.at_kws(MODES)
+            && (hit || self.p_at(self.i + 1, '(') || self.kws_at(self.i + 1, &["PATH", "PATHS"]));
+        if mode_next {
+            self.i += 1;
+            hit = true;
         }
         if hit {
             self.eat_kws(&["PATH", "PATHS"]);
+        }
+        if shortest {
+            self.eat_kws(&["GROUP", "GROUPS"]);
         }
         Ok(())
     }
@@ -1407,15 +1559,21 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.eat_kw("TYPED") {
             return self.type_name();
         }
-        if negated {
-            return self.err("NULL, NORMALIZED or a type");
-        }
+        // `IS [NOT] [LABELED] Label`
+        let _ = negated;
+        self.eat_kw("LABELED");
         self.label_expr(LabelSite::Node)
     }
 
     /// A value type: only the words of Neo4j's type grammar, never other names.
     fn type_name(&mut self) -> PResult<()> {
         const SIMPLE: &[&str] = &[
+            "VARCHAR",
+            "UUID",
+            "INT8",
+            "INT16",
+            "INT32",
+            "INT64",
             "NOTHING",
             "NULL",
             "BOOL",
@@ -1443,9 +1601,6 @@ impl<'a> Parser<'_, 'a, '_> {
             "TIME",
             "DATETIME",
             "TIMESTAMP",
-            "WITH",
-            "WITHOUT",
-            "TIMEZONE",
             "LIST",
             "ARRAY",
             "VECTOR",
@@ -1461,8 +1616,17 @@ impl<'a> Parser<'_, 'a, '_> {
             let mut any = false;
             while self.at_kws(SIMPLE) {
                 // `ANY` followed by `<` opens a union; `LIST<…>`/`VECTOR<…>` an inner type.
+                let time = self.at_kws(&["TIME", "TIMESTAMP"]);
                 self.i += 1;
                 any = true;
+                // `TIME WITH TIMEZONE`, `TIMESTAMP WITHOUT TIME ZONE`: WITH only here.
+                if time && self.at_kws(&["WITH", "WITHOUT"]) {
+                    if self.kw_at(self.i + 1, "TIMEZONE") {
+                        self.i += 2;
+                    } else if self.kw_at(self.i + 1, "TIME") && self.kw_at(self.i + 2, "ZONE") {
+                        self.i += 3;
+                    }
+                }
                 if self.eat_p('<') {
                     self.type_name()?;
                     while self.eat_p(',') {
@@ -1664,13 +1828,15 @@ impl<'a> Parser<'_, 'a, '_> {
                 "EXISTS" | "COUNT" | "COLLECT" if next_brace => {
                     self.i += 2;
                     self.enter()?;
-                    if self.at_p('(') {
+                    // A query when a clause (or a braced query) starts it, else a pattern.
+                    if self.at_kws(CLAUSE_STARTS) || self.at_p('{') || self.at_kw("WHEN") {
+                        self.query()?;
+                    } else {
+                        self.match_mode()?;
                         self.pattern_list()?;
                         if self.eat_kw("WHERE") {
                             self.expr()?;
                         }
-                    } else {
-                        self.query()?;
                     }
                     self.expect_p('}', "}")?;
                     self.leave();
@@ -1689,7 +1855,9 @@ impl<'a> Parser<'_, 'a, '_> {
                     self.leave();
                     return Ok(Shape::Other);
                 }
-                "REDUCE" if next_paren => {
+                "REDUCE" | "ALLREDUCE"
+                    if next_paren && self.is_name_at(i + 2) && self.p_at(i + 3, '=') =>
+                {
                     self.i += 2;
                     self.enter()?;
                     self.name()?;
@@ -1701,6 +1869,11 @@ impl<'a> Parser<'_, 'a, '_> {
                     self.expr()?;
                     self.expect_p('|', "|")?;
                     self.expr()?;
+                    // ALLREDUCE(acc = init, x IN list | step, predicate)
+                    if w.as_str() == "ALLREDUCE" {
+                        self.expect_p(',', ",")?;
+                        self.expr()?;
+                    }
                     self.expect_p(')', ")")?;
                     self.leave();
                     return Ok(Shape::Other);
