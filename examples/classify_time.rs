@@ -28,7 +28,10 @@ fn median_ns(rounds: usize, iters: u32, f: impl Fn()) -> u128 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let size: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(64 * 1024);
+    let size: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(64 * 1024);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let ns = median_ns(rounds, 20_000, || {
         std::hint::black_box(boltward::cypher::classify(std::hint::black_box(STATEMENT)));

@@ -9,6 +9,8 @@
 #   .testenv/node/   npm project: neo4j-driver 5.28.x and 6.x side by side,
 #                    as the aliases neo4j-driver-5 and neo4j-driver-6
 #   prometheus       Debian's package (system-wide), for the real scrape test
+#   oracle/node_modules  npm ci of oracle/ (Neo4j's Cypher front end, the classifier's
+#                    independent judge; see oracle/README.md)
 #
 # Usage: scripts/setup-testenv.sh [--force]
 # Env:   BOLTWARD_TESTENV  (default: <repo>/.testenv)
@@ -38,7 +40,8 @@ done
 log() { echo "setup-testenv: $*" >&2; }
 
 script_sum() { sha256sum "$SCRIPT_DIR/setup-testenv.sh" | cut -c1-16; }
-STAMP_KEY="py6=neo4j-$NEO4J_PY6_VERSION,arcadedb-embedded-$ARCADEDB_VERSION;py528=neo4j-$NEO4J_PY528_VERSION;js=neo4j-driver-$NEO4J_JS5_VERSION,neo4j-driver-$NEO4J_JS6_VERSION;script=$(script_sum)"
+oracle_sum() { sha256sum "$REPO_ROOT/oracle/package-lock.json" | cut -c1-16; }
+STAMP_KEY="py6=neo4j-$NEO4J_PY6_VERSION,arcadedb-embedded-$ARCADEDB_VERSION;py528=neo4j-$NEO4J_PY528_VERSION;js=neo4j-driver-$NEO4J_JS5_VERSION,neo4j-driver-$NEO4J_JS6_VERSION;oracle=$(oracle_sum);script=$(script_sum)"
 STAMP_FILE="$TESTENV/.stamp"
 
 # Fast path: already installed with exactly these pins, and the key entry
@@ -47,6 +50,7 @@ if [ "$FORCE" = 0 ] && [ -f "$STAMP_FILE" ] && [ "$(cat "$STAMP_FILE")" = "$STAM
     && [ -x "$TESTENV/py6/bin/python" ] && [ -x "$TESTENV/py528/bin/python" ] \
     && [ -d "$TESTENV/node/node_modules/neo4j-driver-5" ] \
     && [ -d "$TESTENV/node/node_modules/neo4j-driver-6" ] \
+    && [ -d "$REPO_ROOT/oracle/node_modules/@neo4j-cypher/language-support" ] \
     && command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
     log "up to date ($TESTENV)"
     exit 0
@@ -155,6 +159,9 @@ check_js() { # alias, expected version
 }
 check_js neo4j-driver-5 "$NEO4J_JS5_VERSION"
 check_js neo4j-driver-6 "$NEO4J_JS6_VERSION"
+
+log "npm ci in oracle/ (@neo4j-cypher/language-support, the classifier's judge)"
+(cd "$REPO_ROOT/oracle" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 check_py() { # venv, expected neo4j version
     local got

@@ -27,5 +27,8 @@ if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
     scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
 
+step "oracle self-test (Neo4j's Cypher front end)"
+node --test oracle/test/
+
 step "cargo test"
 cargo test --workspace --locked

@@ -194,6 +194,10 @@ fn classify_at(query: &str, nesting: usize) -> Classification {
     };
     let tokens = match lexer::lex(&text) {
         Ok(t) => t,
+        Err(e @ lexer::LexError::Unexpected('\u{85}', _)) => match cypher25_tokens(&text) {
+            Some(t) => t,
+            None => return unparsed(c, &text, e.to_string()),
+        },
         Err(e) => return unparsed(c, &text, e.to_string()),
     };
     let mut f = Facts::default();
@@ -243,6 +247,23 @@ fn classify_at(query: &str, nesting: usize) -> Classification {
         c.classes.insert(Class::Read);
     }
     c
+}
+
+/// The tokens of a statement that says it is Cypher 25 (`CYPHER 25 …`, and no other
+/// version anywhere), where U+0085 is whitespace; `None` otherwise.
+fn cypher25_tokens(text: &str) -> Option<Vec<lexer::Token>> {
+    let tokens = lexer::lex_25(text).ok()?;
+    let version = |i: usize| -> Option<&str> {
+        let (w, n) = (tokens.get(i)?, tokens.get(i + 1)?);
+        (w.tok == lexer::Tok::Word
+            && w.text(text).eq_ignore_ascii_case("CYPHER")
+            && n.tok == lexer::Tok::Number)
+            .then(|| n.text(text))
+    };
+    let versions = (0..tokens.len()).filter_map(version).collect::<Vec<_>>();
+    // The one version, in the prefix (`[EXPLAIN|PROFILE] CYPHER 25 …`).
+    let first = (0..3).find_map(version);
+    (first == Some("25") && versions.len() == 1).then_some(tokens)
 }
 
 /// Adds what literal Cypher inside a dynamic routine does: all of it is certain (the

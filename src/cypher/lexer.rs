@@ -119,7 +119,8 @@ pub enum LexError {
 
 /// Whitespace in Neo4j's lexer (rule `SPACE`): the ASCII separators, the information
 /// separators U+001C–U+001F, and the Unicode space and line separators it lists. U+0085 is
-/// whitespace in Cypher 25 but part of a name in Cypher 5: it is refused (see [`lex`]).
+/// whitespace in Cypher 25 but part of a name in Cypher 5: [`lex`] refuses it, [`lex_25`]
+/// skips it.
 pub fn is_whitespace(c: char) -> bool {
     matches!(c,
         '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}' | ' ' | '\u{A0}'
@@ -160,6 +161,8 @@ fn punct(c: char) -> Option<u8> {
 struct Lexer<'a> {
     text: &'a str,
     pos: usize,
+    /// Lexing for Cypher 25 only: U+0085 is whitespace.
+    cypher25: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -199,7 +202,7 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
             }
             match self.peek() {
-                Some(c) if is_whitespace(c) => {
+                Some(c) if is_whitespace(c) || (self.cypher25 && c == '\u{85}') => {
                     self.bump();
                 }
                 Some('/') if self.peek2() == Some('/') => {
@@ -408,12 +411,27 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Splits `text` (already unescaped) into tokens.
+/// Splits `text` (already unescaped) into tokens, as both Cypher 5 and Cypher 25 would:
+/// where they differ, it refuses.
 pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
+    lex_mode(text, false)
+}
+
+/// [`lex`] for a statement known to run as Cypher 25 (its `CYPHER 25` prefix says so):
+/// U+0085 is whitespace.
+pub fn lex_25(text: &str) -> Result<Vec<Token>, LexError> {
+    lex_mode(text, true)
+}
+
+fn lex_mode(text: &str, cypher25: bool) -> Result<Vec<Token>, LexError> {
     if u32::try_from(text.len()).is_err() {
         return Err(LexError::TooLong);
     }
-    let mut lx = Lexer { text, pos: 0 };
+    let mut lx = Lexer {
+        text,
+        pos: 0,
+        cypher25,
+    };
     let mut out = Vec::with_capacity(text.len() / 2);
     loop {
         lx.skip()?;

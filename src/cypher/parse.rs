@@ -402,6 +402,20 @@ impl<'a> Parser<'_, 'a, '_> {
         Ok(n)
     }
 
+    /// How many tokens make the parameter at `i`: `$name` is one, `$ name` (a space or a
+    /// comment between, as Neo4j's grammar allows) two; zero when there is none.
+    fn param_len(&self, i: usize) -> usize {
+        match self.tok(i) {
+            Some(Tok::Param) => 1,
+            Some(Tok::Punct(b'$'))
+                if matches!(self.tok(i + 1), Some(Tok::Word | Tok::Quoted | Tok::Number)) =>
+            {
+                2
+            }
+            _ => 0,
+        }
+    }
+
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -658,6 +672,9 @@ impl<'a> Parser<'_, 'a, '_> {
 
     fn query(&mut self) -> PResult<()> {
         self.enter()?;
+        while self.at_kw("DEFINE") {
+            self.local_definition()?;
+        }
         loop {
             if self.at_kw("WHEN") {
                 self.conditional()?;
@@ -668,6 +685,60 @@ impl<'a> Parser<'_, 'a, '_> {
                 break;
             }
         }
+        self.leave();
+        Ok(())
+    }
+
+    /// `DEFINE FUNCTION f(params) [:: type] = expr | { query }` and `DEFINE PROCEDURE
+    /// p(params) [:: (outputs)] { query }` (Cypher 25): the bodies are parsed like any query.
+    fn local_definition(&mut self) -> PResult<()> {
+        self.expect_kw("DEFINE")?;
+        let function = self.eat_kw("FUNCTION");
+        if !function {
+            self.expect_kw("PROCEDURE")?;
+        }
+        self.qualified_name()?;
+        self.signature(true)?;
+        let typed = (self.at_p(':') && self.p_at(self.i + 1, ':')) || self.at_kw("TYPED");
+        if typed {
+            self.i += if self.at_kw("TYPED") { 1 } else { 2 };
+            if function {
+                self.type_name()?;
+            } else {
+                self.signature(false)?;
+            }
+        }
+        if function && self.eat_p('=') {
+            self.expr()?;
+            return Ok(());
+        }
+        self.expect_p('{', "{")?;
+        self.query()?;
+        self.expect_p('}', "}")
+    }
+
+    /// `( name [:: type] [= default], … )` of a local definition.
+    fn signature(&mut self, defaults: bool) -> PResult<()> {
+        self.enter()?;
+        self.expect_p('(', "(")?;
+        if !self.at_p(')') {
+            loop {
+                self.name()?;
+                if self.at_p(':') && self.p_at(self.i + 1, ':') {
+                    self.i += 2;
+                    self.type_name()?;
+                } else if self.eat_kw("TYPED") {
+                    self.type_name()?;
+                }
+                if defaults && self.eat_p('=') {
+                    self.expr()?;
+                }
+                if !self.eat_p(',') {
+                    break;
+                }
+            }
+        }
+        self.expect_p(')', ")")?;
         self.leave();
         Ok(())
     }
@@ -1318,9 +1389,9 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.at_p('{') {
             self.inline_filter = true;
             self.atom()?;
-        } else if self.tok(self.i) == Some(Tok::Param) {
+        } else if self.param_len(self.i) > 0 {
             self.inline_filter = true;
-            self.i += 1;
+            self.i += self.param_len(self.i);
         }
         Ok(())
     }
@@ -1430,7 +1501,19 @@ impl<'a> Parser<'_, 'a, '_> {
                     set.insert(n.into_owned());
                 }
             }
-            if self.eat_p('|') || self.eat_p('&') {
+            // `|` continues the label expression unless what follows cannot be a label
+            // (a name then `.`, `(` or `[`): then it is a comprehension's `|`, as Neo4j
+            // reads `[(a)-->(b) WHERE b:User | b.name]`.
+            let mut next = self.i + 1;
+            if self.p_at(next, ':') {
+                next += 1;
+            }
+            let not_a_label = self.is_name_at(next)
+                && (self.p_at(next + 1, '.')
+                    || self.p_at(next + 1, '(')
+                    || self.p_at(next + 1, '['));
+            if (self.at_p('|') && !not_a_label) || self.at_p('&') {
+                self.i += 1;
                 self.eat_p(':');
                 continue;
             }
@@ -1516,13 +1599,9 @@ impl<'a> Parser<'_, 'a, '_> {
             }
             Tok::Punct(b'!') if self.p_at(self.i + 1, '=') => 2,
             Tok::Punct(b'|') if self.p_at(self.i + 1, '|') => 2,
-            Tok::Punct(b'+' | b'-' | b'*' | b'/' | b'%' | b'^') => {
-                // `-` starting a relationship is not subtraction.
-                if self.rel_starts_at(self.i) {
-                    return Ok(false);
-                }
-                1
-            }
+            // After an operand a `-` is subtraction (`1 - -3`): a pattern in an expression
+            // is read whole by `atom`, from its first node.
+            Tok::Punct(b'+' | b'-' | b'*' | b'/' | b'%' | b'^') => 1,
             Tok::Word => {
                 if self.at_kws(&["AND", "OR", "XOR", "CONTAINS", "IN"]) {
                     1
@@ -1708,6 +1787,10 @@ impl<'a> Parser<'_, 'a, '_> {
             }
             Tok::Number | Tok::Param => {
                 self.i += 1;
+                Ok(Shape::Other)
+            }
+            Tok::Punct(b'$') if self.param_len(self.i) == 2 => {
+                self.i += 2;
                 Ok(Shape::Other)
             }
             Tok::Punct(b'(') => {
