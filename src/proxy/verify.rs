@@ -165,3 +165,33 @@ pub(crate) fn apply(c: &mut Classification, t: QueryType) {
     }
     c.verify = false;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cypher::classify;
+
+    #[test]
+    fn a_read_answer_settles_only_unknown_procedures() {
+        // An unknown procedure alone: the server's `r` makes it a read.
+        let mut c = classify("CALL my.proc()");
+        assert!(c.verify);
+        apply(&mut c, QueryType::Read);
+        assert!(c.is_read(), "{:?}", c.classes);
+
+        // What the structure proves stays, whatever the server says: a literal write inside
+        // a dynamic function (READ mode to the server) next to an unknown procedure.
+        let mut c = classify(
+            "CALL my.proc() YIELD x RETURN apoc.cypher.runFirstColumnSingle('CREATE (n) RETURN n', {}) AS n",
+        );
+        assert!(c.verify && c.has(Class::Write));
+        apply(&mut c, QueryType::Read);
+        assert!(c.has(Class::Write), "{:?}", c.classes);
+
+        // Dynamic Cypher is never downgraded.
+        let mut c =
+            classify("CALL my.proc() YIELD q CALL apoc.cypher.run(q, {}) YIELD value RETURN value");
+        apply(&mut c, QueryType::Read);
+        assert!(c.has(Class::Dynamic), "{:?}", c.classes);
+    }
+}
