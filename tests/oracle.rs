@@ -19,7 +19,7 @@
 mod cypher;
 
 use boltward::cypher::catalog::{self, Kind, RoutineClass};
-use boltward::cypher::obfuscate::{obfuscate, Choices, Transforms};
+use boltward::cypher::obfuscate::{obfuscate, Seeded, Transforms};
 use boltward::cypher::{classify, Class};
 use serde_json::Value;
 use std::io::Write;
@@ -205,18 +205,6 @@ impl Tally {
     }
 }
 
-struct Seq(u64);
-
-impl Choices for Seq {
-    fn pick(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as usize % n
-    }
-}
-
 /// The corpus as written, fully analysed by Neo4j's front end (the corpus is meant to be
 /// valid Cypher: what the front end refuses is listed), and 20 disguises of each statement.
 #[test]
@@ -237,7 +225,7 @@ fn corpus_against_neo4js_front_end() {
     let mut disguised = Vec::new();
     for (i, stmt) in corpus.iter().enumerate() {
         for k in 0..20u64 {
-            if let Some(d) = obfuscate(stmt, Transforms::ALL, &mut Seq(i as u64 * 31 + k)) {
+            if let Some(d) = obfuscate(stmt, Transforms::ALL, &mut Seeded(i as u64 * 31 + k)) {
                 disguised.push(d);
             }
         }

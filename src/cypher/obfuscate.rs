@@ -48,6 +48,19 @@ impl Choices for Bytes<'_> {
     }
 }
 
+/// Choices from a seed (a linear congruential generator): the same seed, the same disguise.
+pub struct Seeded(pub u64);
+
+impl Choices for Seeded {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize % n
+    }
+}
+
 /// Which disguises to use.
 #[derive(Debug, Clone, Copy)]
 pub struct Transforms {
@@ -151,17 +164,6 @@ fn encode(plain: &str, mut escape_this: impl FnMut(char) -> bool) -> String {
 mod tests {
     use super::*;
 
-    struct Seq(u64);
-    impl Choices for Seq {
-        fn pick(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as usize % n
-        }
-    }
-
     #[test]
     fn escapes_round_trip_exactly() {
         for plain in [
@@ -170,7 +172,7 @@ mod tests {
             "a\\\\u0041",
         ] {
             for seed in 0..50 {
-                let e = escape_some(plain, &mut Seq(seed));
+                let e = escape_some(plain, &mut Seeded(seed));
                 assert_eq!(escape::unescape(&e).unwrap(), plain, "{e:?}");
             }
         }
@@ -184,7 +186,7 @@ mod tests {
                 prefix: false,
                 ..Transforms::ALL
             };
-            let o = obfuscate(stmt, t, &mut Seq(seed)).unwrap();
+            let o = obfuscate(stmt, t, &mut Seeded(seed)).unwrap();
             let plain = escape::unescape(&o).unwrap();
             let a = lexer::lex(&plain).unwrap();
             let b = lexer::lex(stmt).unwrap();

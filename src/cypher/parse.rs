@@ -416,6 +416,37 @@ impl<'a> Parser<'_, 'a, '_> {
         }
     }
 
+    /// `item, item, …` (at least one).
+    fn comma_list(&mut self, mut item: impl FnMut(&mut Self) -> PResult<()>) -> PResult<()> {
+        loop {
+            item(self)?;
+            if !self.eat_p(',') {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `open item, item, … close` (possibly empty), one nesting level deeper.
+    fn delimited(
+        &mut self,
+        open: char,
+        close: char,
+        mut item: impl FnMut(&mut Self) -> PResult<()>,
+    ) -> PResult<()> {
+        self.enter()?;
+        if !self.eat_p(open) {
+            return self.err("an opening bracket");
+        }
+        if !self.at_p(close) {
+            self.comma_list(&mut item)?;
+        }
+        if !self.eat_p(close) {
+            return self.err("a closing bracket");
+        }
+        self.leave();
+        Ok(())
+    }
+
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -719,28 +750,19 @@ impl<'a> Parser<'_, 'a, '_> {
 
     /// `( name [:: type] [= default], … )` of a local definition.
     fn signature(&mut self, defaults: bool) -> PResult<()> {
-        self.enter()?;
-        self.expect_p('(', "(")?;
-        if !self.at_p(')') {
-            loop {
-                self.name()?;
-                if self.at_p(':') && self.p_at(self.i + 1, ':') {
-                    self.i += 2;
-                    self.type_name()?;
-                } else if self.eat_kw("TYPED") {
-                    self.type_name()?;
-                }
-                if defaults && self.eat_p('=') {
-                    self.expr()?;
-                }
-                if !self.eat_p(',') {
-                    break;
-                }
+        self.delimited('(', ')', |p| {
+            p.name()?;
+            if p.at_p(':') && p.p_at(p.i + 1, ':') {
+                p.i += 2;
+                p.type_name()?;
+            } else if p.eat_kw("TYPED") {
+                p.type_name()?;
             }
-        }
-        self.expect_p(')', ")")?;
-        self.leave();
-        Ok(())
+            if defaults && p.eat_p('=') {
+                p.expr()?;
+            }
+            Ok(())
+        })
     }
 
     fn conditional(&mut self) -> PResult<()> {
@@ -1209,12 +1231,7 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn set_items(&mut self) -> PResult<()> {
-        loop {
-            self.set_item()?;
-            if !self.eat_p(',') {
-                return Ok(());
-            }
-        }
+        self.comma_list(|p| p.set_item().map(|_| ()))
     }
 
     fn set_item(&mut self) -> PResult<()> {
@@ -1262,12 +1279,7 @@ impl<'a> Parser<'_, 'a, '_> {
     // ---- patterns ------------------------------------------------------------------
 
     fn pattern_list(&mut self) -> PResult<()> {
-        loop {
-            self.pattern_part()?;
-            if !self.eat_p(',') {
-                return Ok(());
-            }
-        }
+        self.comma_list(|p| p.pattern_part().map(|_| ()))
     }
 
     fn pattern_part(&mut self) -> PResult<()> {
@@ -1528,12 +1540,7 @@ impl<'a> Parser<'_, 'a, '_> {
     // ---- expressions ---------------------------------------------------------------
 
     fn expr_list(&mut self) -> PResult<()> {
-        loop {
-            self.expr()?;
-            if !self.eat_p(',') {
-                return Ok(());
-            }
-        }
+        self.comma_list(|p| p.expr().map(|_| ()))
     }
 
     /// An expression: prefix operators, operands and infix/postfix operators in a loop
@@ -1816,21 +1823,11 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn map(&mut self) -> PResult<()> {
-        self.enter()?;
-        self.expect_p('{', "{")?;
-        if !self.at_p('}') {
-            loop {
-                self.name()?;
-                self.expect_p(':', ":")?;
-                self.expr()?;
-                if !self.eat_p(',') {
-                    break;
-                }
-            }
-        }
-        self.expect_p('}', "}")?;
-        self.leave();
-        Ok(())
+        self.delimited('{', '}', |p| {
+            p.name()?;
+            p.expect_p(':', ":")?;
+            p.expr().map(|_| ())
+        })
     }
 
     /// `[…]`: a list, a list comprehension or a pattern comprehension.
@@ -2047,28 +2044,19 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     fn map_projection(&mut self) -> PResult<()> {
-        self.enter()?;
-        self.expect_p('{', "{")?;
-        if !self.at_p('}') {
-            loop {
-                if self.eat_p('.') {
-                    if !self.eat_p('*') {
-                        self.name()?;
-                    }
-                } else if self.is_name_at(self.i) && self.p_at(self.i + 1, ':') {
-                    self.i += 2;
-                    self.expr()?;
-                } else {
-                    self.name()?;
+        self.delimited('{', '}', |p| {
+            if p.eat_p('.') {
+                if !p.eat_p('*') {
+                    p.name()?;
                 }
-                if !self.eat_p(',') {
-                    break;
-                }
+            } else if p.is_name_at(p.i) && p.p_at(p.i + 1, ':') {
+                p.i += 2;
+                p.expr()?;
+            } else {
+                p.name()?;
             }
-        }
-        self.expect_p('}', "}")?;
-        self.leave();
-        Ok(())
+            Ok(())
+        })
     }
 
     fn case(&mut self) -> PResult<()> {
