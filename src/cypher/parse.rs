@@ -1625,10 +1625,10 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     /// `IS [NOT] NULL`, `IS [NOT] [NFC…] NORMALIZED`, `IS [NOT] :: TYPE`,
-    /// `IS [NOT] TYPED TYPE`, `IS Label`.
+    /// `IS [NOT] TYPED TYPE`, `IS [NOT] [LABELED] Label`.
     fn is_predicate(&mut self) -> PResult<()> {
         self.expect_kw("IS")?;
-        let negated = self.eat_kw("NOT");
+        self.eat_kw("NOT");
         if self.eat_kw("NULL") {
             return Ok(());
         }
@@ -1645,8 +1645,6 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.eat_kw("TYPED") {
             return self.type_name();
         }
-        // `IS [NOT] [LABELED] Label`
-        let _ = negated;
         self.eat_kw("LABELED");
         self.label_expr(LabelSite::Node)
     }
