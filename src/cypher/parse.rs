@@ -88,7 +88,17 @@ enum Shape {
     Str(u32),
     /// A short list literal: the index of its element shapes in `Parser::lists`.
     List(u32),
+    /// A map literal.
+    Map,
+    /// A number literal.
+    Number,
     Other,
+}
+
+/// The arguments of a call: their shapes and the tokens between the parentheses.
+struct Args {
+    shapes: Vec<Shape>,
+    tokens: std::ops::Range<usize>,
 }
 
 /// A word upper-cased on the stack, for keyword dispatch without allocating; a word too
@@ -483,8 +493,14 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.t.is_empty() {
             return Ok(()); // only whitespace and comments: nothing runs
         }
+        let mut count = 0;
         loop {
             self.statement()?;
+            count += 1;
+            // EXPLAIN plans one statement; with several, it does not cover the others.
+            if count > 1 {
+                self.f.explain = false;
+            }
             if self.eat_p(';') {
                 if self.at_end() {
                     return Ok(());
@@ -1111,7 +1127,7 @@ impl<'a> Parser<'_, 'a, '_> {
         } else {
             None
         };
-        self.routine(&name, Kind::Procedure, args.as_deref());
+        self.routine(&name, Kind::Procedure, args.as_ref());
         if self.eat_kw("YIELD") {
             if !self.eat_p('*') {
                 loop {
@@ -1790,7 +1806,11 @@ impl<'a> Parser<'_, 'a, '_> {
                 self.i += 1;
                 Ok(Shape::Str(self.i as u32 - 1))
             }
-            Tok::Number | Tok::Param => {
+            Tok::Number => {
+                self.i += 1;
+                Ok(Shape::Number)
+            }
+            Tok::Param => {
                 self.i += 1;
                 Ok(Shape::Other)
             }
@@ -1813,7 +1833,7 @@ impl<'a> Parser<'_, 'a, '_> {
             Tok::Punct(b'[') => self.list(),
             Tok::Punct(b'{') => {
                 self.map()?;
-                Ok(Shape::Other)
+                Ok(Shape::Map)
             }
             Tok::Word | Tok::Quoted => self.word_atom(),
             _ => self.err("an expression"),
@@ -1996,7 +2016,8 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.p_at(j, '(') {
             let (name, dotted) = self.qualified_name()?;
             let args = self.arguments()?;
-            if dotted {
+            // `` `apoc.cypher.run`(…) `` names a namespaced function too.
+            if dotted || name.contains('.') {
                 self.routine(&name, Kind::Function, Some(&args));
             }
             return Ok(Shape::Other);
@@ -2022,9 +2043,10 @@ impl<'a> Parser<'_, 'a, '_> {
     }
 
     /// `( [DISTINCT] [* | expr, …] )`, with the shape of each argument.
-    fn arguments(&mut self) -> PResult<Vec<Shape>> {
+    fn arguments(&mut self) -> PResult<Args> {
         self.enter()?;
         self.expect_p('(', "(")?;
+        let from = self.i;
         let mut args = Vec::new();
         self.eat_kws(&["DISTINCT", "ALL"]);
         if self.eat_p('*') {
@@ -2036,9 +2058,13 @@ impl<'a> Parser<'_, 'a, '_> {
                 }
             }
         }
+        let to = self.i;
         self.expect_p(')', ")")?;
         self.leave();
-        Ok(args)
+        Ok(Args {
+            shapes: args,
+            tokens: from..to,
+        })
     }
 
     fn map_projection(&mut self) -> PResult<()> {
@@ -2107,7 +2133,7 @@ impl<'a> Parser<'_, 'a, '_> {
     // ---- routines ------------------------------------------------------------------
 
     /// Applies what the catalog says about a procedure or namespaced function call.
-    fn routine(&mut self, name: &str, kind: Kind, args: Option<&[Shape]>) {
+    fn routine(&mut self, name: &str, kind: Kind, args: Option<&Args>) {
         let entry = catalog::lookup(name, kind);
         match entry {
             None if kind == Kind::Procedure => {
@@ -2124,7 +2150,7 @@ impl<'a> Parser<'_, 'a, '_> {
         }
     }
 
-    fn known_routine(&mut self, name: &str, kind: Kind, e: &Entry, args: Option<&[Shape]>) {
+    fn known_routine(&mut self, name: &str, kind: Kind, e: &Entry, args: Option<&Args>) {
         let proc = kind == Kind::Procedure;
         match e.class {
             RoutineClass::Read => {}
@@ -2149,8 +2175,36 @@ impl<'a> Parser<'_, 'a, '_> {
 
     /// A routine that runs Cypher given as a string: literal arguments are classified
     /// like any statement; anything else is `dynamic`.
-    fn dynamic(&mut self, name: &str, e: &Entry, args: Option<&[Shape]>) {
-        let args = args.unwrap_or(&[]);
+    fn dynamic(&mut self, name: &str, e: &Entry, args: Option<&Args>) {
+        // Without parentheses a procedure takes its arguments from the query's parameters.
+        let Some(args) = args else {
+            return self.dynamic_because(
+                name,
+                "is called without arguments (they come from the parameters)",
+            );
+        };
+        // APOC puts the names of the parameters it is given into the Cypher it runs
+        // (`WITH $`k` AS `k` …` + the statement): a backtick name anywhere in the arguments,
+        // or parameters that are not a map literal, can inject Cypher.
+        // (The literal Cypher is still classified: its classes come on top of `dynamic`.)
+        if self.t[args.tokens.clone()]
+            .iter()
+            .any(|t| t.tok == Tok::Quoted)
+        {
+            self.dynamic_because(name, "has a backtick name in its arguments");
+        }
+        let last = args.shapes.len().saturating_sub(1);
+        let cypher_at = |k: usize| e.cypher_args.contains(&k) || (e.cypher_args_all && k < 2);
+        if args.shapes.len() > 1
+            && !cypher_at(last)
+            && !matches!(
+                args.shapes[last],
+                Shape::Map | Shape::Str(_) | Shape::Number
+            )
+        {
+            self.dynamic_because(name, "is given parameters that are not a map literal");
+        }
+        let args = &args.shapes[..];
         let mut literal = true;
         let mut texts = Vec::new();
         if e.cypher_args_all {
@@ -2185,11 +2239,13 @@ impl<'a> Parser<'_, 'a, '_> {
             }
         }
         if !literal {
-            self.certain(Class::Dynamic);
-            self.f
-                .notes
-                .push(format!("{name} runs Cypher that is not a literal: dynamic"));
+            self.dynamic_because(name, "runs Cypher that is not a literal");
         }
         self.f.nested.extend(texts);
+    }
+
+    fn dynamic_because(&mut self, name: &str, why: &str) {
+        self.certain(Class::Dynamic);
+        self.f.notes.push(format!("{name} {why}: dynamic"));
     }
 }
