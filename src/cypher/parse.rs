@@ -2241,6 +2241,12 @@ impl<'a> Parser<'_, 'a, '_> {
         if !literal {
             self.dynamic_because(name, "runs Cypher that is not a literal");
         }
+        // APOC also splices column names of the Cypher it runs into further Cypher
+        // (`apoc.periodic.iterate`'s `WITH _batch.`col` AS …`): a backtick name inside the
+        // literal could inject, so it makes the call dynamic too.
+        if texts.iter().any(|t| t.contains('`')) {
+            self.dynamic_because(name, "runs Cypher with backtick names");
+        }
         self.f.nested.extend(texts);
     }
 
