@@ -189,7 +189,8 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
         claimed: args.claimed.clone(),
         database: args.database.clone(),
     };
-    let out = boltward::control::check_json(&policy, &req);
+    let limit = boltward::config::Limits::default().max_statement_bytes;
+    let out = boltward::control::check_json(&policy, &req, limit);
     let denied = out["verdict"] == "deny";
     if args.json {
         println!("{out}");

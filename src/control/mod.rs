@@ -349,7 +349,12 @@ pub struct CheckRequest {
 }
 
 /// The JSON answer of a policy check (also printed by `boltward policy check --json`).
-pub fn check_json(policy: &Policy, req: &CheckRequest) -> serde_json::Value {
+/// `max_statement_bytes` is the limit the proxy applies (`limits.max_statement_bytes`).
+pub fn check_json(
+    policy: &Policy,
+    req: &CheckRequest,
+    max_statement_bytes: usize,
+) -> serde_json::Value {
     let actor = Actor {
         principal: req.actor.clone(),
         scheme: req.scheme.clone().or(Some("basic".into())),
@@ -358,10 +363,7 @@ pub fn check_json(policy: &Policy, req: &CheckRequest) -> serde_json::Value {
         user_agent: req.user_agent.clone(),
         claimed: req.claimed.clone(),
     };
-    let c = classify_limited(
-        &req.query,
-        crate::config::Limits::default().max_statement_bytes,
-    );
+    let c = classify_limited(&req.query, max_statement_bytes);
     let v = decide(policy, &actor, &c, req.database.as_deref());
     json!({
         "classes": c.classes,
@@ -382,7 +384,11 @@ async fn policy_check(
     State(s): State<Shared>,
     Json(req): Json<CheckRequest>,
 ) -> Json<serde_json::Value> {
-    Json(check_json(&s.policy.get(), &req))
+    Json(check_json(
+        &s.policy.get(),
+        &req,
+        s.config.limits.max_statement_bytes,
+    ))
 }
 
 async fn not_found() -> ApiError {
