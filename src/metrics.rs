@@ -99,6 +99,8 @@ pub struct ProxyMetrics {
     pub added_latency: HistogramVec,
     /// Statements classified read that the server reported as writes.
     pub predicted_read_wrote: IntCounter,
+    /// Auto-commit writes run again because boltward's COMMIT of them failed transiently.
+    pub autocommit_retries: IntCounter,
     /// Statements the classifier could not escape, lex or parse (classed as writes).
     pub statements_unparsed: IntCounter,
     /// Policy reloads by outcome.
@@ -231,6 +233,11 @@ impl Metrics {
                 &["kind"],
             ),
             upstream_round_trip: rt,
+            autocommit_retries: counter(
+                &r,
+                "boltward_autocommit_retries_total",
+                "Auto-commit writes run again after boltward's COMMIT of them failed with a transient error (nothing of their result had been shown)",
+            ),
             predicted_read_wrote: counter(
                 &r,
                 "boltward_predicted_read_wrote_total",

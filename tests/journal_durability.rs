@@ -390,3 +390,205 @@ fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     assert_eq!(code, 0, "{out}{err}");
     drop(fs);
 }
+
+/// Polls `cond` until it holds (bounded: a hang is a failure, not a wait forever).
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// What no proxy can see from answers alone: the answer of an auto-commit write stalls on
+/// the network while a conflicting transaction on another connection runs and commits.
+/// boltward commits auto-commit writes itself, after taking their place in the journal
+/// (docs/journal-format.md, "Order"), so the journal still holds the server's commit
+/// order: replaying it gives the value the server has. (ArcadeDB lets the second writer
+/// commit first and fails the stalled one's COMMIT transiently, which boltward then runs
+/// again unseen; Neo4j would make the second wait for the first's lock. Either way the
+/// journal must agree with the server.)
+#[test]
+fn a_stalled_auto_commit_answer_does_not_reorder_the_journal() {
+    use boltward::upstream::client::BoltClient;
+    use boltward_protocol::Map;
+    let server = server();
+    let relay = common::Relay::start(&server.addr());
+    let bw = Boltward::start(&relay.addr, &[], &[]);
+    let run = format!("stall{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a_result, b_result, b_first) = rt.block_on(async {
+        let upstream = boltward::config::Upstream {
+            addr: bw.addr.clone(),
+            ..Default::default()
+        };
+        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
+        fn alpha() -> Map {
+            Map::from([("db", "alpha")])
+        }
+        let params = |w: i64| -> Map {
+            Map::from([
+                ("run", boltward_protocol::Value::from(run.as_str())),
+                ("w", w.into()),
+            ])
+        };
+        let mut setup = BoltClient::connect(&connector, "root", PASSWORD, "setup/1")
+            .await
+            .unwrap();
+        setup
+            .query("CREATE (:Stall {run: $run, v: 1})", params(0), alpha())
+            .await
+            .unwrap();
+        let mut a = BoltClient::connect(&connector, "root", PASSWORD, "a/1")
+            .await
+            .unwrap();
+        let a_conn = relay.connections() - 1;
+        let mut b = BoltClient::connect(&connector, "root", PASSWORD, "b/1")
+            .await
+            .unwrap();
+        const UPDATE: &str = "MATCH (n:Stall {run: $run}) SET n.v = n.v * 7 + $w";
+        relay.hold(a_conn, true);
+        let (pa, pb) = (params(1), params(2));
+        let a_task = tokio::spawn(async move { a.query(UPDATE, pa, alpha()).await });
+        // The server answered A's statement in full (its final summary carries t_last);
+        // boltward has not seen it.
+        until("the server's answer to A", || {
+            relay.held(a_conn).windows(6).any(|w| w == b"t_last")
+        })
+        .await;
+        let b_task = tokio::spawn(async move {
+            b.begin(alpha()).await?;
+            b.query(UPDATE, pb, Map::new()).await?;
+            b.commit().await
+        });
+        // B either commits (ArcadeDB) or waits for A's lock (Neo4j); give it the chance
+        // to commit before A's answer moves on.
+        let b_done = async {
+            while !b_task.is_finished() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), b_done).await;
+        let b_first = b_task.is_finished();
+        relay.hold(a_conn, false);
+        (
+            a_task.await.unwrap().map(|r| r.summary),
+            b_task.await.unwrap(),
+            b_first,
+        )
+    });
+    eprintln!("A: {a_result:?}\nB: {b_result:?}\nB committed first: {b_first}");
+    assert!(b_result.is_ok(), "B commits: {b_result:?}");
+    let retries = common::metric_value(&bw.metrics(), "boltward_autocommit_retries_total");
+    if b_first {
+        // ArcadeDB: A's COMMIT fails on B's change (a transient error). Nothing of A's
+        // result was shown, so boltward ran it again, after B: the client never knew.
+        assert!(a_result.is_ok(), "A was run again unseen: {a_result:?}");
+        assert_eq!(retries, 1.0, "one retry");
+    }
+
+    let value = |db: &str| {
+        let out = py(
+            "py6",
+            r#"
+import os, neo4j
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
+r = d.execute_query("MATCH (n:Stall {run: $run}) RETURN n.v AS v", run=os.environ["RUN"], database_=os.environ["DB"]).records
+print([x["v"] for x in r])
+"#,
+            &[
+                ("URI", &format!("bolt://{}", server.addr())),
+                ("PW", PASSWORD),
+                ("DB", db),
+                ("RUN", &run),
+            ],
+        );
+        out.trim().to_owned()
+    };
+    let on_server = value("alpha");
+    let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
+    rt.block_on(async {
+        let upstream = boltward::config::Upstream {
+            addr: server.addr(),
+            ..Default::default()
+        };
+        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
+        let mut client = boltward::upstream::client::BoltClient::connect(
+            &connector, "root", PASSWORD, "replay/1",
+        )
+        .await
+        .unwrap();
+        for i in &intents {
+            boltward::journal::replay::apply(&mut client, i, Some("replay"))
+                .await
+                .unwrap();
+        }
+    });
+    assert_eq!(
+        value("replay"),
+        on_server,
+        "the journal's order is the server's commit order ({} committed writes journaled)",
+        intents.len()
+    );
+    if b_first {
+        assert_eq!(on_server, "[64]", "B (×7+2) then A (×7+1)");
+        assert_eq!(intents.len(), 3, "the create, B and A's second attempt");
+    }
+}
+
+const BUSY_LOAD: &str = r#"
+import os, threading, neo4j
+run = os.environ["RUN"]
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=48)
+errors = []
+def worker(w):
+    with d.session(database="alpha") as s:
+        for i in range(10):
+            try:
+                if i % 2:
+                    s.run("CREATE (:Busy {run: $run, w: $w, i: $i})", run=run, w=w, i=i).consume()
+                else:
+                    s.run("CREATE (n:Busy {run: $run, w: $w, i: $i}) RETURN n.i AS i", run=run, w=w, i=i).single()
+            except Exception as e:
+                errors.append("%s %s" % (type(e).__name__, e))
+ts = [threading.Thread(target=worker, args=(w,)) for w in range(48)]
+for t in ts: t.start()
+for t in ts: t.join()
+n = d.execute_query("MATCH (n:Busy {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
+print("ERRORS", len(errors), errors[:3])
+print("NODES", n)
+"#;
+
+/// Concurrent auto-commit creates: boltward commits them itself, and on a server with
+/// optimistic concurrency (ArcadeDB fails concurrent commits on one page) a COMMIT can
+/// fail transiently where the server's own auto-commit would have retried. boltward runs
+/// such a write again, unseen, when nothing of its result was shown: no client sees an
+/// error, every node exists once, and the journal holds each create committed exactly
+/// once (a failed attempt is journaled as failed, the retry under a new intent).
+#[test]
+fn concurrent_auto_commit_writes_commit_once_each() {
+    let server = server();
+    let bw = Boltward::start(&server.addr(), &[], &[]);
+    let run = format!("busy{}", std::process::id());
+    let out = py(
+        "py6",
+        BUSY_LOAD,
+        &[
+            ("URI", &format!("bolt://{}", bw.addr)),
+            ("PW", PASSWORD),
+            ("RUN", &run),
+        ],
+    );
+    let retries = common::metric_value(&bw.metrics(), "boltward_autocommit_retries_total");
+    eprintln!("{out}boltward retried {retries} auto-commit writes");
+    assert!(out.contains("ERRORS 0 "), "no client saw an error: {out}");
+    assert!(out.contains("NODES 480"), "every node once: {out}");
+    let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
+    assert_eq!(intents.len(), 480, "each create journaled committed once");
+}

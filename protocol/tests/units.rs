@@ -172,3 +172,50 @@ fn varints() {
     );
     assert_eq!(read_varint(&[0x80]).unwrap(), None);
 }
+
+// ---- auto-commit RUN split into BEGIN + RUN ----
+
+#[test]
+fn auto_commit_run_splits_into_begin_and_run_losslessly() {
+    use boltward_protocol::message::{split_auto_commit_run, Run};
+    use boltward_protocol::{Dialect, Map, Request, Value};
+    let v = Version::new(5, 4);
+    let dialect = Dialect::new(v);
+    let mut extra = Map::new();
+    extra.insert("db", "alpha");
+    extra.insert("tx_timeout", 5000i64);
+    extra.insert("bookmarks", Value::List(vec![Value::from("FB:1")]));
+    let mut parameters = Map::new();
+    parameters.insert("w", 7i64);
+    parameters.insert("f", 1.5f64);
+    let run = Run {
+        query: "MATCH (n {k: $w}) SET n.v = $f".into(),
+        parameters: parameters.clone(),
+        extra: extra.clone(),
+    };
+    let wire = Request::Run(run).to_wire(v).unwrap();
+    let body = body_of(&wire);
+    let (begin, run) = split_auto_commit_run(&body, dialect).unwrap();
+    let Request::Begin(b) = Request::decode(&body_of(&begin), dialect).unwrap() else {
+        panic!("BEGIN first")
+    };
+    assert_eq!(b.extra, extra, "the RUN's extra moves to BEGIN");
+    let Request::Run(r) = Request::decode(&body_of(&run), dialect).unwrap() else {
+        panic!("then RUN")
+    };
+    assert_eq!(r.query, "MATCH (n {k: $w}) SET n.v = $f");
+    assert_eq!(r.parameters, parameters);
+    assert!(r.extra.is_empty());
+    // The query and parameters are the client's bytes, not a re-encoding.
+    let run_body = body_of(&run);
+    assert_eq!(&run_body[..run_body.len() - 1], &body[..run_body.len() - 1]);
+
+    // Anything but a well-formed RUN is refused, never guessed at.
+    for bad in [
+        &body[..body.len() - 1],
+        &[0xB0, 0x11][..],
+        &[0xB3, 0x10, 0x80, 0xA0, 0x01][..],
+    ] {
+        assert!(split_auto_commit_run(bad, dialect).is_err(), "{bad:02X?}");
+    }
+}

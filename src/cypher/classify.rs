@@ -121,6 +121,11 @@ pub struct Classification {
     /// settles the others.
     #[serde(skip)]
     pub certain: BTreeSet<Class>,
+    /// The statement commits transactions of its own (`CALL { … } IN TRANSACTIONS`, or an
+    /// unparsed text naming `TRANSACTIONS` or `PERIODIC`): Neo4j runs it only as an
+    /// auto-commit transaction.
+    #[serde(skip)]
+    pub own_transactions: bool,
 }
 
 impl Classification {
@@ -143,6 +148,7 @@ impl Classification {
             unparsed: false,
             too_large: None,
             certain: BTreeSet::new(),
+            own_transactions: false,
         }
     }
 
@@ -232,6 +238,7 @@ fn classify_at(query: &str, nesting: usize) -> Classification {
     c.deletes = f.deletes;
     c.unbounded_delete = f.deletes && f.unfiltered_match && !f.has_limit;
     c.schema_drop = f.schema_drop;
+    c.own_transactions = f.own_transactions;
     if !f.notes.is_empty() {
         c.note = Some(f.notes.join("; "));
     }
@@ -325,6 +332,9 @@ fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
             c.classes.insert(*class);
         }
     }
+    c.own_transactions = text
+        .split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_')
+        .any(|w| w.eq_ignore_ascii_case("TRANSACTIONS") || w.eq_ignore_ascii_case("PERIODIC"));
     c.certain = c.classes.clone();
     c.unparsed = true;
     c.labels_complete = false;
@@ -335,6 +345,28 @@ fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Statements that commit transactions of their own must stay auto-commit.
+    #[test]
+    fn own_transactions_are_recognised() {
+        for (q, own) in [
+            ("CALL { CREATE (:A) } IN TRANSACTIONS", true),
+            (
+                "MATCH (n) CALL (n) { SET n.x = 1 } IN 4 CONCURRENT TRANSACTIONS OF 10 ROWS",
+                true,
+            ),
+            ("CALL { CREATE (:A) }", false),
+            ("CREATE (:A {name: 'IN TRANSACTIONS'})", false),
+            ("CALL { CREATE (:A) } IN TRANSACTIONS ON ERROR FAIL )", true), // unparsed
+            (
+                "USING PERIODIC COMMIT LOAD CSV FROM 'x' AS r CREATE ()",
+                true,
+            ), // unparsed
+            ("CREATE (:A", false),                                          // unparsed
+        ] {
+            assert_eq!(classify(q).own_transactions, own, "{q}");
+        }
+    }
 
     /// Every adversarial shape at 1 MiB classifies on a 2 MiB stack (a tokio worker's),
     /// in a debug build, and none of them is mistaken for something it is not.

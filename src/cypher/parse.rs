@@ -59,6 +59,9 @@ pub struct Facts {
     pub schema_drop: bool,
     /// The statement is a schema or administration command.
     pub command: bool,
+    /// `CALL { … } IN TRANSACTIONS`: the statement commits transactions of its own, which
+    /// Neo4j allows only in an auto-commit transaction.
+    pub own_transactions: bool,
     /// Cypher text given to a dynamic routine as a literal, to classify recursively.
     pub nested: Vec<String>,
     /// Why a class was added that a reader might not expect.
@@ -1150,6 +1153,7 @@ impl<'a> Parser<'_, 'a, '_> {
     fn in_transactions(&mut self) -> PResult<()> {
         self.expect_kw("IN")?;
         self.certain(Class::Write);
+        self.f.own_transactions = true;
         if !self.at_kw("TRANSACTIONS") && !self.at_kw("CONCURRENT") {
             self.expr()?;
         }

@@ -5,8 +5,10 @@
 //! `write`, makes them durable with one `fdatasync`, then answers them all. Under load
 //! many commits share one fsync; alone, a commit pays one.
 //!
-//! Order: outcomes carry a *ticket*, taken when a commit is sent to the server (explicit
-//! transactions) or when its result arrives (auto-commit). Outcomes are appended in
+//! Order: outcomes carry a *ticket*, taken when a COMMIT is sent to the server (explicit
+//! transactions, and auto-commit writes, which the session runs as transactions it
+//! commits itself), or when the result arrives (statements that must stay auto-commit).
+//! Outcomes are appended in
 //! ticket order, so the journal's order of committed writes is the order boltward sent
 //! their commits (docs/journal-format.md explains why that is the server's commit order
 //! for conflicting transactions). A ticket dropped without an outcome (the connection

@@ -230,6 +230,9 @@ pub(crate) enum Step {
     AutoIntent(j::Intent),
     /// An explicit write transaction: durable before the COMMIT is forwarded.
     CommitIntent(j::Intent, Map, Option<String>),
+    /// The outcome of a write that cannot commit any more (a wrapped auto-commit write
+    /// reset before boltward sent its COMMIT).
+    Outcome(u64, j::TxResult),
 }
 
 /// What the server loop must make durable before the client sees a summary.

@@ -168,9 +168,24 @@ impl Governor {
         wire(&Response::Failure(f))
     }
 
+    /// Answers a request the protocol does not allow here with `Request.Invalid` and
+    /// ignores what follows until RESET, as a server does.
+    pub(crate) fn invalid(&mut self, message: &str) -> Bytes {
+        self.failed = true;
+        wire(&Response::Failure(Failure::invalid_request(
+            self.version,
+            message,
+        )))
+    }
+
     /// Whether a refusal is pending RESET.
     pub(crate) fn is_failed(&self) -> bool {
         self.failed
+    }
+
+    /// The statement PULL and DISCARD follow.
+    pub(crate) fn last_statement(&self) -> Option<Statement> {
+        self.last.clone()
     }
 
     /// Sets the journal intent of the last auto-commit RUN (PULL/DISCARD follow it).

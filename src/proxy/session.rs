@@ -21,7 +21,9 @@ use crate::policy::Actor;
 use crate::upstream::BoxStream;
 use boltward_protocol::chunk::{body_of, scan, ChunkDecoder, Frame};
 use boltward_protocol::handshake::{NO_VERSION, PARSED_VERSIONS};
-use boltward_protocol::message::{Extra, Failure, Response, ResponseKind};
+use boltward_protocol::message::{
+    split_auto_commit_run, Extra, Failure, Response, ResponseKind, Success,
+};
 use boltward_protocol::state::{ServerState, Summary, Tracker};
 use boltward_protocol::{Dialect, Request, RequestKind, Version};
 use bytes::{Buf, Bytes, BytesMut};
@@ -39,9 +41,57 @@ const KEEP_BUFFER: usize = 64 * 1024;
 /// How long to wait for the server to close after GOODBYE.
 const GOODBYE_GRACE: Duration = Duration::from_secs(2);
 
+/// Who asked for a request the upstream answers. boltward runs an auto-commit write as an
+/// explicit transaction it opens and commits itself (see [`Wrapped`]); the client never
+/// sees the answers to the requests boltward added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The client's own request.
+    Client,
+    /// A request of boltward's own (the BEGIN before a wrapped RUN; RESET, BEGIN and RUN of
+    /// a retry): its SUCCESS is not shown; its FAILURE answers the client's next request
+    /// instead.
+    Hidden,
+    /// A wrapped auto-commit RUN: its SUCCESS loses the `qid` an auto-commit RUN never has.
+    WrappedRun,
+    /// The COMMIT boltward sent after a wrapped statement's final summary.
+    WrapCommit,
+    /// An answer the client must not see (the RUN behind a wrapping BEGIN that failed).
+    Swallow,
+}
+
+/// An auto-commit write run as an explicit transaction: its commit is then a COMMIT that
+/// boltward forwards after taking the write's place in the journal, which makes the
+/// journal's order the server's commit order for every pair of conflicting writes
+/// (docs/journal-format.md, "Order").
+struct Wrapped {
+    /// The intent of the current attempt.
+    lsn: u64,
+    /// The final summary, held until the COMMIT answers (then given the bookmark).
+    done: Option<Success>,
+    /// The COMMIT was sent.
+    committing: bool,
+    /// The result's RECORDs, held with the final summary while they are few, so that a
+    /// COMMIT that fails transiently can be retried unseen; `None` once they were shown.
+    records: Option<BytesMut>,
+    /// What a retry journals and sends again.
+    intent: boltward_journal::Intent,
+    again: Bytes,
+    attempts: u32,
+    /// A retry is due; the failure to show if it cannot be made.
+    retry: Option<Bytes>,
+}
+
+/// RECORDs of a wrapped write held at most (beyond, they are shown and a failed COMMIT
+/// is the client's to retry).
+const MAX_HELD_RECORDS: usize = 256 * 1024;
+/// Times a wrapped write whose COMMIT failed with a transient error is run again.
+const MAX_WRAP_ATTEMPTS: u32 = 3;
+
 /// A request the upstream answers.
 struct Pending {
     kind: RequestKind,
+    role: Role,
     /// The statement a RUN, PULL or DISCARD belongs to (checked against the summary).
     statement: Option<Statement>,
     /// Answer the client with these bytes instead of the upstream's SUCCESS.
@@ -76,6 +126,8 @@ struct Inner {
     jtx: Option<TxLog>,
     /// An auto-commit write whose intent is journaled and whose outcome is not yet.
     unresolved: Option<u64>,
+    /// The auto-commit write running in a transaction boltward opened.
+    wrapped: Option<Wrapped>,
     /// Write work admitted through the gate, released when the session is idle again
     /// (write barriers wait for it).
     write_slot: Option<super::gate::WriteSlot>,
@@ -109,6 +161,8 @@ struct Shared {
     generation: u64,
     /// The upstream was switched (promotion): finish the work in flight, then close.
     retired: std::sync::atomic::AtomicBool,
+    /// RECORDs may have to be held (a wrapped write is running); cleared lazily.
+    holding: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -122,6 +176,7 @@ impl Shared {
                 last_activity: Instant::now(),
                 jtx: None,
                 unresolved: None,
+                wrapped: None,
                 write_slot: None,
             }),
             synthetic: AtomicUsize::new(0),
@@ -131,6 +186,7 @@ impl Shared {
             conn,
             generation,
             retired: std::sync::atomic::AtomicBool::new(false),
+            holding: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -199,9 +255,39 @@ impl Shared {
         }
     }
 
+    /// Holds a RECORD of a wrapped write (see [`Wrapped::records`]).
+    fn hold_record(&self, record: &[u8]) -> Held {
+        if !self.holding.load(Ordering::Acquire) {
+            return Held::No;
+        }
+        let mut inner = self.lock();
+        let Some(w) = inner.wrapped.as_mut().filter(|w| !w.committing) else {
+            self.holding.store(false, Ordering::Release);
+            return Held::No;
+        };
+        let Some(records) = w.records.as_mut() else {
+            return Held::No;
+        };
+        if records.len() + record.len() > MAX_HELD_RECORDS {
+            return Held::Overflow(w.records.take().unwrap_or_default().freeze());
+        }
+        records.extend_from_slice(record);
+        Held::Yes
+    }
+
     fn touch(&self) {
         self.lock().last_activity = Instant::now();
     }
+}
+
+/// What became of a RECORD offered to [`Shared::hold_record`].
+enum Held {
+    /// Relay it.
+    No,
+    /// Held.
+    Yes,
+    /// Too many: write these held ones, then relay it (and the rest).
+    Overflow(Bytes),
 }
 
 /// How the client loop ended.
@@ -301,12 +387,25 @@ pub(crate) async fn run(
             Err(e) => Err(e),
         }
     };
-    let unresolved = shared.lock().unresolved.take();
+    let (unresolved, wrapped) = {
+        let mut inner = shared.lock();
+        (inner.unresolved.take(), inner.wrapped.take())
+    };
     if let (Some(lsn), Some(journal)) = (unresolved, &ctx.journal) {
-        journal.in_doubt(
-            lsn,
-            "the connection ended before the auto-commit result arrived",
-        );
+        if wrapped.is_some_and(|w| w.lsn == lsn && !w.committing) {
+            // boltward never sent its COMMIT: the server rolls it back with the connection.
+            let result = boltward_journal::TxResult::RolledBack {
+                reason: "the connection ended before the statement committed".into(),
+            };
+            if let Err(e) = journal.ticket(lsn).resolve(result).await {
+                warn!(error = %e, lsn, "the outcome of a write that did not commit could not be journaled; it stays in doubt");
+            }
+        } else {
+            journal.in_doubt(
+                lsn,
+                "the connection ended before the auto-commit result arrived",
+            );
+        }
     }
     result
 }
@@ -382,8 +481,30 @@ async fn client_to_server(
                 observe(&mut unobserved, read_at);
                 shared.upstream_caught_up().await;
             }
+            if !matches!(
+                kind,
+                RequestKind::Pull
+                    | RequestKind::Discard
+                    | RequestKind::Reset
+                    | RequestKind::Goodbye
+            ) && shared
+                .lock()
+                .wrapped
+                .as_ref()
+                .is_some_and(|w| w.done.is_none())
+            {
+                // What a server answers in an auto-commit transaction's STREAMING state.
+                let answer = shared.lock().governor.invalid(&format!(
+                    "boltward: {} cannot be sent while the result of an auto-commit query is open; consume or discard it first",
+                    kind.name()
+                ));
+                shared.push_synthetic(answer, false, true);
+                continue;
+            }
             let policy = ctx.policy();
             let classified = verified_classification(ctx, shared, &request).await;
+            let wrappable =
+                ctx.journal.is_some() && classified.as_ref().is_some_and(runs_in_own_transaction);
             let mut write_slot = None;
             if holds_writes(shared, &request, classified.as_ref()) {
                 let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
@@ -428,6 +549,7 @@ async fn client_to_server(
                 msg.into_raw(),
                 body,
                 classified,
+                wrappable,
             );
             let Some(forward) = journal_step(ctx, shared, admitted).await else {
                 continue;
@@ -437,6 +559,29 @@ async fn client_to_server(
             }
             out.extend_from_slice(&forward);
             unobserved += 1;
+            if matches!(kind, RequestKind::Pull | RequestKind::Discard)
+                && shared.lock().wrapped.is_some()
+            {
+                // A wrapped write: once its final summary is in, commit it (and run it
+                // again if the COMMIT fails transiently) before anything the client
+                // sends next.
+                upstream
+                    .write_all(&out)
+                    .await
+                    .map_err(SessionError::upstream)?;
+                out.clear();
+                observe(&mut unobserved, read_at);
+                loop {
+                    shared.upstream_caught_up().await;
+                    let Some(next) = next_wrap_step(ctx, shared).await else {
+                        break;
+                    };
+                    upstream
+                        .write_all(&next)
+                        .await
+                        .map_err(SessionError::upstream)?;
+                }
+            }
             if kind == RequestKind::Goodbye {
                 upstream
                     .write_all(&out)
@@ -516,6 +661,121 @@ async fn client_to_server(
     }
 }
 
+/// Whether an auto-commit write may run in an explicit transaction boltward opens and
+/// commits (so that its commit takes its place in the journal's order like any COMMIT):
+/// data writes only. Commands, `USE` and statements that commit transactions of their own
+/// keep their auto-commit transaction, as Neo4j requires for some of them.
+fn runs_in_own_transaction(c: &Classification) -> bool {
+    use crate::cypher::Class;
+    !c.own_transactions
+        && !c.explain
+        && c.too_large.is_none()
+        && c.classes.iter().all(|k| {
+            matches!(
+                k,
+                Class::Read | Class::Write | Class::Procedure | Class::External | Class::Dynamic
+            )
+        })
+}
+
+/// What a wrapped write needs sent next, once every answer is in: its COMMIT, or, after a
+/// COMMIT that failed transiently, the same statement again (RESET, BEGIN, RUN, PULL all,
+/// under a new intent). `None` when nothing is due (the stream has more, the write is
+/// over, or the COMMIT is in flight).
+async fn next_wrap_step(ctx: &Context, shared: &Shared) -> Option<Bytes> {
+    let journal = ctx.journal.as_ref()?;
+    let retry = {
+        let mut inner = shared.lock();
+        let w = inner.wrapped.as_mut()?;
+        w.retry
+            .take()
+            .map(|failure| (failure, w.intent.clone(), w.again.clone()))
+    };
+    let Some((failure, intent, again)) = retry else {
+        return commit_wrapped(journal, shared);
+    };
+    let reset = Request::Reset.to_wire(shared.version).ok()?;
+    let pull = Request::Pull(boltward_protocol::message::Pull::new(-1))
+        .to_wire(shared.version)
+        .ok()?;
+    let lsn = match journal
+        .append(boltward_journal::Entry::Intent(intent))
+        .await
+    {
+        Ok(lsn) => lsn,
+        Err(e) => {
+            warn!(error = %e, "a wrapped write cannot run again: the journal cannot record it");
+            let mut inner = shared.lock();
+            inner.wrapped = None;
+            drop(inner);
+            // The answer to the client's PULL (the server failed first: shown as is).
+            shared.push_synthetic(failure, false, false);
+            return None;
+        }
+    };
+    let mut inner = shared.lock();
+    let statement = inner.governor.last_statement().map(|mut st| {
+        st.intent = Some(lsn);
+        st
+    });
+    let w = inner.wrapped.as_mut()?;
+    w.lsn = lsn;
+    w.attempts += 1;
+    inner.unresolved = Some(lsn);
+    let hidden = |kind| {
+        Slot::Upstream(Pending {
+            kind,
+            role: Role::Hidden,
+            statement: None,
+            answer_with: None,
+            sent: Instant::now(),
+            commit: None,
+        })
+    };
+    inner.tracker.reset_sent();
+    inner.queue.push_back(hidden(RequestKind::Reset));
+    inner.queue.push_back(hidden(RequestKind::Begin));
+    inner.queue.push_back(hidden(RequestKind::Run));
+    inner.queue.push_back(Slot::Upstream(Pending {
+        kind: RequestKind::Pull,
+        role: Role::Client,
+        statement,
+        answer_with: None,
+        sent: Instant::now(),
+        commit: None,
+    }));
+    Some([reset, again, pull].concat().into())
+}
+
+/// The COMMIT of a wrapped write whose final summary arrived: its ticket (its place in
+/// the journal's order) is taken first.
+fn commit_wrapped(journal: &crate::journal::Journal, shared: &Shared) -> Option<Bytes> {
+    let commit = Request::Commit.to_wire(shared.version).ok()?;
+    let mut guard = shared.lock();
+    let inner = &mut *guard;
+    let w = inner.wrapped.as_mut().filter(|w| !w.committing)?;
+    let done = w.done.as_ref()?;
+    let mut stats = boltward_protocol::Map::new();
+    audit::add_stats(&mut stats, done);
+    let query_type = done.query_type().map(|t| t.as_str().to_owned());
+    w.committing = true;
+    let lsn = w.lsn;
+    inner.unresolved = None;
+    inner.queue.push_back(Slot::Upstream(Pending {
+        kind: RequestKind::Commit,
+        role: Role::WrapCommit,
+        statement: None,
+        answer_with: None,
+        sent: Instant::now(),
+        commit: Some(CommitLog {
+            ticket: journal.ticket(lsn),
+            stats,
+            query_type,
+        }),
+    }));
+    Some(commit)
+}
+
 /// Whether the write gate applies: a BEGIN in write mode, or an auto-commit RUN that may
 /// change data. Work inside an open transaction is never held (it finishes).
 fn holds_writes(shared: &Shared, request: &Request, classified: Option<&Classification>) -> bool {
@@ -568,6 +828,9 @@ struct Admitted {
     forward: Option<Bytes>,
     slot: Option<Slot>,
     step: Step,
+    /// An auto-commit write to run in a transaction of boltward's: BEGIN and RUN to
+    /// forward instead of the client's RUN, once its intent is durable.
+    wrap: Option<(Bytes, Bytes)>,
 }
 
 /// Runs governance on one request; see [`Admitted`].
@@ -581,6 +844,7 @@ fn admit(
     raw: Bytes,
     body: Bytes,
     classified: Option<Classification>,
+    wrappable: bool,
 ) -> Admitted {
     let mut guard = shared.lock();
     let inner = &mut *guard;
@@ -615,6 +879,7 @@ fn admit(
                     failure,
                 }),
                 step,
+                wrap: None,
             }
         }
         Action::RollbackInstead(failure) => {
@@ -641,21 +906,36 @@ fn admit(
                 forward: Some(Request::Rollback.to_wire(version).unwrap_or_default()),
                 slot: Some(Slot::Upstream(Pending {
                     kind: RequestKind::Rollback,
+                    role: Role::Client,
                     statement: None,
                     answer_with: Some(failure),
                     sent: Instant::now(),
                     commit: None,
                 })),
                 step,
+                wrap: None,
             }
         }
         Action::Forward => {
             let mut step = Step::None;
+            let mut wrap = None;
             let mut statement = statement;
             match kind {
                 RequestKind::Reset => {
                     inner.tracker.reset_sent();
                     inner.jtx = None;
+                    // A wrapped write reset before its COMMIT was sent never commits.
+                    if let Some(w) = inner.wrapped.take_if(|w| !w.committing) {
+                        if inner.unresolved == Some(w.lsn) {
+                            inner.unresolved = None;
+                            step = Step::Outcome(
+                                w.lsn,
+                                boltward_journal::TxResult::RolledBack {
+                                    reason: "reset before its result was consumed".into(),
+                                },
+                            );
+                        }
+                    }
                 }
                 RequestKind::Rollback => inner.jtx = None,
                 RequestKind::Begin if journaling => {
@@ -669,6 +949,9 @@ fn admit(
                         if let Some(tx) = inner.jtx.as_mut().filter(|_| stmt.in_tx) {
                             tx.add(&d, version);
                         } else if !d.read {
+                            wrap = wrappable
+                                .then(|| split_auto_commit_run(&body, inner.dialect).ok())
+                                .flatten();
                             step = Step::AutoIntent(audit::auto_intent(
                                 &d,
                                 shared.conn,
@@ -692,6 +975,11 @@ fn admit(
             let slot = (kind != RequestKind::Goodbye).then(|| {
                 Slot::Upstream(Pending {
                     kind,
+                    role: if wrap.is_some() {
+                        Role::WrappedRun
+                    } else {
+                        Role::Client
+                    },
                     statement,
                     answer_with: None,
                     sent: Instant::now(),
@@ -702,6 +990,7 @@ fn admit(
                 forward: Some(raw),
                 slot,
                 step,
+                wrap,
             }
         }
     }
@@ -715,12 +1004,19 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
         mut forward,
         mut slot,
         step,
+        wrap,
     } = admitted;
     let journal = ctx.journal.as_ref();
     match (step, journal) {
         (Step::None, _) | (_, None) => {}
         (Step::Refusal(r), Some(j)) => j.record(boltward_journal::Entry::Refusal(r)),
+        (Step::Outcome(lsn, result), Some(j)) => {
+            if let Err(e) = j.ticket(lsn).resolve(result).await {
+                warn!(error = %e, lsn, "the outcome of a write that did not commit could not be journaled; it stays in doubt");
+            }
+        }
         (Step::AutoIntent(intent), Some(j)) => {
+            let again = wrap.as_ref().map(|_| intent.clone());
             match j.append(boltward_journal::Entry::Intent(intent)).await {
                 Ok(lsn) => {
                     let mut inner = shared.lock();
@@ -730,6 +1026,29 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
                         if let Some(st) = &mut p.statement {
                             st.intent = Some(lsn);
                         }
+                    }
+                    if let (Some((begin, run)), Some(intent)) = (wrap, again) {
+                        let again: Bytes = [begin, run].concat().into();
+                        inner.wrapped = Some(Wrapped {
+                            lsn,
+                            done: None,
+                            committing: false,
+                            records: Some(BytesMut::new()),
+                            intent,
+                            again: again.clone(),
+                            attempts: 1,
+                            retry: None,
+                        });
+                        shared.holding.store(true, Ordering::Release);
+                        inner.queue.push_back(Slot::Upstream(Pending {
+                            kind: RequestKind::Begin,
+                            role: Role::Hidden,
+                            statement: None,
+                            answer_with: None,
+                            sent: Instant::now(),
+                            commit: None,
+                        }));
+                        forward = Some(again);
                     }
                 }
                 Err(e) => {
@@ -767,6 +1086,7 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
                     );
                     slot = Some(Slot::Upstream(Pending {
                         kind: RequestKind::Rollback,
+                        role: Role::Client,
                         statement: None,
                         answer_with: Some(answer),
                         sent: Instant::now(),
@@ -952,7 +1272,18 @@ async fn relay_buffered(
         };
         let end = at + s.len;
         match s.tag.and_then(ResponseKind::from_tag) {
-            Some(ResponseKind::Record) => {}
+            Some(ResponseKind::Record) => match shared.hold_record(&buf[at..end]) {
+                Held::No => {}
+                Held::Yes => {
+                    to_client(client, &buf[flushed..at], metrics).await?;
+                    flushed = end;
+                }
+                Held::Overflow(held) => {
+                    to_client(client, &buf[flushed..at], metrics).await?;
+                    to_client(client, &held, metrics).await?;
+                    flushed = at;
+                }
+            },
             None if s.body_len == 0 => {} // NOOP: relay it
             None => {
                 return Err(SessionError::BadResponse(format!(
@@ -1042,6 +1373,10 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
         .with_label_values(&[kind.name()])
         .observe(pending.sent.elapsed().as_secs_f64());
     inner.tracker.apply(kind, summary);
+    let role = pending.role;
+    if role == Role::Swallow {
+        return Ok((Some(Bytes::new()), None));
+    }
     let auto_intent = pending
         .statement
         .as_ref()
@@ -1056,6 +1391,54 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
                 code: f.code().unwrap_or("").to_owned(),
                 message: f.message().unwrap_or("").to_owned(),
             };
+            if role == Role::WrapCommit
+                && f.code()
+                    .is_some_and(|c| c.starts_with("Neo.TransientError."))
+            {
+                // Not committed, and nothing of the result was shown: run it again
+                // unseen (the client loop does, see `next_wrap_step`).
+                if let Some(w) = inner
+                    .wrapped
+                    .as_mut()
+                    .filter(|w| w.records.is_some() && w.attempts < MAX_WRAP_ATTEMPTS)
+                {
+                    debug!(
+                        code = f.code(),
+                        attempt = w.attempts,
+                        "wrapped auto-commit write: COMMIT failed transiently; running it again"
+                    );
+                    ctx.metrics.autocommit_retries.inc();
+                    w.retry = Some(wire(&Response::Failure(f.clone())));
+                    w.done = None;
+                    w.committing = false;
+                    w.records = Some(BytesMut::new());
+                    shared.holding.store(true, Ordering::Release);
+                    let wait = pending.commit.map(|c| Await::Outcome(c.ticket, failed()));
+                    return Ok((Some(Bytes::new()), wait));
+                }
+            }
+            // Whatever failed, a wrapped transaction is over without committing.
+            let wrapped = inner.wrapped.take();
+            if role == Role::Hidden {
+                // The client sees this FAILURE as the answer to its next request; the
+                // answers up to that one (IGNORED) are not shown.
+                for slot in inner.queue.iter_mut() {
+                    let Slot::Upstream(next) = slot else { break };
+                    let last = next.role != Role::Hidden;
+                    next.role = Role::Swallow;
+                    if last {
+                        break;
+                    }
+                }
+                let lsn = wrapped
+                    .map(|w| w.lsn)
+                    .filter(|l| inner.unresolved == Some(*l));
+                if let (Some(lsn), Some(j)) = (lsn, &ctx.journal) {
+                    inner.unresolved = None;
+                    return Ok((None, Some(Await::Outcome(j.ticket(lsn), failed()))));
+                }
+                return Ok((None, None));
+            }
             if let Some(c) = pending.commit {
                 return Ok((None, Some(Await::Outcome(c.ticket, failed()))));
             }
@@ -1067,10 +1450,18 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
         }
         _ => {
             // IGNORED: the auto-commit was interrupted (RESET) or never ran.
+            let wrapped = inner.wrapped.take_if(|w| !w.committing);
             if let (Some(lsn), Some(j)) = (auto_intent, &ctx.journal) {
                 inner.unresolved = None;
-                let reason = boltward_journal::TxResult::InDoubt {
-                    reason: "interrupted before its result arrived".into(),
+                let reason = if wrapped.is_some() {
+                    // boltward never sent its COMMIT.
+                    boltward_journal::TxResult::RolledBack {
+                        reason: "interrupted before its result arrived".into(),
+                    }
+                } else {
+                    boltward_journal::TxResult::InDoubt {
+                        reason: "interrupted before its result arrived".into(),
+                    }
                 };
                 return Ok((None, Some(Await::Outcome(j.ticket(lsn), reason))));
             }
@@ -1079,6 +1470,31 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
     };
     if let Some(answer) = pending.answer_with {
         return Ok((Some(answer), None));
+    }
+    match role {
+        Role::Hidden => return Ok((Some(Bytes::new()), None)),
+        Role::WrappedRun => {
+            let mut s = success;
+            let qid = s.metadata.remove("qid");
+            return Ok((qid.map(|_| wire(&Response::Success(s))), None));
+        }
+        Role::WrapCommit => {
+            let (held, records) = match inner.wrapped.take() {
+                Some(w) => (w.done, w.records.unwrap_or_default()),
+                None => (None, BytesMut::new()),
+            };
+            let mut answer = held.unwrap_or_else(|| Success::new(boltward_protocol::Map::new()));
+            if let Some(b) = success.bookmark() {
+                answer.metadata.insert("bookmark", b.to_owned());
+            }
+            let wait = pending.commit.map(|c| {
+                Await::Outcome(c.ticket, audit::committed(&answer, c.stats, c.query_type))
+            });
+            let mut out = records;
+            out.extend_from_slice(&wire(&Response::Success(answer)));
+            return Ok((Some(out.freeze()), wait));
+        }
+        Role::Client | Role::Swallow => {}
     }
     match kind {
         RequestKind::Hello => {
@@ -1093,7 +1509,24 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
                 Await::Outcome(c.ticket, result)
             }),
         )),
-        RequestKind::Pull | RequestKind::Discard if !success.has_more() => {
+        RequestKind::Pull | RequestKind::Discard if success.has_more() => {
+            // More to come: what was held is shown now, and a failed COMMIT is the
+            // client's to retry.
+            let held = inner
+                .wrapped
+                .as_mut()
+                .filter(|w| auto_intent == Some(w.lsn))
+                .and_then(|w| w.records.take())
+                .filter(|r| !r.is_empty());
+            Ok((
+                held.map(|mut r| {
+                    r.extend_from_slice(&wire(&Response::Success(success)));
+                    r.freeze()
+                }),
+                None,
+            ))
+        }
+        RequestKind::Pull | RequestKind::Discard => {
             let mut wait = None;
             if let Some(stmt) = &pending.statement {
                 let stats = success.stats();
@@ -1103,6 +1536,15 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
                     ctx.metrics.predicted_read_wrote.inc();
                 }
                 inner.governor.on_outcome(stmt, wrote, stats, &ctx.rates);
+                if let Some(w) = inner
+                    .wrapped
+                    .as_mut()
+                    .filter(|w| auto_intent == Some(w.lsn))
+                {
+                    // Held until boltward's COMMIT answers (`commit_wrapped`).
+                    w.done = Some(success);
+                    return Ok((Some(Bytes::new()), None));
+                }
                 wait = journal_summary(ctx, inner, shared, stmt, &success, wrote, auto_intent);
             }
             Ok((None, wait))

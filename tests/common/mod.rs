@@ -266,3 +266,116 @@ pub fn py(which: &str, code: &str, env: &[(&str, &str)]) -> String {
 pub fn read_file(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
+
+/// A TCP relay in front of `target` whose server-to-client direction can be held per
+/// connection: a network path that stalls on demand. Connections are numbered in the
+/// order they were accepted.
+pub struct Relay {
+    pub addr: String,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<RelayConn>>>>,
+}
+
+#[derive(Default)]
+pub struct RelayConn {
+    hold: std::sync::atomic::AtomicBool,
+    /// What the server sent while held.
+    held: std::sync::Mutex<Vec<u8>>,
+}
+
+impl Relay {
+    pub fn start(target: &str) -> Relay {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let conns: Arc<Mutex<Vec<Arc<RelayConn>>>> = Arc::default();
+        let target = target.to_owned();
+        let list = conns.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let conn = Arc::new(RelayConn::default());
+                list.lock().unwrap().push(conn.clone());
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = c_read.read(&mut buf) {
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_read, mut c_write) = (server, client);
+                // A short read timeout lets a released connection flush what it held.
+                s_read
+                    .set_read_timeout(Some(Duration::from_millis(10)))
+                    .unwrap();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        let n = match s_read.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(e)
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) =>
+                            {
+                                0
+                            }
+                            Err(_) => break,
+                        };
+                        let mut held = conn.held.lock().unwrap();
+                        held.extend_from_slice(&buf[..n]);
+                        if !conn.hold.load(Ordering::Acquire) && !held.is_empty() {
+                            if c_write.write_all(&held).is_err() {
+                                break;
+                            }
+                            held.clear();
+                        }
+                    }
+                    let held = std::mem::take(&mut *conn.held.lock().unwrap());
+                    let _ = c_write.write_all(&held);
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Relay { addr, conns }
+    }
+
+    /// How many connections were accepted so far.
+    pub fn connections(&self) -> usize {
+        self.conns.lock().unwrap().len()
+    }
+
+    /// Holds (or releases) what the server sends on connection `i`.
+    pub fn hold(&self, i: usize, hold: bool) {
+        let conns = self.conns.lock().unwrap();
+        conns[i]
+            .hold
+            .store(hold, std::sync::atomic::Ordering::Release);
+    }
+
+    /// What the server sent on connection `i` that is being held.
+    pub fn held(&self, i: usize) -> Vec<u8> {
+        let conn = self.conns.lock().unwrap()[i].clone();
+        let held = conn.held.lock().unwrap().clone();
+        held
+    }
+}
+
+/// The value of an unlabelled metric in a Prometheus exposition (0 when absent).
+pub fn metric_value(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}

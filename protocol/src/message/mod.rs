@@ -551,3 +551,46 @@ impl ResponseKind {
         self != Self::Record
     }
 }
+
+/// An auto-commit RUN split into the explicit transaction that runs the same statement:
+/// a BEGIN carrying the RUN's `extra` (bookmarks, timeout, metadata, mode, database,
+/// impersonation, notification filters) and the RUN with an empty `extra`. Both are cut
+/// from the original bytes, so the query and parameters travel exactly as the client
+/// encoded them. Returns the two messages chunked for the wire, BEGIN first.
+pub fn split_auto_commit_run(
+    body: &[u8],
+    dialect: Dialect,
+) -> Result<(Bytes, Bytes), MessageError> {
+    let mut d = Decoder::new(body, dialect);
+    let (fields, t) = header(&mut d)?;
+    if t != tag::RUN {
+        return Err(MessageError::Field {
+            name: "RUN",
+            field: "tag",
+            expected: "0x10",
+        });
+    }
+    check_arity("RUN", fields, 3, dialect.version)?;
+    let field = |field| MessageError::Field {
+        name: "RUN",
+        field,
+        expected: "a map",
+    };
+    d.value()?;
+    if !matches!(d.value()?, Value::Map(_)) {
+        return Err(field("parameters"));
+    }
+    let extra_at = d.position();
+    if !matches!(d.value()?, Value::Map(_)) {
+        return Err(field("extra"));
+    }
+    d.finish()?;
+    // A one-field structure tagged BEGIN, and the empty map.
+    let mut begin = BytesMut::with_capacity(2 + body.len() - extra_at);
+    begin.extend_from_slice(&[0xB1, tag::BEGIN]);
+    begin.extend_from_slice(&body[extra_at..]);
+    let mut run = BytesMut::with_capacity(extra_at + 1);
+    run.extend_from_slice(&body[..extra_at]);
+    run.extend_from_slice(&[0xA0]);
+    Ok((crate::chunk::chunked(&begin), crate::chunk::chunked(&run)))
+}
