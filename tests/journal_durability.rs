@@ -207,6 +207,31 @@ data = json.dumps([dict(r) for r in rows], sort_keys=True)
 print(json.dumps({"hash": hashlib.sha256(data.encode()).hexdigest(), "rows": len(rows), "updates": sum(len(r["hist"]) for r in rows)}))
 "#;
 
+/// Applies journaled writes, in order, to database `db` of the server at `addr`.
+fn replay(addr: &str, intents: &[boltward_journal::Intent], db: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let upstream = boltward::config::Upstream {
+            addr: addr.to_owned(),
+            ..Default::default()
+        };
+        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
+        let mut client = boltward::upstream::client::BoltClient::connect(
+            &connector, "root", PASSWORD, "replay/1",
+        )
+        .await
+        .unwrap();
+        for i in intents {
+            boltward::journal::replay::apply(&mut client, i, Some(db))
+                .await
+                .unwrap();
+        }
+    });
+}
+
 fn graph(uri: &str, db: &str, run: &str) -> Value {
     let out = py(
         "py6",
@@ -243,27 +268,7 @@ fn replaying_the_journal_in_order_rebuilds_the_same_graph() {
 
     let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
     assert_eq!(intents.len(), 201, "the create and 200 updates");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let upstream = boltward::config::Upstream {
-            addr: server.addr(),
-            ..Default::default()
-        };
-        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
-        let mut client = boltward::upstream::client::BoltClient::connect(
-            &connector, "root", PASSWORD, "replay/1",
-        )
-        .await
-        .unwrap();
-        for i in &intents {
-            boltward::journal::replay::apply(&mut client, i, Some("replay"))
-                .await
-                .unwrap();
-        }
-    });
+    replay(&server.addr(), &intents, "replay");
     let replayed = graph(&format!("bolt://{}", server.addr()), "replay", &run);
     assert_eq!(
         replayed, original,
@@ -513,23 +518,7 @@ print([x["v"] for x in r])
     };
     let on_server = value("alpha");
     let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
-    rt.block_on(async {
-        let upstream = boltward::config::Upstream {
-            addr: server.addr(),
-            ..Default::default()
-        };
-        let connector = boltward::upstream::Connector::new(&upstream, None).unwrap();
-        let mut client = boltward::upstream::client::BoltClient::connect(
-            &connector, "root", PASSWORD, "replay/1",
-        )
-        .await
-        .unwrap();
-        for i in &intents {
-            boltward::journal::replay::apply(&mut client, i, Some("replay"))
-                .await
-                .unwrap();
-        }
-    });
+    replay(&server.addr(), &intents, "replay");
     assert_eq!(
         value("replay"),
         on_server,

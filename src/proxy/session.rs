@@ -473,11 +473,7 @@ async fn client_to_server(
             ctx.metrics.messages.with_label_values(&[kind.name()]).inc();
             if kind == RequestKind::Commit {
                 // Budgets and predictions need every summary of the transaction first.
-                upstream
-                    .write_all(&out)
-                    .await
-                    .map_err(SessionError::upstream)?;
-                out.clear();
+                send(&mut upstream, &mut out).await?;
                 observe(&mut unobserved, read_at);
                 shared.upstream_caught_up().await;
             }
@@ -565,11 +561,7 @@ async fn client_to_server(
                 // A wrapped write: once its final summary is in, commit it (and run it
                 // again if the COMMIT fails transiently) before anything the client
                 // sends next.
-                upstream
-                    .write_all(&out)
-                    .await
-                    .map_err(SessionError::upstream)?;
-                out.clear();
+                send(&mut upstream, &mut out).await?;
                 observe(&mut unobserved, read_at);
                 loop {
                     shared.upstream_caught_up().await;
@@ -593,11 +585,7 @@ async fn client_to_server(
             }
         }
         if !out.is_empty() {
-            upstream
-                .write_all(&out)
-                .await
-                .map_err(SessionError::upstream)?;
-            out.clear();
+            send(&mut upstream, &mut out).await?;
             observe(&mut unobserved, read_at);
         }
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
@@ -659,6 +647,16 @@ async fn client_to_server(
             }
         }
     }
+}
+
+/// Forwards what `out` holds, and empties it.
+async fn send(upstream: &mut WriteHalf<BoxStream>, out: &mut BytesMut) -> Result<(), SessionError> {
+    upstream
+        .write_all(out)
+        .await
+        .map_err(SessionError::upstream)?;
+    out.clear();
+    Ok(())
 }
 
 /// Whether an auto-commit write may run in an explicit transaction boltward opens and
