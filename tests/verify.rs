@@ -93,7 +93,7 @@ fn stub() -> (String, Arc<AtomicUsize>) {
     (addr, explains)
 }
 
-const POLICY: &str = "[policy]\ndefault = \"deny\"\n[[policy.rules]]\nname = \"readers\"\nactors = { principals = [\"reader\"] }\nallow = [\"read\"]\n";
+const POLICY: &str = "[policy]\ndefault = \"deny\"\n[[policy.rules]]\nname = \"readers\"\nactors = { principals = [\"reader\"] }\nallow = [\"read\"]\n[[policy.rules]]\nname = \"writers\"\nactors = { principals = [\"writer\"] }\nallow = [\"read\", \"write\"]\n";
 
 const CALLS: &str = r#"
 import os, neo4j
@@ -109,10 +109,14 @@ for q in ["CALL custom.read()", "CALL custom.read()", "CALL custom.write()"]:
 "#;
 
 fn start(verify: bool) -> (Boltward, Arc<AtomicUsize>, tempfile::TempDir) {
+    start_with(verify, POLICY)
+}
+
+fn start_with(verify: bool, policy: &str) -> (Boltward, Arc<AtomicUsize>, tempfile::TempDir) {
     let (addr, explains) = stub();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("boltward.toml");
-    let mut text = POLICY.to_owned();
+    let mut text = policy.to_owned();
     if verify {
         text = format!("[verify]\nenabled = true\nuser = \"boltward\"\n\n{text}");
     }
@@ -188,4 +192,77 @@ with d.session(database="neo4j") as s:
         .logs()
         .contains("statement classified read was reported as a write by the server"));
     assert!(bw.logs().contains("COMMIT turned into ROLLBACK"));
+}
+
+/// A transaction whose statement the server reports as a write, run by `principal`:
+/// what the COMMIT answered, and the session afterwards.
+const SNEAKY_TX: &str = r#"
+import os, neo4j
+from neo4j.exceptions import ClientError
+d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=(os.environ["WHO"], "pw"))
+with d.session(database="neo4j") as s:
+    tx = s.begin_transaction()
+    tx.run("RETURN 'sneaky' AS x").consume()
+    try:
+        tx.commit()
+        print("committed")
+    except ClientError as e:
+        print(e.code, e.message)
+    print(s.run("RETURN 1 AS x").single()["x"])
+"#;
+
+fn predicted_read_guard(bw: &Boltward, who: &str) -> (String, f64, f64) {
+    let out = py(
+        "py6",
+        SNEAKY_TX,
+        &[("URI", &format!("bolt://{}", bw.addr)), ("WHO", who)],
+    );
+    let metrics = bw.metrics();
+    let counted = common::metric_value(&metrics, "boltward_predicted_read_wrote_total");
+    let refused = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("boltward_refusals_total{rule=\"guard:predicted-read\"} ")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0);
+    (out, counted, refused)
+}
+
+/// An actor allowed to write: the server's answer (a write) is allowed, so the
+/// transaction commits; the misprediction is counted, nothing is refused.
+#[test]
+fn predicted_read_that_wrote_commits_when_the_actor_may_write() {
+    let (bw, _explains, _dir) = start(false);
+    let (out, counted, refused) = predicted_read_guard(&bw, "writer");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["committed", "1"], "{out}");
+    assert_eq!((counted, refused), (1.0, 0.0));
+    let committed = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
+    assert_eq!(
+        committed.len(),
+        1,
+        "journaled like any write (intent before the COMMIT)"
+    );
+}
+
+/// Audit mode refuses nothing: a reader's transaction that wrote commits, and the would-be
+/// refusal is counted.
+#[test]
+fn audit_mode_commits_a_predicted_read_that_wrote() {
+    let policy = POLICY.replace("[policy]\n", "[policy]\nmode = \"audit\"\n");
+    let (bw, _explains, _dir) = start_with(false, &policy);
+    let (out, counted, refused) = predicted_read_guard(&bw, "reader");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["committed", "1"], "{out}");
+    assert_eq!((counted, refused), (1.0, 1.0));
+}
+
+/// Audit mode, an actor allowed to write: committed, nothing would have been refused.
+#[test]
+fn audit_mode_commits_a_writers_predicted_read_that_wrote() {
+    let policy = POLICY.replace("[policy]\n", "[policy]\nmode = \"audit\"\n");
+    let (bw, _explains, _dir) = start_with(false, &policy);
+    let (out, counted, refused) = predicted_read_guard(&bw, "writer");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["committed", "1"], "{out}");
+    assert_eq!((counted, refused), (1.0, 0.0));
 }

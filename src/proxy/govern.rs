@@ -42,6 +42,35 @@ pub(crate) struct Statement {
     /// What the journal needs if this statement turns out to write (auto-commit reads
     /// the server reports as writes are journaled after the fact).
     pub(crate) audit: Option<std::sync::Arc<super::audit::StmtInfo>>,
+    /// For a statement predicted to read: what the policy is asked again if the server
+    /// reports that it wrote.
+    pub(crate) predicted: Option<std::sync::Arc<Predicted>>,
+}
+
+/// The policy inputs of a statement predicted to read.
+#[derive(Debug)]
+pub(crate) struct Predicted {
+    pub(crate) actor: Actor,
+    pub(crate) classification: Classification,
+    pub(crate) db: Option<String>,
+}
+
+/// The predicted-read guard: a statement classified read that the server reports as a
+/// write is decided again with the server's answer (`write`) as its class.
+///
+/// | policy for that write | enforce                              | audit                     |
+/// |-----------------------|--------------------------------------|---------------------------|
+/// | allows it             | committed, warned                    | committed, warned         |
+/// | forbids it            | COMMIT becomes ROLLBACK (in a tx)    | committed, would-deny log |
+///
+/// An auto-commit statement has committed by the time its summary arrives; a forbidden
+/// one is logged as refused too late, and journaled like any write.
+pub(crate) fn predicted_read_wrote(policy: &Policy, p: &Predicted) -> Verdict {
+    let mut c = p.classification.clone();
+    c.classes.remove(&crate::cypher::Class::Read);
+    c.classes.insert(crate::cypher::Class::Write);
+    c.certain.insert(crate::cypher::Class::Write);
+    decide(policy, &p.actor, &c, p.db.as_deref())
 }
 
 #[derive(Debug, Default)]
@@ -342,11 +371,19 @@ impl Governor {
                     tx.budget = tx.budget.or(verdict.max_deletes_per_tx);
                 }
                 self.rate = verdict.delete_rate.or(self.rate);
+                let predicted_read = c.is_read();
                 let stmt = Statement {
-                    predicted_read: c.is_read(),
+                    predicted_read,
                     in_tx,
                     intent: None,
                     audit: None,
+                    predicted: predicted_read.then(|| {
+                        std::sync::Arc::new(Predicted {
+                            actor,
+                            classification: c,
+                            db,
+                        })
+                    }),
                 };
                 self.last = Some(stmt.clone());
                 (Action::Forward, Some(stmt))
@@ -362,6 +399,8 @@ impl Governor {
         wrote: bool,
         stats: Option<Stats>,
         rates: &DeleteRates,
+        policy: &Policy,
+        metrics: &crate::metrics::ProxyMetrics,
     ) {
         tracing::debug!(
             predicted_read = stmt.predicted_read,
@@ -374,16 +413,30 @@ impl Governor {
         if let Some((_, window)) = self.rate {
             rates.record(&self.actor, deletes.max(0) as u64, window);
         }
-        if stmt.predicted_read && wrote {
-            warn!(
-                principal = self.actor.principal.as_deref().unwrap_or(""),
-                "statement classified read was reported as a write by the server"
-            );
-            if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
-                tx.poisoned.get_or_insert((
-                    "guard:predicted-read".into(),
-                    "a statement classified as read changed data".into(),
-                ));
+        if let Some(p) = stmt.predicted.as_ref().filter(|_| wrote) {
+            let v = predicted_read_wrote(policy, p);
+            let principal = self.actor.principal.as_deref().unwrap_or("");
+            if v.denied() || v.would_deny {
+                metrics
+                    .refusals
+                    .with_label_values(&["guard:predicted-read"])
+                    .inc();
+            }
+            if v.denied() {
+                warn!(principal, rule = %v.rule, reason = %v.reason, in_tx = stmt.in_tx, "guard:predicted-read: a statement classified read was reported as a write by the server, and the policy forbids that write");
+                if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
+                    tx.poisoned.get_or_insert((
+                        "guard:predicted-read".into(),
+                        format!(
+                            "a statement classified as read changed data, and rule '{}' forbids that write: {}",
+                            v.rule, v.reason
+                        ),
+                    ));
+                }
+            } else if v.would_deny {
+                warn!(principal, rule = %v.rule, reason = %v.reason, "guard:predicted-read: a statement classified read was reported as a write by the server; the policy would deny that write (audit mode: committed)");
+            } else {
+                warn!(principal, rule = %v.rule, "guard:predicted-read: a statement classified read was reported as a write by the server; the policy allows that write");
             }
         }
         if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
@@ -425,5 +478,113 @@ fn log_verdict(actor: &Actor, c: &Classification, v: &Verdict, query: &str) {
         info!(principal = actor.principal.as_deref().unwrap_or(""), rule = %v.rule, reason = %v.reason, classes = ?classes, query = %short, "statement refused");
     } else if v.would_deny {
         info!(principal = actor.principal.as_deref().unwrap_or(""), rule = %v.rule, reason = %v.reason, classes = ?classes, query = %short, "audit: statement would be refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boltward_protocol::message::{Begin, Run};
+
+    const WRITERS_AND_READERS: &str = r#"
+[policy]
+mode = "MODE"
+default = "deny"
+[[policy.rules]]
+name = "writers"
+actors = { principals = ["writer"] }
+allow = ["read", "write"]
+[[policy.rules]]
+name = "readers"
+actors = { principals = ["reader"] }
+allow = ["read"]
+"#;
+
+    fn policy(mode: &str) -> Policy {
+        Policy::from_toml(&WRITERS_AND_READERS.replace("MODE", mode)).unwrap()
+    }
+
+    fn actor(principal: &str) -> Actor {
+        Actor {
+            principal: Some(principal.into()),
+            ..Actor::default()
+        }
+    }
+
+    /// What becomes of an explicit transaction whose statement, classified read, the
+    /// server reports as a write: the COMMIT is forwarded, or replaced by a ROLLBACK.
+    fn commit_after_predicted_read_wrote(mode: &str, principal: &str) -> (bool, u64) {
+        let policy = policy(mode);
+        let metrics = crate::metrics::Metrics::new();
+        let rates = DeleteRates::default();
+        let mut g = Governor::new(Version::new(5, 4), actor(principal), false);
+        let (a, _) = g.on_request(
+            &Request::Begin(Begin::default()),
+            &policy,
+            &rates,
+            None,
+            &metrics.proxy,
+        );
+        assert!(matches!(a, Action::Forward));
+        let (a, stmt) = g.on_request(
+            &Request::Run(Run::new("CALL custom.sneaky()")),
+            &policy,
+            &rates,
+            Some(classify("RETURN 1")), // what a verified read looks like
+            &metrics.proxy,
+        );
+        assert!(matches!(a, Action::Forward), "a read is allowed to both");
+        let stmt = stmt.unwrap();
+        assert!(stmt.predicted_read);
+        g.on_outcome(&stmt, true, None, &rates, &policy, &metrics.proxy);
+        let (a, _) = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
+        let refusals = metrics
+            .proxy
+            .refusals
+            .with_label_values(&["guard:predicted-read"])
+            .get();
+        (matches!(a, Action::Forward), refusals)
+    }
+
+    /// The guard's decision table (see [`predicted_read_wrote`]).
+    #[test]
+    fn predicted_read_guard_decides_with_the_servers_answer() {
+        for (mode, principal, commits, counted) in [
+            ("enforce", "writer", true, 0),
+            ("enforce", "reader", false, 1),
+            ("audit", "writer", true, 0),
+            ("audit", "reader", true, 1),
+        ] {
+            assert_eq!(
+                commit_after_predicted_read_wrote(mode, principal),
+                (commits, counted),
+                "{mode} / {principal}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_statement_the_server_reports_as_read_is_not_rechecked() {
+        let policy = policy("enforce");
+        let metrics = crate::metrics::Metrics::new();
+        let rates = DeleteRates::default();
+        let mut g = Governor::new(Version::new(5, 4), actor("reader"), false);
+        g.on_request(
+            &Request::Begin(Begin::default()),
+            &policy,
+            &rates,
+            None,
+            &metrics.proxy,
+        );
+        let (_, stmt) = g.on_request(
+            &Request::Run(Run::new("RETURN 1")),
+            &policy,
+            &rates,
+            None,
+            &metrics.proxy,
+        );
+        g.on_outcome(&stmt.unwrap(), false, None, &rates, &policy, &metrics.proxy);
+        let (a, _) = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
+        assert!(matches!(a, Action::Forward));
     }
 }

@@ -1533,7 +1533,10 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
                 if stmt.predicted_read && wrote {
                     ctx.metrics.predicted_read_wrote.inc();
                 }
-                inner.governor.on_outcome(stmt, wrote, stats, &ctx.rates);
+                let policy = ctx.policy();
+                inner
+                    .governor
+                    .on_outcome(stmt, wrote, stats, &ctx.rates, &policy, &ctx.metrics);
                 if let Some(w) = inner
                     .wrapped
                     .as_mut()
