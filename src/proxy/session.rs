@@ -473,9 +473,18 @@ async fn client_to_server(
             ctx.metrics.messages.with_label_values(&[kind.name()]).inc();
             if kind == RequestKind::Commit {
                 // Budgets and predictions need every summary of the transaction first.
-                send(&mut upstream, &mut out).await?;
+                let caught_up = async {
+                    send(&mut upstream, &mut out).await?;
+                    shared.upstream_caught_up().await;
+                    Ok(())
+                };
+                if watching_client(caught_up, &mut client, &mut buf, &ctx.metrics.bytes_in)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(ClientEnd::Closed);
+                }
                 observe(&mut unobserved, read_at);
-                shared.upstream_caught_up().await;
             }
             if !matches!(
                 kind,
@@ -507,7 +516,17 @@ async fn client_to_server(
                 if ctx.gate.is_paused() {
                     debug!("write held: writes are paused");
                 }
-                let Some(slot) = ctx.gate.enter(limit).await else {
+                let Some(entered) = watching_client(
+                    async { Ok(ctx.gate.enter(limit).await) },
+                    &mut client,
+                    &mut buf,
+                    &ctx.metrics.bytes_in,
+                )
+                .await?
+                else {
+                    return Ok(ClientEnd::Closed);
+                };
+                let Some(slot) = entered else {
                     let answer = shared.lock().governor.transient(&format!(
                         "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
                         limit.as_secs()
@@ -561,18 +580,26 @@ async fn client_to_server(
                 // A wrapped write: once its final summary is in, commit it (and run it
                 // again if the COMMIT fails transiently) before anything the client
                 // sends next.
-                send(&mut upstream, &mut out).await?;
-                observe(&mut unobserved, read_at);
-                loop {
-                    shared.upstream_caught_up().await;
-                    let Some(next) = next_wrap_step(ctx, shared).await else {
-                        break;
-                    };
-                    upstream
-                        .write_all(&next)
-                        .await
-                        .map_err(SessionError::upstream)?;
+                let wrap = async {
+                    send(&mut upstream, &mut out).await?;
+                    loop {
+                        shared.upstream_caught_up().await;
+                        let Some(next) = next_wrap_step(ctx, shared).await else {
+                            return Ok(());
+                        };
+                        upstream
+                            .write_all(&next)
+                            .await
+                            .map_err(SessionError::upstream)?;
+                    }
+                };
+                if watching_client(wrap, &mut client, &mut buf, &ctx.metrics.bytes_in)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(ClientEnd::Closed);
                 }
+                observe(&mut unobserved, read_at);
             }
             if kind == RequestKind::Goodbye {
                 upstream
@@ -585,7 +612,13 @@ async fn client_to_server(
             }
         }
         if !out.is_empty() {
-            send(&mut upstream, &mut out).await?;
+            let sent = send(&mut upstream, &mut out);
+            if watching_client(sent, &mut client, &mut buf, &ctx.metrics.bytes_in)
+                .await?
+                .is_none()
+            {
+                return Ok(ClientEnd::Closed);
+            }
             observe(&mut unobserved, read_at);
         }
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
@@ -643,6 +676,40 @@ async fn client_to_server(
                 if idle.is_some_and(|d| quiet >= d) && shared.is_idle() {
                     info!(idle_secs = quiet.as_secs(), "closing idle connection");
                     return Ok(ClientEnd::Closed);
+                }
+            }
+        }
+    }
+}
+
+/// Client bytes buffered while the client loop waits on something else, at most (the
+/// client is then slowed by TCP, as when boltward does not read).
+const MAX_BUFFERED_WHILE_WAITING: usize = 1024 * 1024;
+
+/// Runs `work` (forwarding to a server that may not read, waiting for answers, waiting at
+/// the write gate) while still reading the client: what it sends meanwhile is kept in
+/// `buf` for later, and if it hangs up the wait ends at once (`None`) instead of leaving
+/// the upstream connection open behind a client that is gone.
+async fn watching_client<T>(
+    work: impl std::future::Future<Output = Result<T, SessionError>>,
+    client: &mut ReadHalf<BoxStream>,
+    buf: &mut BytesMut,
+    bytes_in: &prometheus::IntCounter,
+) -> Result<Option<T>, SessionError> {
+    tokio::pin!(work);
+    let mut open = true;
+    loop {
+        tokio::select! {
+            done = &mut work => return done.map(Some),
+            n = client.read_buf(buf), if open && buf.len() < MAX_BUFFERED_WHILE_WAITING => {
+                match n {
+                    Ok(0) => {
+                        debug!("client closed the connection while boltward was waiting");
+                        return Ok(None);
+                    }
+                    Ok(n) => bytes_in.inc_by(n as u64),
+                    // Reported when the client loop reads again.
+                    Err(_) => open = false,
                 }
             }
         }
