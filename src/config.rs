@@ -253,12 +253,17 @@ pub struct ListenTls {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Upstream {
-    /// `host:port` of the Bolt server.
+    /// `host:port` of the Bolt server (in front of a cluster: the member the main listener
+    /// fronts, usually a router).
     pub addr: String,
     /// TCP connect timeout in milliseconds.
     pub connect_timeout_ms: u64,
     /// Upstream TLS.
     pub tls: UpstreamTls,
+    /// The members of a cluster, each fronted by a listener of its own.
+    pub members: Vec<Member>,
+    /// What a routing table naming an address no member has becomes (with members only).
+    pub unknown_members: UnknownMembers,
 }
 
 impl Default for Upstream {
@@ -267,8 +272,34 @@ impl Default for Upstream {
             addr: "127.0.0.1:7688".into(),
             connect_timeout_ms: 5_000,
             tls: UpstreamTls::default(),
+            members: Vec::new(),
+            unknown_members: UnknownMembers::Refuse,
         }
     }
+}
+
+/// `[[upstream.members]]`: one member of a cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// The member's Bolt address exactly as the cluster's routing tables name it.
+    pub addr: String,
+    /// The boltward listener that fronts it (`IP:port`; port 0 picks one).
+    pub listen: String,
+    /// The address drivers are given for it (default: the listener's bound address).
+    pub advertised: Option<String>,
+}
+
+/// `upstream.unknown_members`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownMembers {
+    /// The ROUTE is answered with a FAILURE naming the address (no driver is ever given
+    /// an address boltward does not front).
+    Refuse,
+    /// Every address becomes the listener's own (one server, or several behind a load
+    /// balancer that boltward reaches through one address).
+    Collapse,
 }
 
 /// `[upstream.tls]`.
@@ -579,6 +610,7 @@ pub const KEYS: &[&str] = &[
     "upstream.tls.server_name",
     "upstream.tls.client_cert",
     "upstream.tls.client_key",
+    "upstream.unknown_members",
     "limits.max_connections",
     "limits.handshake_timeout_ms",
     "limits.idle_timeout_secs",
@@ -709,6 +741,25 @@ impl Config {
             host_port(a).map_err(|r| invalid("listen.advertised_address", r))?;
         }
         host_port(&self.upstream.addr).map_err(|r| invalid("upstream.addr", r))?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in self.upstream.members.iter().enumerate() {
+            let at = |field: &str, reason: String| {
+                invalid("upstream.members", format!("[{i}].{field}: {reason}"))
+            };
+            host_port(&m.addr).map_err(|r| at("addr", r))?;
+            m.listen.parse::<SocketAddr>().map_err(|_| {
+                at(
+                    "listen",
+                    format!("{:?} is not an IP:port address", m.listen),
+                )
+            })?;
+            if let Some(a) = &m.advertised {
+                host_port(a).map_err(|r| at("advertised", r))?;
+            }
+            if !seen.insert(m.addr.to_ascii_lowercase()) {
+                return Err(at("addr", format!("{} is named by two members", m.addr)));
+            }
+        }
         self.control.addr.parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "control.addr",

@@ -391,7 +391,11 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
             None
         };
         let addr = proxy.local_addr()?;
-        // Machine-readable line for scripts and tests (port 0 resolves here).
+        // Machine-readable lines for scripts and tests (port 0 resolves here): each cluster
+        // member's listener, then the main listener.
+        for m in proxy.member_listeners() {
+            println!("BOLTWARD_MEMBER={} {} {}", m.member, m.listen, m.advertised);
+        }
         println!("BOLTWARD_LISTEN={addr}");
         tokio::spawn(reload_on_sighup(args, proxy.policy(), metrics.clone()));
         if let (true, Some(journal)) = (config.journal.sink.enabled, proxy.journal()) {

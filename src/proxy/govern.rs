@@ -197,6 +197,16 @@ impl Governor {
         wire(&Response::Failure(f))
     }
 
+    /// Answers with a `Security.Forbidden` FAILURE carrying `message` and ignores what
+    /// follows until RESET.
+    pub(crate) fn forbidden(&mut self, message: &str) -> Bytes {
+        self.failed = true;
+        wire(&Response::Failure(Failure::forbidden(
+            self.version,
+            message,
+        )))
+    }
+
     /// Answers a request the protocol does not allow here with `Request.Invalid` and
     /// ignores what follows until RESET, as a server does.
     pub(crate) fn invalid(&mut self, message: &str) -> Bytes {

@@ -48,8 +48,21 @@ pub enum ProxyError {
 pub struct Proxy {
     listener: TcpListener,
     ctx: Arc<Context>,
+    /// One listener per cluster member (`[[upstream.members]]`), each with its context.
+    members: Vec<(TcpListener, Arc<Context>)>,
     tls: Option<TlsAcceptor>,
     draining: watch::Sender<bool>,
+}
+
+/// A cluster member's listener, as bound.
+#[derive(Debug, Clone)]
+pub struct MemberListener {
+    /// The member's address.
+    pub member: String,
+    /// Where boltward listens for it.
+    pub listen: SocketAddr,
+    /// What drivers are given for it.
+    pub advertised: String,
 }
 
 impl Proxy {
@@ -67,7 +80,36 @@ impl Proxy {
         } else {
             None
         };
-        let upstream = UpstreamHandle::new(Connector::new(&config.upstream, upstream_tls)?);
+        let upstream = UpstreamHandle::new(Connector::new(&config.upstream, upstream_tls.clone())?);
+        let mut member_listeners = Vec::with_capacity(config.upstream.members.len());
+        for m in &config.upstream.members {
+            let bound = TcpListener::bind(&m.listen)
+                .await
+                .map_err(|source| ProxyError::Bind {
+                    addr: m.listen.clone(),
+                    source,
+                })?;
+            let local = bound.local_addr().map_err(|source| ProxyError::Bind {
+                addr: m.listen.clone(),
+                source,
+            })?;
+            let up = crate::config::Upstream {
+                addr: m.addr.clone(),
+                ..config.upstream.clone()
+            };
+            let handle = UpstreamHandle::new(Connector::new(&up, upstream_tls.clone())?);
+            let advertised = m.advertised.clone().unwrap_or_else(|| local.to_string());
+            member_listeners.push((bound, handle, advertised));
+        }
+        let members = Arc::new(super::members::Members::new(
+            config
+                .upstream
+                .members
+                .iter()
+                .zip(&member_listeners)
+                .map(|(m, (_, _, advertised))| (m.addr.clone(), advertised.clone())),
+            config.upstream.unknown_members,
+        ));
         let listener = TcpListener::bind(&config.listen.addr)
             .await
             .map_err(|source| ProxyError::Bind {
@@ -90,11 +132,11 @@ impl Proxy {
                 .verify
                 .password()
                 .map_err(|e| ProxyError::Config(e.to_string()))?;
-            Some(super::verify::Verifier::new(
+            Some(Arc::new(super::verify::Verifier::new(
                 upstream.clone(),
                 &config.verify,
                 password,
-            ))
+            )))
         } else {
             None
         };
@@ -106,20 +148,27 @@ impl Proxy {
         } else {
             None
         };
+        let ctx = Arc::new(Context {
+            config,
+            upstream,
+            advertised,
+            members,
+            draining: draining_rx,
+            policy,
+            rates: Default::default(),
+            verifier,
+            metrics: metrics.proxy.clone(),
+            gate: Default::default(),
+            journal,
+        });
+        let members = member_listeners
+            .into_iter()
+            .map(|(l, handle, advertised)| (l, Arc::new(ctx.for_member(handle, advertised))))
+            .collect();
         Ok(Proxy {
             listener,
-            ctx: Arc::new(Context {
-                config,
-                upstream,
-                advertised,
-                draining: draining_rx,
-                policy,
-                rates: Default::default(),
-                verifier,
-                metrics: metrics.proxy.clone(),
-                gate: Default::default(),
-                journal,
-            }),
+            ctx,
+            members,
             tls,
             draining,
         })
@@ -145,6 +194,24 @@ impl Proxy {
         self.ctx.upstream.clone()
     }
 
+    /// The cluster members' listeners, as bound.
+    pub fn member_listeners(&self) -> Vec<MemberListener> {
+        self.ctx
+            .config
+            .upstream
+            .members
+            .iter()
+            .zip(&self.members)
+            .filter_map(|(m, (l, ctx))| {
+                Some(MemberListener {
+                    member: m.addr.clone(),
+                    listen: l.local_addr().ok()?,
+                    advertised: ctx.advertised.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -156,9 +223,33 @@ impl Proxy {
         let Proxy {
             listener,
             ctx,
+            members,
             tls,
             draining,
         } = self;
+        // Members' listeners hand their connections to this loop, with their context.
+        let (member_tx, mut member_rx) = tokio::sync::mpsc::channel(64);
+        let mut member_accepts = JoinSet::new();
+        for (l, mctx) in members {
+            let tx = member_tx.clone();
+            info!(listen = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), member = mctx.upstream.addr(), advertised = %mctx.advertised, "fronting cluster member");
+            member_accepts.spawn(async move {
+                loop {
+                    match l.accept().await {
+                        Ok((tcp, peer)) => {
+                            if tx.send((tcp, peer, mctx.clone())).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            });
+        }
+        drop(member_tx);
         let limits = &ctx.config.limits;
         let permits = Arc::new(Semaphore::new(limits.max_connections));
         let next_id = AtomicU64::new(1);
@@ -172,11 +263,12 @@ impl Proxy {
             "boltward proxy serving"
         );
         loop {
-            let (tcp, peer) = tokio::select! {
+            let (tcp, peer, ctx) = tokio::select! {
                 _ = &mut shutdown => break,
                 Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+                Some(member) = member_rx.recv() => member,
                 accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
+                    Ok((tcp, peer)) => (tcp, peer, ctx.clone()),
                     Err(e) => {
                         // Out of file descriptors and similar: back off instead of spinning.
                         warn!(error = %e, "accept failed");
@@ -226,6 +318,8 @@ impl Proxy {
             );
         }
         drop(listener);
+        member_accepts.shutdown().await;
+        drop(member_rx);
         let grace = Duration::from_secs(limits.shutdown_grace_secs);
         info!(
             active = sessions.len(),

@@ -12,6 +12,7 @@ pub mod gate;
 mod govern;
 mod handshake;
 mod listener;
+mod members;
 mod session;
 mod verify;
 
@@ -29,16 +30,18 @@ pub(crate) struct Context {
     pub(crate) config: Arc<Config>,
     /// The upstream in force (promotion switches it).
     pub(crate) upstream: UpstreamHandle,
-    /// `host:port` written into routing tables.
+    /// `host:port` drivers reach this listener at (routing tables, `advertised_address`).
     pub(crate) advertised: String,
+    /// The cluster members and their listeners (shared by every listener).
+    pub(crate) members: Arc<members::Members>,
     /// Becomes `true` when shutdown starts.
     pub(crate) draining: watch::Receiver<bool>,
     /// The policy in force (replaced whole on reload).
     pub(crate) policy: PolicyHandle,
     /// Delete-rate windows per actor.
-    pub(crate) rates: govern::DeleteRates,
+    pub(crate) rates: Arc<govern::DeleteRates>,
     /// EXPLAIN verification, when enabled.
-    pub(crate) verifier: Option<verify::Verifier>,
+    pub(crate) verifier: Option<Arc<verify::Verifier>>,
     /// Proxy metrics.
     pub(crate) metrics: crate::metrics::ProxyMetrics,
     /// The write gate.
@@ -50,6 +53,23 @@ pub(crate) struct Context {
 impl Context {
     pub(crate) fn policy(&self) -> Arc<Policy> {
         self.policy.get()
+    }
+
+    /// The same context for a listener fronting another member.
+    fn for_member(&self, upstream: UpstreamHandle, advertised: String) -> Context {
+        Context {
+            config: self.config.clone(),
+            upstream,
+            advertised,
+            members: self.members.clone(),
+            draining: self.draining.clone(),
+            policy: self.policy.clone(),
+            rates: self.rates.clone(),
+            verifier: self.verifier.clone(),
+            metrics: self.metrics.clone(),
+            gate: self.gate.clone(),
+            journal: self.journal.clone(),
+        }
     }
 }
 

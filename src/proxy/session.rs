@@ -1562,7 +1562,7 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
         Role::Client | Role::Swallow => {}
     }
     match kind {
-        RequestKind::Hello => {
+        RequestKind::Hello if !success.metadata.contains_key("advertised_address") => {
             let utc = success.accepts_utc_patch();
             inner.dialect = inner.dialect.with_utc_patch(utc);
             Ok((None, None))
@@ -1619,13 +1619,36 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
         }
         RequestKind::Route => {
             let mut s = success;
-            let n = s.rewrite_routing_table(&ctx.advertised);
-            debug!(replaced = n, to = %ctx.advertised, "rewrote routing table");
-            Ok(((n > 0).then(|| wire(&Response::Success(s))), None))
+            match ctx.members.route(&mut s, &ctx.advertised) {
+                Ok(n) => {
+                    debug!(rewritten = n, own = %ctx.advertised, "rewrote routing table");
+                    Ok(((n > 0).then(|| wire(&Response::Success(s))), None))
+                }
+                Err(unknown) => {
+                    warn!(address = %unknown.0, "routing table refused: it names an address boltward does not front");
+                    ctx.metrics
+                        .refusals
+                        .with_label_values(&["routing:unknown-member"])
+                        .inc();
+                    Ok((Some(inner.governor.forbidden(&unknown.to_string())), None))
+                }
+            }
         }
-        RequestKind::Logon if success.metadata.contains_key("advertised_address") => {
+        RequestKind::Logon | RequestKind::Hello
+            if success.metadata.contains_key("advertised_address") =>
+        {
+            if kind == RequestKind::Hello {
+                let utc = success.accepts_utc_patch();
+                inner.dialect = inner.dialect.with_utc_patch(utc);
+            }
             let mut s = success;
-            s.rewrite_advertised_address(&ctx.advertised);
+            let own = s
+                .metadata
+                .get("advertised_address")
+                .and_then(boltward_protocol::Value::as_str)
+                .map(str::to_owned);
+            let to = ctx.members.advertised(own.as_deref(), &ctx.advertised);
+            s.rewrite_advertised_address(&to);
             Ok((Some(wire(&Response::Success(s))), None))
         }
         _ => Ok((None, None)),

@@ -106,6 +106,8 @@ pub fn shared_server() -> &'static Server {
 pub struct Boltward {
     child: Child,
     pub addr: String,
+    /// Cluster members' listeners: (member address, listen address, advertised address).
+    pub members: Vec<(String, String, String)>,
     /// The control port's address.
     pub control: String,
     log: PathBuf,
@@ -134,16 +136,21 @@ impl Boltward {
             .spawn()
             .expect("spawn boltward");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let (mut line, mut control) = (String::new(), String::new());
+        let (mut line, mut control, mut members) = (String::new(), String::new(), Vec::new());
         loop {
             line.clear();
-            if stdout.read_line(&mut line).unwrap() == 0 || !line.starts_with("BOLTWARD_CONTROL=") {
+            if stdout.read_line(&mut line).unwrap() == 0 {
                 break;
             }
-            control = line
-                .trim()
-                .trim_start_matches("BOLTWARD_CONTROL=")
-                .to_owned();
+            if let Some(m) = line.trim().strip_prefix("BOLTWARD_MEMBER=") {
+                let f: Vec<&str> = m.split(' ').collect();
+                members.push((f[0].to_owned(), f[1].to_owned(), f[2].to_owned()));
+                continue;
+            }
+            let Some(c) = line.trim().strip_prefix("BOLTWARD_CONTROL=") else {
+                break;
+            };
+            control = c.to_owned();
         }
         let addr = line
             .trim()
@@ -158,6 +165,7 @@ impl Boltward {
         Boltward {
             child,
             addr,
+            members,
             control,
             log,
             _dir: dir,

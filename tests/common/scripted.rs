@@ -168,14 +168,22 @@ pub fn failure(code: &str, message: &str) -> Response {
     Response::Failure(Failure { metadata: m })
 }
 
+thread_local! {
+    static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Answers this connection's request with a FAILURE; what follows is IGNORED until RESET
+/// (for scripts that fail requests [`single_server`] would answer).
+pub fn fail(code: &str, message: &str) -> Reply {
+    FAILED.with(|f| f.set(true));
+    Reply::Answer(vec![failure(code, message)])
+}
+
 /// What a single Neo4j server answers, for every request a driver sends: HELLO, LOGON,
 /// RUN (one column `x`), PULL (one record), BEGIN/COMMIT/ROLLBACK/RESET, GOODBYE. A RUN
 /// whose query contains `FAIL` fails; one that contains `WRITE` is reported as a write.
 pub fn single_server(_conn: usize, r: &Request) -> Reply {
-    thread_local! {
-        static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        static FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
     // After a FAILURE, everything but RESET and GOODBYE is IGNORED (one connection is one
     // thread of the server).
     match r {

@@ -131,3 +131,36 @@ pub fn rewrite_routing_table(rt: &mut Map, address: &str) -> usize {
     }
     replaced
 }
+
+/// Maps every address in `rt.servers[*].addresses` through `map`, keeping the order and
+/// the roles. Returns how many were mapped, or the first address `map` has no answer for
+/// (the table is then left partly mapped: do not use it).
+pub fn map_routing_table(
+    rt: &mut Map,
+    mut map: impl FnMut(&str) -> Option<String>,
+) -> Result<usize, String> {
+    let mut mapped = 0;
+    let Some(Value::List(servers)) = rt.get_mut("servers") else {
+        return Ok(0);
+    };
+    for server in servers.iter_mut() {
+        let Value::Map(entry) = server else { continue };
+        let Some(Value::List(addrs)) = entry.get_mut("addresses") else {
+            continue;
+        };
+        let mut seen = Vec::with_capacity(addrs.len());
+        for a in addrs.iter() {
+            let Some(from) = a.as_str() else {
+                return Err(format!("{a:?}"));
+            };
+            let to = map(from).ok_or_else(|| from.to_owned())?;
+            // Two members fronted by one address appear once.
+            if !seen.contains(&to) {
+                seen.push(to);
+            }
+            mapped += 1;
+        }
+        *addrs = seen.into_iter().map(Value::from).collect();
+    }
+    Ok(mapped)
+}

@@ -1,6 +1,6 @@
 //! Server responses: SUCCESS, RECORD, IGNORED, FAILURE and what their metadata means.
 
-use super::route::{rewrite_routing_table, RoutingTable};
+use super::route::{map_routing_table, rewrite_routing_table, RoutingTable};
 use crate::packstream::{Map, Value};
 use crate::version::Version;
 
@@ -219,6 +219,18 @@ impl Success {
         match self.metadata.get_mut("rt") {
             Some(Value::Map(rt)) => rewrite_routing_table(rt, address),
             _ => 0,
+        }
+    }
+
+    /// Maps every routing table address through `map` (see
+    /// [`super::route::map_routing_table`]); `Err` names an address it has no answer for.
+    pub fn map_routing_table(
+        &mut self,
+        map: impl FnMut(&str) -> Option<String>,
+    ) -> Result<usize, String> {
+        match self.metadata.get_mut("rt") {
+            Some(Value::Map(rt)) => map_routing_table(rt, map),
+            _ => Ok(0),
         }
     }
 
