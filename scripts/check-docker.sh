@@ -122,6 +122,9 @@ compose_requires() { # compose_requires VAR: config must refuse to render withou
 check "compose: docker-compose.yml is valid (default services)" compose_valid
 check "compose: valid with --profile monitoring --profile mirror" \
     compose_valid --profile monitoring --profile mirror
+check "compose: docker-compose.cluster.yml is valid (three-member cluster)" \
+    compose "${REQUIRED_ENV[@]}" NEO4J_ACCEPT_LICENSE_AGREEMENT=yes "$COMPOSE" \
+    --project-directory "$ROOT" -f "$ROOT/docker-compose.cluster.yml" config --quiet
 check "compose: refuses to start without NEO4J_AUTH" compose_requires NEO4J_AUTH
 check "compose: refuses to start without BOLTWARD_CONTROL_TOKEN" compose_requires BOLTWARD_CONTROL_TOKEN
 

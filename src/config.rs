@@ -932,6 +932,38 @@ mod tests {
         Config::load(Some(&path), env, &[])
     }
 
+    /// The cluster example shipped with the compose file loads, and member mistakes are
+    /// named with their place.
+    #[test]
+    fn cluster_members_load_and_are_validated() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/boltward-cluster.toml");
+        let c = Config::load(Some(&path), [], &[]).unwrap();
+        assert_eq!(c.upstream.members.len(), 3);
+        assert_eq!(c.upstream.unknown_members, UnknownMembers::Refuse);
+        assert_eq!(
+            c.upstream.members[2].advertised.as_deref(),
+            Some("localhost:7703")
+        );
+        let member = |addr: &str, listen: &str| {
+            format!("[[upstream.members]]\naddr = \"{addr}\"\nlisten = \"{listen}\"\n")
+        };
+        let twice = member("a:1", "127.0.0.1:0") + &member("A:1", "127.0.0.1:0");
+        let e = load(&twice, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("upstream.members") && e.contains("[1].addr"),
+            "{e}"
+        );
+        let e = load(&member("a:1", "nowhere"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[0].listen"), "{e}");
+        let e = load("[upstream]\nunknown_members = \"ignore\"\n", &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown_members") || e.to_string().contains("ignore"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn defaults_are_valid_and_loopback() {
         let c = Config::load(None, [], &[]).unwrap();
