@@ -136,7 +136,12 @@ d.close()
         code,
         &[("URI", &format!("bolt://{}", bw.addr)), ("PW", PASSWORD)],
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Every counter of a connection is final once boltward has ended its session.
+    common::wait_until(
+        "boltward has ended the driver's connections",
+        std::time::Duration::from_secs(30),
+        || common::metric_value(&bw.metrics(), "boltward_connections_active") == 0.0,
+    );
     let (_, m) = http(&bw.control, "GET", "/metrics", None, "");
     let value = |needle: &str| {
         m.lines()

@@ -146,7 +146,10 @@ fn probes_pass_then_fail_for_real_reasons() {
     let mut metrics = String::new();
     while t0.elapsed() < std::time::Duration::from_secs(15) {
         metrics = bw.metrics();
-        if metrics.contains("boltward_health_check_status{check=\"schema\"} 1") {
+        // A run sets the checks' metrics one after the other: wait for the last one too.
+        if metrics.contains("boltward_health_check_status{check=\"schema\"} 1")
+            && metrics.contains("boltward_health_check_duration_seconds{check=\"orphans\"}")
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));

@@ -281,16 +281,19 @@ with proxy.session(database="alpha") as s:
     s.run("CREATE (:JSink {run: $run})", run=run).consume()
 out = {"rows": []}
 if os.environ.get("WAIT") == "1":
-    for _ in range(60):
+    # The sink writes asynchronously: poll until the intent and its outcome are there.
+    deadline = time.time() + 60
+    while time.time() < deadline:
         rows = direct.execute_query(
             "MATCH (e:AuditLogEntry) WHERE any(q IN coalesce(e.statements, []) WHERE q CONTAINS 'JSink') "
             "OR e.kind = 'outcome' RETURN e.kind AS kind, e.lsn AS lsn, e.principal AS principal, "
             "e.intent AS intent, e.result AS result, e.statements AS statements ORDER BY e.lsn",
             database_="audit").records
         out["rows"] = [dict(r) for r in rows]
-        if any(r["kind"] == "outcome" for r in rows) and any(r["kind"] == "intent" for r in rows):
+        intents = {r["lsn"] for r in rows if r["kind"] == "intent"}
+        if any(r["kind"] == "outcome" and r["intent"] in intents for r in rows):
             break
-        time.sleep(0.25)
+        time.sleep(0.1)
 print(json.dumps(out))
 "#;
 

@@ -40,11 +40,16 @@ import os, sys, threading, time, neo4j
 run, uri = os.environ["RUN"], os.environ["URI"]
 d = neo4j.GraphDatabase.driver(uri, auth=("root", os.environ["PW"]), max_connection_pool_size=16)
 lock = threading.Lock()
+# The test closes stdin once it has killed boltward: then the workers stop.
+killed = threading.Event()
+def watch():
+    sys.stdin.read()
+    killed.set()
+threading.Thread(target=watch, daemon=True).start()
 def worker(w):
     i = 0
-    failures = 0
-    deadline = time.time() + 20
-    while time.time() < deadline and failures < 3:
+    deadline = time.time() + 300
+    while not killed.is_set() and time.time() < deadline:
         i += 1
         ident = f"{w}-{i}"
         try:
@@ -58,8 +63,8 @@ def worker(w):
             with lock:
                 print("ACK", ident, flush=True)
         except Exception as e:
-            failures += 1
-            time.sleep(0.2)
+            # Before the kill: retry shortly; after it: stop.
+            killed.wait(0.05)
 ts = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
 for t in ts: t.start()
 for t in ts: t.join()
@@ -74,7 +79,7 @@ fn sigkill_during_load_loses_no_acknowledged_commit() {
     let env = [("BOLTWARD_JOURNAL_DIR", jdir.as_str())];
     let mut bw = Boltward::start(&server.addr(), &[], &env);
     let run = format!("crash{}", std::process::id());
-    let load = Command::new(common::python("py6"))
+    let mut load = Command::new(common::python("py6"))
         .arg("-c")
         .arg(CRASH_LOAD)
         .envs([
@@ -82,17 +87,46 @@ fn sigkill_during_load_loses_no_acknowledged_commit() {
             ("PW", PASSWORD.into()),
             ("RUN", run.clone()),
         ])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Dropping `load` (also on a panic) closes its stdin, which stops the script.
+    let stdout = load.stdout.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout).lines() {
+                lines.lock().unwrap().push(l.unwrap());
+            }
+        })
+    };
     // Let acknowledged commits accumulate, then kill boltward mid-load.
-    std::thread::sleep(Duration::from_millis(2500));
+    common::wait_until(
+        "the load has 40 acknowledged commits",
+        Duration::from_secs(120),
+        || {
+            let l = lines.lock().unwrap();
+            assert!(
+                !l.iter().any(|l| l == "DONE"),
+                "the load ended before the kill: {l:?}"
+            );
+            l.iter().filter(|l| l.starts_with("ACK ")).count() >= 40
+        },
+    );
     bw.signal("KILL");
     assert!(bw.wait_exit(Duration::from_secs(10)).is_some());
-    let out = load.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("DONE"), "load script ended: {text}");
+    drop(load.stdin.take());
+    let status = load.wait().unwrap();
+    reader.join().unwrap();
+    let text = lines.lock().unwrap().join("\n");
+    assert!(
+        status.success() && text.contains("DONE"),
+        "load script ended: {text}"
+    );
     let acked: BTreeSet<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("ACK "))

@@ -149,19 +149,24 @@ d.close()
         "sum(boltward_statements_total{class=\"write\",verdict=\"allow\"})",
         "1",
     );
-    let committed = promql(&prom, "boltward_journal_records_total{kind=\"outcome\"}");
-    assert_eq!(committed[0]["value"][1], "1");
+    // The scrape that showed the values above may predate the COMMIT: wait for a later one.
+    wait_value(
+        &prom,
+        "boltward_journal_records_total{kind=\"outcome\"}",
+        "1",
+    );
     // boltward's own added latency is measured per request and per summary.
     for direction in ["request", "response"] {
         let q = format!("boltward_added_latency_seconds_count{{direction=\"{direction}\"}}");
-        let n: f64 = promql(&prom, &q)[0]["value"][1]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(
-            n >= 4.0,
-            "{q} = {n}: HELLO/LOGON, BEGIN, RUN, PULL, COMMIT were relayed"
+        common::wait_until(
+            &format!("{q} >= 4: HELLO/LOGON, BEGIN, RUN, PULL, COMMIT were relayed"),
+            Duration::from_secs(30),
+            || {
+                promql(&prom, &q)
+                    .first()
+                    .and_then(|s| s["value"][1].as_str()?.parse::<f64>().ok())
+                    .is_some_and(|n| n >= 4.0)
+            },
         );
     }
 

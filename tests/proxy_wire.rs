@@ -14,7 +14,9 @@ use bytes::BytesMut;
 use common::{shared_server, Boltward, PASSWORD};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const PY_OPENING: [u8; 20] = [
     0x60, 0x60, 0xB0, 0x17, 0, 0, 1, 0xFF, 0, 8, 8, 5, 0, 2, 4, 4, 0, 0, 0, 3,
@@ -267,16 +269,21 @@ fn garbage_from_the_server_closes_that_connection_only() {
     std::thread::spawn(move || {
         for (i, conn) in fake.incoming().enumerate() {
             let Ok(mut s) = conn else { return };
-            let mut opening = [0u8; 20];
-            if s.read_exact(&mut opening).is_err() {
-                continue;
-            }
-            s.write_all(&[0, 0, 4, 5]).unwrap();
-            if i == 0 {
-                // a chunk holding a structure with a request tag: not a response
-                s.write_all(&[0x00, 0x02, 0xB0, 0x10, 0x00, 0x00]).unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::spawn(move || {
+                let mut opening = [0u8; 20];
+                if s.read_exact(&mut opening).is_err() {
+                    return;
+                }
+                s.write_all(&[0, 0, 4, 5]).unwrap();
+                if i == 0 {
+                    // a chunk holding a structure with a request tag: not a response
+                    s.write_all(&[0x00, 0x02, 0xB0, 0x10, 0x00, 0x00]).unwrap();
+                }
+                // Keep the connection open until boltward closes it: a close the client
+                // sees is boltward's doing, never this server's.
+                let mut sink = [0u8; 1024];
+                while let Ok(1..) = s.read(&mut sink) {}
+            });
         }
     });
     let bw = Boltward::start(&fake_addr, &[], &[]);
@@ -309,7 +316,11 @@ fn max_connections_refuses_the_extra_one() {
             "third connection is refused"
         );
         a.close().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        common::wait_until(
+            "boltward has ended the closed connection",
+            Duration::from_secs(30),
+            || common::metric_value(&bw.metrics(), "boltward_connections_active") == 1.0,
+        );
         client(&bw.addr)
             .await
             .expect("a freed slot is usable again");
@@ -392,9 +403,45 @@ fn graceful_shutdown_lets_a_transaction_finish() {
     });
 }
 
+/// A TCP forwarder to `target` that counts the bytes the server sent through it.
+fn counting_forwarder(target: &str) -> (String, Arc<AtomicU64>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let from_server = Arc::new(AtomicU64::new(0));
+    let (target, counter) = (target.to_owned(), from_server.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(std::net::Shutdown::Write);
+            });
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n @ 1..) = server.read(&mut buf) {
+                    if client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    counter.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                let _ = client.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (addr, from_server)
+}
+
 #[test]
 fn slow_reader_does_not_make_boltward_buffer_the_result() {
-    let bw = boltward(&[]);
+    // The server's bytes are counted on their way to boltward.
+    let (upstream, from_server) = counting_forwarder(&shared_server().addr());
+    let bw = Boltward::start(&upstream, &[], &[]);
     let (mut r, v) = Raw::login(&bw.addr);
     let mut run = Run::new(
         "UNWIND range(1, 600000) AS i RETURN i, 'padding padding padding padding padding' AS s",
@@ -402,8 +449,28 @@ fn slow_reader_does_not_make_boltward_buffer_the_result() {
     run.extra.insert("db", "neo4j");
     r.send(&Request::Run(run), v);
     r.send(&Request::Pull(Pull::new(-1)), v);
-    // Do not read for a while: the server produces ~40 MB of records meanwhile.
-    std::thread::sleep(Duration::from_secs(6));
+    // Do not read: the server has ~40 MB of records to send. Wait until records reach
+    // this client and the server has stopped sending, because it is held back or because
+    // boltward took everything (the bug this test is for): either way boltward now holds
+    // all it ever will.
+    let mut peek = vec![0u8; 32 * 1024];
+    common::wait_until(
+        "32 KiB of the result wait unread at the client",
+        Duration::from_secs(60),
+        || r.s.peek(&mut peek).unwrap() >= peek.len(),
+    );
+    let (mut last, mut since) = (from_server.load(Ordering::Relaxed), Instant::now());
+    common::wait_until(
+        "the server has sent nothing more for 1 s",
+        Duration::from_secs(120),
+        || {
+            let now = from_server.load(Ordering::Relaxed);
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+            since.elapsed() >= Duration::from_secs(1)
+        },
+    );
     let rss_kib = std::fs::read_to_string(format!("/proc/{}/status", bw.pid()))
         .unwrap()
         .lines()
@@ -414,8 +481,9 @@ fn slow_reader_does_not_make_boltward_buffer_the_result() {
         .unwrap();
     assert!(
         rss_kib < 32 * 1024,
-        "boltward RSS {rss_kib} KiB while the client is not reading"
+        "boltward RSS {rss_kib} KiB while the client is not reading ({last} bytes came from the server)"
     );
+    eprintln!("slow reader: boltward RSS {rss_kib} KiB, {last} bytes came from the server");
     let mut records = 0;
     loop {
         match r.recv(v).expect("stream continues") {
@@ -448,7 +516,16 @@ fn credentials_never_reach_the_log() {
             "{err}"
         );
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Both sessions have logged all they will once boltward has ended them.
+    common::wait_until(
+        "boltward has ended both connections",
+        Duration::from_secs(30),
+        || {
+            let m = bw.metrics();
+            common::metric_value(&m, "boltward_connections_total") == 2.0
+                && common::metric_value(&m, "boltward_connections_active") == 0.0
+        },
+    );
     let logs = bw.logs();
     assert!(
         logs.contains("principal"),

@@ -17,9 +17,10 @@ mod common;
 use boltward::snapshot::export::Scope;
 use common::{py, Boltward, Server, PASSWORD};
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "snapshot-test-token";
@@ -167,20 +168,88 @@ fn uri(addr: &str) -> String {
     format!("bolt://{addr}")
 }
 
-/// Runs a Python script against `addr` for `secs` seconds on another thread.
-fn in_background(
-    code: &'static str,
-    addr: &str,
-    secs: &'static str,
-) -> std::thread::JoinHandle<String> {
-    let uri = uri(addr);
-    std::thread::spawn(move || {
-        py(
-            "py6",
-            code,
-            &[("URI", &uri), ("PW", PASSWORD), ("SECS", secs)],
-        )
-    })
+/// A Python write load against `addr` (URI in `$URI`, password in `$PW`) that runs until
+/// `stop` closes its stdin. It prints `ACK …` for each acknowledged write, then its
+/// summary. Dropping it (a failed test) closes its stdin too, which ends the script.
+struct Load {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    stderr: tempfile::NamedTempFile,
+}
+
+fn acks(lines: &Mutex<Vec<String>>) -> usize {
+    let lines = lines.lock().unwrap();
+    lines.iter().filter(|l| l.starts_with("ACK ")).count()
+}
+
+impl Load {
+    fn start(code: &str, addr: &str) -> Load {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(common::python("py6"))
+            .arg("-c")
+            .arg(code)
+            .envs([("URI", uri(addr).as_str()), ("PW", PASSWORD)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let reader = {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { return };
+                    lines.lock().unwrap().push(line);
+                }
+            })
+        };
+        Load {
+            child,
+            lines,
+            reader: Some(reader),
+            stderr,
+        }
+    }
+
+    /// Writes acknowledged so far.
+    fn acked(&self) -> usize {
+        acks(&self.lines)
+    }
+
+    /// Waits until at least `n` writes are acknowledged; panics if the load ends first.
+    fn wait_acked(&mut self, n: usize) {
+        let (child, lines, stderr) = (&mut self.child, &self.lines, self.stderr.path());
+        common::wait_until(
+            &format!("the load has {n} acknowledged writes"),
+            Duration::from_secs(120),
+            || {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!(
+                        "the load ended ({status}) after {} acknowledged writes: {}",
+                        acks(lines),
+                        std::fs::read_to_string(stderr).unwrap_or_default()
+                    );
+                }
+                acks(lines) >= n
+            },
+        );
+    }
+
+    /// Stops the load; its output lines.
+    fn stop(mut self) -> Vec<String> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().unwrap();
+        self.reader.take().unwrap().join().unwrap();
+        assert!(
+            status.success(),
+            "the load failed ({status}): {}",
+            std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+        );
+        std::mem::take(&mut *self.lines.lock().unwrap())
+    }
 }
 
 /// Runs Python against `addr` (URI in `$URI`, password in `$PW`).
@@ -189,14 +258,18 @@ fn python(addr: &str, code: &str) -> String {
 }
 
 const LOAD: &str = r#"
-import os, threading, time, neo4j
+import os, sys, threading, neo4j
 d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=8)
 errors, acked = [], []
 lock = threading.Lock()
+stop = threading.Event()
+def watch():
+    sys.stdin.read()  # the test closes stdin to stop the load
+    stop.set()
+threading.Thread(target=watch, daemon=True).start()
 def worker(w):
     i = 0
-    deadline = time.time() + float(os.environ["SECS"])
-    while time.time() < deadline:
+    while not stop.is_set():
         i += 1
         try:
             with d.session(database="load") as s:
@@ -209,6 +282,7 @@ def worker(w):
                     tx.commit()
             with lock:
                 acked.append(1)
+                print("ACK", w, i, flush=True)
         except neo4j.exceptions.Neo4jError as e:
             # ArcadeDB's optimistic concurrency aborts some concurrent transactions
             # (DeadlockDetected); only a refusal by boltward (paused writes) is an error.
@@ -229,12 +303,17 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
     let server = server();
     let data = Data::new();
     let bw = data.start(&server.addr(), Some("load"), &[]);
-    let load = in_background(LOAD, &bw.addr, "6");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Both snapshots are taken while the load writes.
+    let mut load = Load::start(LOAD, &bw.addr);
+    load.wait_acked(15);
     let first = snapshot(&bw);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Six workers have at most six writes in flight, so fifteen more acknowledgements
+    // include writes committed after the first snapshot: the second one differs.
+    let n = load.acked();
+    load.wait_acked(n + 15);
     let second = snapshot(&bw);
-    let out = load.join().unwrap();
+    let lines = load.stop();
+    let out = lines.last().unwrap();
     let mut parts = out.split_whitespace();
     let acked: u64 = parts.next().unwrap().parse().unwrap();
     let errors: u64 = parts.next().unwrap().parse().unwrap();
@@ -292,13 +371,14 @@ d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]
 def retried(s, *args, **kw):
     # Other tests load the same server: ArcadeDB may abort a statement with a transient
     # error under concurrent load; each statement here is one auto-commit, so retry it.
-    for attempt in range(5):
+    deadline = __import__("time").time() + 60
+    while True:
         try:
             return s.run(*args, **kw).consume()
         except neo4j.exceptions.TransientError:
-            if attempt == 4:
+            if __import__("time").time() > deadline:
                 raise
-            __import__("time").sleep(0.5)
+            __import__("time").sleep(0.2)
 with d.session(database="types") as s:
     retried(s, "CREATE INDEX person_name IF NOT EXISTS FOR (n:Person) ON (n.name)")
     retried(s, "CREATE CONSTRAINT city_name IF NOT EXISTS FOR (n:City) REQUIRE n.name IS UNIQUE")
@@ -707,19 +787,24 @@ fn the_schedule_fires_and_retention_prunes() {
 }
 
 const WRITER: &str = r#"
-import os, sys, time, neo4j
+import os, sys, threading, time, neo4j
 d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=4)
+stop = threading.Event()
+def watch():
+    sys.stdin.read()  # the test closes stdin to stop the writer
+    stop.set()
+threading.Thread(target=watch, daemon=True).start()
 acked = []
-deadline = time.time() + float(os.environ["SECS"])
 i = 0
 def create(tx, i):
     tx.run("CREATE (:Live {i: $i})", i=i).consume()
-while time.time() < deadline:
+while not stop.is_set():
     i += 1
     with d.session() as s:
         s.execute_write(create, i)
     acked.append(i)
-    time.sleep(0.01)
+    print("ACK", i, flush=True)
+    time.sleep(0.01)  # pacing: a steady stream of writes, not a flood
 with d.session() as s:
     target = s.run("MATCH (n:OnlyOnTarget) RETURN count(n) AS c").single()["c"]
 d.close()
@@ -750,8 +835,9 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
         &new.addr(),
         "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    s.run('CREATE (:OnlyOnTarget)').consume()\nd.close()",
     );
-    let writer = in_background(WRITER, &bw.addr, "5");
-    std::thread::sleep(Duration::from_millis(1500));
+    // The driver writes through boltward before, during and after the promotion.
+    let mut writer = Load::start(WRITER, &bw.addr);
+    writer.wait_acked(15);
     let promoted: Value =
         serde_json::from_str(&cli_ok(&bw, &["restore", "promote", "--json"])).unwrap();
     assert_eq!(promoted["state"], "PROMOTED", "{promoted}");
@@ -759,8 +845,12 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
         promoted["message"].as_str().unwrap().contains("replayed"),
         "{promoted}"
     );
-    let out = writer.join().unwrap();
-    let mut lines = out.lines();
+    // One write at a time: fifteen more acknowledgements include writes made after the
+    // switch.
+    let n = writer.acked();
+    writer.wait_acked(n + 15);
+    let out = writer.stop().join("\n");
+    let mut lines = out.lines().filter(|l| !l.starts_with("ACK "));
     let acked: Vec<i64> = lines
         .next()
         .unwrap()

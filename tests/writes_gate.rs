@@ -26,7 +26,10 @@ if os.environ["MODE"] == "resume":
         d.execute_query("CREATE (:Gate {run: $run})", run=run, database_="neo4j")
         done["waited"] = time.time() - t0
     t = threading.Thread(target=writer); t.start()
-    time.sleep(1.0)
+    # Wait until boltward holds the write (or the writer got through, which the asserts catch).
+    deadline = time.time() + 60
+    while control("/v1/status")["writes"]["held"] < 1 and "waited" not in done and time.time() < deadline:
+        time.sleep(0.02)
     res["read_while_paused"] = d.execute_query("RETURN 7 AS x", database_="neo4j", routing_="r").records[0]["x"]
     res["held"] = control("/v1/status")["writes"]["held"]
     res["writer_done_before_resume"] = "waited" in done
