@@ -301,8 +301,9 @@ impl Proxy {
             let tls = tls.clone();
             sessions.spawn(
                 async move {
-                    let _permit = permit;
+                    // Dropped in reverse order: the slot is free before the gauge says so.
                     let _active = ActiveGuard::new(&ctx.metrics.connections_active);
+                    let _permit = permit;
                     debug!("accepted");
                     match accept(&ctx, tls, tcp).await {
                         Ok((stream, cert_subject)) => {
