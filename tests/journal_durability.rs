@@ -139,11 +139,29 @@ fn sigkill_during_load_loses_no_acknowledged_commit() {
     );
 
     // Restart on the same journal: recovery runs, then the chain verifies offline.
+    // Recovery has run once this start has written its checkpoint record after the
+    // previous run's records (at least one per acknowledged commit) and the journal
+    // can write: boltward reports itself ready.
     let bw = Boltward::start(&server.addr(), &[], &env);
-    assert!(
-        bw.wait_log("journal open", Duration::from_secs(10)),
-        "{}",
-        bw.logs()
+    common::wait_until(
+        "the restarted boltward has recovered the journal and is ready",
+        Duration::from_secs(30),
+        || {
+            let m = bw.metrics();
+            let checkpoints: f64 = m
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("boltward_journal_records_total{kind=\"checkpoint\"} ")?
+                        .trim()
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0.0);
+            checkpoints >= 1.0
+                && common::metric_value(&m, "boltward_journal_writable") == 1.0
+                && common::metric_value(&m, "boltward_journal_lsn") > acked.len() as f64
+                && bw.status_of("/readyz") == 200
+        },
     );
     drop(bw);
     let (code, out, err) = cli(&["audit", "verify", "--journal", &jdir]);

@@ -131,6 +131,47 @@ fn boltward(env: &[(&str, &str)]) -> Boltward {
     Boltward::start(&shared_server().addr(), &[], env)
 }
 
+/// Waits until boltward has accepted `total` connections and ended every one of them. A
+/// connection logs why it closed before it stops counting as active, so its log lines
+/// are all written once this returns.
+fn wait_connections_ended(bw: &Boltward, total: u64) {
+    common::wait_until(
+        &format!("boltward has accepted {total} connection(s) and ended them all"),
+        Duration::from_secs(30),
+        || {
+            let m = bw.metrics();
+            common::metric_value(&m, "boltward_connections_total") == total as f64
+                && common::metric_value(&m, "boltward_connections_active") == 0.0
+        },
+    );
+}
+
+/// Asserts that boltward's log explains why it closed a connection. Call it only once
+/// the connection has ended ([`wait_connections_ended`]): the explanation is logged
+/// before that, so this does not race the log.
+fn assert_logged(bw: &Boltward, reason: &str) {
+    let logs = bw.logs();
+    assert!(
+        logs.contains(reason),
+        "{reason:?} is not in the log:\n{logs}"
+    );
+}
+
+/// A labelled metric's value, `series` being its name and labels as exposed (0 when
+/// absent).
+fn series_value(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
 #[test]
 fn wrong_magic_is_closed_and_logged() {
     let bw = boltward(&[]);
@@ -138,11 +179,9 @@ fn wrong_magic_is_closed_and_logged() {
     r.s.write_all(&[1, 2, 3, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0])
         .unwrap();
     assert!(r.closed_silently());
-    assert!(
-        bw.wait_log("bad magic", Duration::from_secs(5)),
-        "{}",
-        bw.logs()
-    );
+    // No metric tells a bad magic apart: the log is its only explanation.
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "bad magic");
     assert_serving(&bw.addr);
 }
 
@@ -153,11 +192,8 @@ fn http_on_the_bolt_port_is_explained() {
     r.s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     assert!(r.closed_silently());
-    assert!(
-        bw.wait_log("HTTP request on the Bolt port", Duration::from_secs(5)),
-        "{}",
-        bw.logs()
-    );
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "HTTP request on the Bolt port");
     assert_serving(&bw.addr);
 }
 
@@ -210,11 +246,8 @@ fn truncated_chunk_then_eof_closes_cleanly() {
     r.s.write_all(&[0x00, 0x64, 0xB3, 0x10, 0x85]).unwrap(); // announces 100 bytes, sends 3
     r.s.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(r.closed_silently());
-    assert!(
-        bw.wait_log("client closed the connection", Duration::from_secs(5)),
-        "{}",
-        bw.logs()
-    );
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "client closed the connection");
     assert_serving(&bw.addr);
 }
 
@@ -257,7 +290,8 @@ fn malformed_packstream_from_client_gets_failure_and_close() {
         other => panic!("expected FAILURE, got {other:?}"),
     }
     assert!(r.recv(v).is_none());
-    assert!(bw.wait_log("invalid request from client", Duration::from_secs(5)));
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "invalid request from client");
     assert_serving(&bw.addr);
 }
 
@@ -293,11 +327,10 @@ fn garbage_from_the_server_closes_that_connection_only() {
     r.s.read_exact(&mut reply).unwrap();
     assert_eq!(reply, [0, 0, 4, 5]);
     assert!(r.closed_silently(), "the client sees the connection close");
-    assert!(
-        bw.wait_log("upstream sent an invalid response", Duration::from_secs(5)),
-        "{}",
-        bw.logs()
-    );
+    // boltward_upstream_errors_total counts failures to connect only: the log is the
+    // only explanation of a bad response.
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "upstream sent an invalid response");
     // the next connection is served (handshake relayed) by the same process
     let mut r2 = Raw::connect(&bw.addr);
     r2.s.write_all(&PY_OPENING).unwrap();
@@ -315,6 +348,11 @@ fn max_connections_refuses_the_extra_one() {
             client(&bw.addr).await.is_err(),
             "third connection is refused"
         );
+        common::wait_until(
+            "boltward has counted the refused connection",
+            Duration::from_secs(30),
+            || series_value(&bw.metrics(), REFUSED) == 1.0,
+        );
         a.close().await.unwrap();
         common::wait_until(
             "boltward has ended the closed connection",
@@ -325,18 +363,27 @@ fn max_connections_refuses_the_extra_one() {
             .await
             .expect("a freed slot is usable again");
     });
-    assert!(bw.logs().contains("limits.max_connections reached"));
+    let m = bw.metrics();
+    assert_eq!(series_value(&m, REFUSED), 1.0, "only the third was refused");
+    assert_eq!(
+        common::metric_value(&m, "boltward_connections_total"),
+        4.0,
+        "{m}"
+    );
+    // The refusal is logged before the refused connection is dropped, and boltward
+    // accepted the later connection only after that: the explanation is in the log.
+    assert_logged(&bw, "limits.max_connections reached");
 }
+
+const REFUSED: &str = "boltward_connections_refused_total{reason=\"max_connections\"}";
 
 #[test]
 fn handshake_timeout_closes_silent_clients() {
     let bw = boltward(&[("BOLTWARD_LIMITS_HANDSHAKE_TIMEOUT_MS", "300")]);
     let mut r = Raw::connect(&bw.addr);
     assert!(r.closed_silently());
-    assert!(bw.wait_log(
-        "did not complete the Bolt handshake",
-        Duration::from_secs(5)
-    ));
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "did not complete the Bolt handshake");
 }
 
 #[test]
@@ -344,7 +391,8 @@ fn idle_timeout_closes_quiet_connections() {
     let bw = boltward(&[("BOLTWARD_LIMITS_IDLE_TIMEOUT_SECS", "1")]);
     let (mut r, v) = Raw::login(&bw.addr);
     assert!(r.recv(v).is_none(), "closed after the idle timeout");
-    assert!(bw.wait_log("closing idle connection", Duration::from_secs(5)));
+    wait_connections_ended(&bw, 1);
+    assert_logged(&bw, "closing idle connection");
 }
 
 #[test]

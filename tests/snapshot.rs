@@ -640,12 +640,24 @@ d.close()
     );
     assert!(listed.contains("incomplete (no manifest)"), "{listed}");
 
+    // Without a manifest, every snapshot file the kill left is a leftover.
+    let leftovers: Vec<&String> = names
+        .iter()
+        .filter(|n| n.ends_with(".tmp") || n.ends_with(".bwsnap.gz"))
+        .collect();
+    assert!(!leftovers.is_empty(), "no leftovers to remove: {names:?}");
+
     // The next start removes the leftovers; a full snapshot then works.
     let mut bw = data.start(&server.addr(), Some("crash"), &[]);
-    assert!(
-        bw.wait_log("removed leftovers", Duration::from_secs(5)),
-        "{}",
-        bw.logs()
+    common::wait_until(
+        &format!("the restarted boltward has removed the leftovers {leftovers:?}"),
+        Duration::from_secs(30),
+        || {
+            let listed: Value =
+                serde_json::from_str(&cli_ok(&bw, &["snapshot", "list", "--json"])).unwrap();
+            listed["incomplete"].as_array().is_some_and(Vec::is_empty)
+                && leftovers.iter().all(|n| !dir.join(n).exists())
+        },
     );
     let m = snapshot(&bw);
     assert_eq!(m["counts"]["nodes"], 60_000);
