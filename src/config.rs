@@ -22,7 +22,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file (or an override) is not valid TOML for the schema.
-    #[error("invalid configuration: {0}")]
+    #[error("{0}")]
     Parse(String),
     /// A key has a value that cannot work.
     #[error("{key}: {reason}")]
@@ -63,6 +63,9 @@ pub struct Config {
     pub log: Log,
     /// Write governance policy (see docs/policy.md); absent = allow all but the guards.
     pub policy: Option<toml::Table>,
+    /// `BOLTWARD_*` environment variables that name no setting (reported at start).
+    #[serde(skip)]
+    pub unknown_env: Vec<String>,
     /// EXPLAIN verification of statements the classifier cannot decide.
     pub verify: Verify,
     /// The write gate (maintenance switch).
@@ -661,7 +664,64 @@ pub const KEYS: &[&str] = &[
     "verify.user",
     "verify.password_file",
     "verify.cache_size",
+    "policy.mode",
+    "policy.default",
+    "policy.claimed_actor_key",
+    "policy.allow_unbounded_delete",
+    "policy.allow_schema_drop",
 ];
+
+/// `BOLTWARD_*` variables that are not settings: secrets, logging, the CLI's own options,
+/// and the project's test and CI scripts.
+pub const OTHER_VARIABLES: &[&str] = &[
+    "BOLTWARD_LOG",
+    "BOLTWARD_CONFIG",
+    "BOLTWARD_CONTROL",
+    "BOLTWARD_CONTROL_TOKEN",
+    "BOLTWARD_CONTROL_CACERT",
+    "BOLTWARD_HEALTH_PASSWORD",
+    "BOLTWARD_VERIFY_PASSWORD",
+    "BOLTWARD_JOURNAL_SINK_PASSWORD",
+    "BOLTWARD_SNAPSHOT_PASSWORD",
+    "BOLTWARD_TEST_LOG",
+    "BOLTWARD_TESTENV",
+    "BOLTWARD_ORACLE_SEED",
+    "BOLTWARD_ORACLE_COUNT",
+    "BOLTWARD_DOCKER_TOOLS",
+    "BOLTWARD_PORT",
+];
+
+/// The `BOLTWARD_*` names in `names` that are neither a setting nor another variable
+/// boltward knows (a typo, or a setting that does not exist).
+pub fn unknown_env<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut unknown: Vec<String> = names
+        .filter(|n| n.starts_with("BOLTWARD_"))
+        .filter(|n| !OTHER_VARIABLES.contains(n) && !KEYS.iter().any(|k| env_name(k) == *n))
+        .map(str::to_owned)
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// The dotted key a deserialisation error is about: parsing the table again from text
+/// gives the error a position, and the text says which table and key are there.
+fn located(table: &toml::Table) -> Option<String> {
+    let text = toml::to_string(table).ok()?;
+    let span = toml::from_str::<Config>(&text).err()?.span()?;
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .map(|h| h.trim_matches(|c| c == '[' || c == ']').to_owned());
+    Some(match header {
+        Some(h) if !key.is_empty() && !line.starts_with('[') => format!("{h}.{key}"),
+        Some(h) => h,
+        None => key.to_owned(),
+    })
+}
 
 /// The environment variable of a key.
 pub fn env_name(key: &str) -> String {
@@ -722,10 +782,14 @@ impl Config {
         for (key, v) in overrides {
             set(&mut table, key, v);
         }
-        let config: Config = table
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.message().to_owned()))?;
+        let mut config: Config = table.clone().try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Parse(match located(&table) {
+                Some(at) => format!("{at}: {}", e.message()),
+                None => e.message().to_owned(),
+            })
+        })?;
         config.validate()?;
+        config.unknown_env = unknown_env(env.iter().map(|(k, _)| k.as_str()));
         Ok(config)
     }
 
@@ -962,6 +1026,40 @@ mod tests {
             e.to_string().contains("unknown_members") || e.to_string().contains("ignore"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn policy_keys_have_variables_and_unknown_variables_are_reported() {
+        let c = load(
+            "",
+            &[
+                ("BOLTWARD_POLICY_MODE", "audit"),
+                ("BOLTWARD_POLICY_DEFAULT", "deny"),
+                ("BOLTWARD_POLCY_MODE", "audit"),
+                ("BOLTWARD_LOG", "debug"),
+                ("BOLTWARD_VERIFY_PASSWORD", "x"),
+                ("HOME", "/root"),
+            ],
+        )
+        .unwrap();
+        let p = c.policy().unwrap();
+        assert_eq!(p.mode, crate::policy::Mode::Audit);
+        assert!(!p.default_allow);
+        assert_eq!(c.unknown_env, ["BOLTWARD_POLCY_MODE"]);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_once() {
+        let e = load("[journal]\nsync = \"sometimes\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("journal.sync: "), "{e}");
+        assert!(e.contains("unknown variant"), "{e}");
+        assert!(!e.contains("invalid configuration"), "{e}");
+        let e = load("", &[("BOLTWARD_LIMITS_MAX_CONNECTIONS", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("limits.max_connections: "), "{e}");
     }
 
     #[test]

@@ -11,8 +11,12 @@ use tracing_subscriber::EnvFilter;
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_env("BOLTWARD_LOG")
         .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();
@@ -93,6 +97,9 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check(args)) => {
             match Config::load(args.config.as_deref(), std::env::vars(), &[]) {
                 Ok(config) => {
+                    for name in &config.unknown_env {
+                        eprintln!("boltward: warning: {name} is set but names no setting; it is ignored (see docs/configuration.md)");
+                    }
                     if args.json {
                         println!("{config:#?}");
                     } else {
@@ -132,6 +139,9 @@ fn main() -> ExitCode {
                 }
             };
             init_logging(&config);
+            for name in &config.unknown_env {
+                tracing::warn!(variable = %name, "a BOLTWARD_* variable names no setting; it is ignored (see docs/configuration.md)");
+            }
             match serve(config, args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
