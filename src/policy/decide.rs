@@ -70,6 +70,39 @@ impl Verdict {
     pub fn denied(&self) -> bool {
         self.verdict == Decision::Deny
     }
+
+    /// What happened, as recorded in the journal and metrics.
+    pub fn outcome(&self) -> Outcome {
+        if self.denied() {
+            Outcome::Deny
+        } else if self.would_deny {
+            Outcome::WouldDeny
+        } else {
+            Outcome::Allow
+        }
+    }
+}
+
+/// What became of a statement: the verdict as the journal and the metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran.
+    Allow,
+    /// Ran in audit mode; enforce mode would have refused it.
+    WouldDeny,
+    /// Refused.
+    Deny,
+}
+
+impl Outcome {
+    /// `allow`, `would-deny` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::WouldDeny => "would-deny",
+            Outcome::Deny => "deny",
+        }
+    }
 }
 
 fn any_glob(patterns: &[String], value: Option<&str>) -> bool {

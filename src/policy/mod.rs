@@ -15,5 +15,5 @@ pub mod decide;
 pub mod matcher;
 pub mod model;
 
-pub use decide::{decide, Actor, Decision, Verdict};
+pub use decide::{decide, Actor, Decision, Outcome, Verdict};
 pub use model::{Mode, Policy, PolicyError, Rule};

@@ -25,7 +25,7 @@ pub(crate) fn carries_password(c: &Classification, query: &str) -> bool {
 pub(crate) struct StmtInfo {
     pub(crate) classes: Vec<String>,
     pub(crate) read: bool,
-    pub(crate) verdict: &'static str,
+    pub(crate) verdict: crate::policy::Outcome,
     pub(crate) rule: String,
     pub(crate) reason: String,
     pub(crate) db: Option<String>,
@@ -48,13 +48,7 @@ impl StmtInfo {
         StmtInfo {
             classes: c.classes.iter().map(|c| c.as_str().to_owned()).collect(),
             read: c.is_read(),
-            verdict: if v.denied() {
-                "deny"
-            } else if v.would_deny {
-                "would-deny"
-            } else {
-                "allow"
-            },
+            verdict: v.outcome(),
             rule: v.rule.clone(),
             reason: v.reason.clone(),
             db,
@@ -81,7 +75,7 @@ impl StmtInfo {
         j::Statement {
             run: self.run_bytes(version),
             classes: self.classes.clone(),
-            verdict: self.verdict.into(),
+            verdict: self.verdict.as_str().into(),
             rule: self.rule.clone(),
         }
     }

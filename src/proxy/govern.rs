@@ -139,9 +139,19 @@ pub(crate) struct Governor {
 }
 
 /// The wire bytes of a response boltward builds itself (these always encode).
+/// An answer on the wire. Every request gets exactly one answer, so an answer that cannot
+/// be encoded (a value beyond PackStream's limits) is replaced by a FAILURE that always
+/// can be, instead of by nothing.
 pub(crate) fn wire(r: &Response) -> Bytes {
-    r.to_wire().unwrap_or_default()
+    r.to_wire().unwrap_or_else(|e| {
+        warn!(error = %e, "an answer could not be encoded; a FAILURE takes its place");
+        Bytes::from_static(UNENCODABLE)
+    })
 }
+
+/// `FAILURE {code: "Neo.DatabaseError.General.UnknownError", message: "boltward could not
+/// encode this answer"}`, chunked (written out so that it needs no encoder).
+const UNENCODABLE: &[u8] = b"\x00\x5F\xB1\x7F\xA2\x84code\xD0\x26Neo.DatabaseError.General.UnknownError\x87message\xD0\x25boltward could not encode this answer\x00\x00";
 
 impl Governor {
     /// `journaling`: keep what was decided about each RUN for the journal.
@@ -355,13 +365,7 @@ impl Governor {
                         &run.query,
                     ));
                 }
-                let outcome = if verdict.denied() {
-                    "deny"
-                } else if verdict.would_deny {
-                    "would-deny"
-                } else {
-                    "allow"
-                };
+                let outcome = verdict.outcome().as_str();
                 for class in &c.classes {
                     metrics
                         .statements
@@ -554,6 +558,24 @@ allow = ["read"]
             .with_label_values(&["guard:predicted-read"])
             .get();
         (matches!(a, Action::Forward), refusals)
+    }
+
+    /// The stand-in for an answer that cannot be encoded is one well-formed FAILURE.
+    #[test]
+    fn the_unencodable_stand_in_is_a_failure() {
+        let mut buf = bytes::BytesMut::from(UNENCODABLE);
+        let mut dec = boltward_protocol::chunk::ChunkDecoder::default();
+        let Some(boltward_protocol::chunk::Frame::Message(m)) = dec.decode(&mut buf).unwrap()
+        else {
+            panic!("one message")
+        };
+        assert!(buf.is_empty());
+        let r = Response::decode(&m.body(), boltward_protocol::Dialect::new(Version::V5_4));
+        let Ok(Response::Failure(f)) = r else {
+            panic!("a FAILURE: {r:?}")
+        };
+        assert_eq!(f.code(), Some("Neo.DatabaseError.General.UnknownError"));
+        assert_eq!(f.message(), Some("boltward could not encode this answer"));
     }
 
     /// The guard's decision table (see [`predicted_read_wrote`]).

@@ -928,12 +928,14 @@ fn admit(
     match action {
         Action::Answer { wire, failure } => {
             let step = match decided {
-                Some(d) if journaling && d.verdict == "deny" => Step::Refusal(audit::refusal(
-                    &d,
-                    shared.conn,
-                    &inner.governor.actor,
-                    version,
-                )),
+                Some(d) if journaling && d.verdict == crate::policy::Outcome::Deny => {
+                    Step::Refusal(audit::refusal(
+                        &d,
+                        shared.conn,
+                        &inner.governor.actor,
+                        version,
+                    ))
+                }
                 _ => Step::None,
             };
             Admitted {
