@@ -8,6 +8,7 @@
 
 mod audit;
 mod error;
+mod fifo;
 pub mod gate;
 mod govern;
 mod handshake;

@@ -27,7 +27,6 @@ use boltward_protocol::message::{
 use boltward_protocol::state::{ServerState, Summary, Tracker};
 use boltward_protocol::{Dialect, Request, RequestKind, Version};
 use bytes::{Buf, Bytes, BytesMut};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -102,25 +101,14 @@ struct Pending {
     commit: Option<CommitLog>,
 }
 
-/// What answers a request.
-enum Slot {
-    /// The upstream answers this request.
-    Upstream(Pending),
-    /// boltward answers itself; `close` ends the connection after writing it. A synthetic
-    /// FAILURE turns into IGNORED if the upstream failed first (a server never sends two
-    /// FAILUREs without a RESET in between).
-    Synthetic {
-        wire: Bytes,
-        close: bool,
-        failure: bool,
-    },
-}
+/// What answers a request (see [`super::fifo`]).
+type Slot = super::fifo::Slot<Pending>;
 
 struct Inner {
     tracker: Tracker,
     governor: Governor,
     dialect: Dialect,
-    queue: VecDeque<Slot>,
+    queue: super::fifo::Fifo<Pending>,
     last_activity: Instant,
     /// The explicit transaction being recorded for the journal.
     jtx: Option<TxLog>,
@@ -172,7 +160,7 @@ impl Shared {
                 tracker: Tracker::new(version),
                 governor: Governor::new(version, actor, journaling),
                 dialect: Dialect::new(version),
-                queue: VecDeque::new(),
+                queue: Default::default(),
                 last_activity: Instant::now(),
                 jtx: None,
                 unresolved: None,
@@ -196,18 +184,16 @@ impl Shared {
     }
 
     fn push_synthetic(&self, wire: Bytes, close: bool, failure: bool) {
-        self.push(Slot::Synthetic {
-            wire,
-            close,
-            failure,
-        });
+        self.lock().queue.push_synthetic(wire, close, failure);
+        self.synthetic.fetch_add(1, Ordering::Release);
+        self.wake.notify_one();
     }
 
     /// Queues the slot that answers the next forwarded (or refused) request; a synthetic
     /// answer wakes the server loop, which writes it once it reaches the head.
     fn push(&self, slot: Slot) {
         let synthetic = matches!(slot, Slot::Synthetic { .. });
-        self.lock().queue.push_back(slot);
+        self.lock().queue.push(slot);
         if synthetic {
             self.synthetic.fetch_add(1, Ordering::Release);
             self.wake.notify_one();
@@ -243,12 +229,7 @@ impl Shared {
     async fn upstream_caught_up(&self) {
         loop {
             let answered = self.answered.notified();
-            if !self
-                .lock()
-                .queue
-                .iter()
-                .any(|s| matches!(s, Slot::Upstream(_)))
-            {
+            if !self.lock().queue.awaiting_upstream() {
                 return;
             }
             answered.await;
@@ -787,28 +768,26 @@ async fn next_wrap_step(ctx: &Context, shared: &Shared) -> Option<Bytes> {
     w.lsn = lsn;
     w.attempts += 1;
     inner.unresolved = Some(lsn);
-    let hidden = |kind| {
-        Slot::Upstream(Pending {
-            kind,
-            role: Role::Hidden,
-            statement: None,
-            answer_with: None,
-            sent: Instant::now(),
-            commit: None,
-        })
+    let hidden = |kind| Pending {
+        kind,
+        role: Role::Hidden,
+        statement: None,
+        answer_with: None,
+        sent: Instant::now(),
+        commit: None,
     };
     inner.tracker.reset_sent();
-    inner.queue.push_back(hidden(RequestKind::Reset));
-    inner.queue.push_back(hidden(RequestKind::Begin));
-    inner.queue.push_back(hidden(RequestKind::Run));
-    inner.queue.push_back(Slot::Upstream(Pending {
+    inner.queue.push_upstream(hidden(RequestKind::Reset));
+    inner.queue.push_upstream(hidden(RequestKind::Begin));
+    inner.queue.push_upstream(hidden(RequestKind::Run));
+    inner.queue.push_upstream(Pending {
         kind: RequestKind::Pull,
         role: Role::Client,
         statement,
         answer_with: None,
         sent: Instant::now(),
         commit: None,
-    }));
+    });
     Some([reset, again, pull].concat().into())
 }
 
@@ -826,7 +805,7 @@ fn commit_wrapped(journal: &crate::journal::Journal, shared: &Shared) -> Option<
     w.committing = true;
     let lsn = w.lsn;
     inner.unresolved = None;
-    inner.queue.push_back(Slot::Upstream(Pending {
+    inner.queue.push_upstream(Pending {
         kind: RequestKind::Commit,
         role: Role::WrapCommit,
         statement: None,
@@ -837,7 +816,7 @@ fn commit_wrapped(journal: &crate::journal::Journal, shared: &Shared) -> Option<
             stats,
             query_type,
         }),
-    }));
+    });
     Some(commit)
 }
 
@@ -1107,14 +1086,14 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
                             retry: None,
                         });
                         shared.holding.store(true, Ordering::Release);
-                        inner.queue.push_back(Slot::Upstream(Pending {
+                        inner.queue.push_upstream(Pending {
                             kind: RequestKind::Begin,
                             role: Role::Hidden,
                             statement: None,
                             answer_with: None,
                             sent: Instant::now(),
                             commit: None,
-                        }));
+                        });
                         forward = Some(again);
                     }
                 }
@@ -1260,29 +1239,16 @@ async fn flush_synthetic(
     metrics: &crate::metrics::ProxyMetrics,
 ) -> Result<bool, SessionError> {
     loop {
-        let (slot, upstream_failed) = {
+        let next = {
             let mut inner = shared.lock();
             let failed = matches!(
                 inner.tracker.state(),
                 ServerState::Failed | ServerState::Interrupted
             );
-            match inner.queue.front() {
-                Some(Slot::Synthetic { .. }) => (inner.queue.pop_front(), failed),
-                _ => (None, failed),
-            }
+            inner.queue.pop_synthetic(failed)
         };
-        let Some(Slot::Synthetic {
-            wire,
-            close,
-            failure,
-        }) = slot
-        else {
+        let Some((wire, close)) = next else {
             return Ok(false);
-        };
-        let wire = if failure && upstream_failed && !close {
-            self::wire(&Response::Ignored)
-        } else {
-            wire
         };
         shared.synthetic.fetch_sub(1, Ordering::AcqRel);
         to_client(client, &wire, metrics).await?;
@@ -1425,14 +1391,9 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
     let Some(summary) = Summary::of(&response) else {
         return Ok((None, None));
     };
-    let pending = match inner.queue.pop_front() {
-        Some(Slot::Upstream(p)) => p,
-        _ => {
-            return Err(SessionError::BadResponse(
-                "a summary arrived for no outstanding request".into(),
-            ))
-        }
-    };
+    let pending = inner.queue.answered().map_err(|_| {
+        SessionError::BadResponse("a summary arrived for no outstanding request".into())
+    })?;
     shared.answered.notify_waiters();
     let kind = pending.kind;
     ctx.metrics
@@ -1489,8 +1450,7 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
             if role == Role::Hidden {
                 // The client sees this FAILURE as the answer to its next request; the
                 // answers up to that one (IGNORED) are not shown.
-                for slot in inner.queue.iter_mut() {
-                    let Slot::Upstream(next) = slot else { break };
+                for next in inner.queue.upstream_mut() {
                     let last = next.role != Role::Hidden;
                     next.role = Role::Swallow;
                     if last {
