@@ -138,22 +138,6 @@ fn applies(rule: &Rule, policy: &Policy, actor: &Actor, database: Option<&str>) 
         && any_glob(&rule.databases, database)
 }
 
-fn guards(c: &Classification, unbounded_ok: bool, drop_ok: bool) -> Option<(&'static str, String)> {
-    if c.unbounded_delete && !unbounded_ok {
-        return Some((
-            "guard:unbounded-delete",
-            "DELETE over a MATCH with no WHERE, property filter or LIMIT would remove every matching entity".into(),
-        ));
-    }
-    if c.schema_drop && !drop_ok {
-        return Some((
-            "guard:schema-drop",
-            "dropping indexes or constraints is not allowed".into(),
-        ));
-    }
-    None
-}
-
 /// Decides one statement.
 pub fn decide(
     policy: &Policy,
@@ -180,7 +164,11 @@ pub fn decide(
             };
             (deny, rule, reason, r.max_deletes_per_tx, r.delete_rate)
         }
-        None => match guards(c, policy.allow_unbounded_delete, policy.allow_schema_drop) {
+        None => match super::guards::statement(
+            c,
+            policy.allow_unbounded_delete,
+            policy.allow_schema_drop,
+        ) {
             Some((g, why)) => (true, g.to_owned(), why, None, None),
             None if policy.default_allow => (
                 false,
@@ -249,7 +237,9 @@ fn rule_outcome(r: &Rule, c: &Classification) -> Option<(String, String)> {
             ));
         }
     }
-    if let Some((g, why)) = guards(c, r.allow_unbounded_delete, r.allow_schema_drop) {
+    if let Some((g, why)) =
+        super::guards::statement(c, r.allow_unbounded_delete, r.allow_schema_drop)
+    {
         return Some((g.to_owned(), why));
     }
     None

@@ -12,6 +12,7 @@
 //! - [`decide`](mod@decide): the decision.
 
 pub mod decide;
+pub mod guards;
 pub mod matcher;
 pub mod model;
 

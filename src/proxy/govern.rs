@@ -55,22 +55,14 @@ pub(crate) struct Predicted {
     pub(crate) db: Option<String>,
 }
 
-/// The predicted-read guard: a statement classified read that the server reports as a
-/// write is decided again with the server's answer (`write`) as its class.
-///
-/// | policy for that write | enforce                              | audit                     |
-/// |-----------------------|--------------------------------------|---------------------------|
-/// | allows it             | committed, warned                    | committed, warned         |
-/// | forbids it            | COMMIT becomes ROLLBACK (in a tx)    | committed, would-deny log |
-///
-/// An auto-commit statement has committed by the time its summary arrives; a forbidden
-/// one is logged as refused too late, and journaled like any write.
+/// The predicted-read guard for `p` (see [`crate::policy::guards::predicted_read_wrote`]).
 pub(crate) fn predicted_read_wrote(policy: &Policy, p: &Predicted) -> Verdict {
-    let mut c = p.classification.clone();
-    c.classes.remove(&crate::cypher::Class::Read);
-    c.classes.insert(crate::cypher::Class::Write);
-    c.certain.insert(crate::cypher::Class::Write);
-    decide(policy, &p.actor, &c, p.db.as_deref())
+    crate::policy::guards::predicted_read_wrote(
+        policy,
+        &p.actor,
+        &p.classification,
+        p.db.as_deref(),
+    )
 }
 
 #[derive(Debug, Default)]
@@ -342,19 +334,9 @@ impl Governor {
                     );
                 }
                 let mut verdict = decide(policy, &actor, &c, db.as_deref());
-                if !verdict.denied() && c.deletes {
-                    if let Some((max, window)) = verdict.delete_rate {
-                        let used = rates.used(&actor, window);
-                        if used >= max {
-                            verdict.verdict = crate::policy::Decision::Deny;
-                            verdict.rule = "guard:delete-rate".into();
-                            verdict.reason = format!(
-                                "{used} entities deleted in the last {}s, the limit is {max}; try again later",
-                                window.as_secs()
-                            );
-                        }
-                    }
-                }
+                crate::policy::guards::apply_delete_rate(&mut verdict, c.deletes, |window| {
+                    rates.used(&actor, window)
+                });
                 log_verdict(&actor, &c, &verdict, &run.query);
                 if self.journaling {
                     self.decided = Some(super::audit::StmtInfo::new(
@@ -455,16 +437,9 @@ impl Governor {
         }
         if let Some(tx) = self.tx.as_mut().filter(|_| stmt.in_tx) {
             tx.deletes += deletes;
-            if let Some(max) = tx.budget {
-                if tx.deletes > max as i64 {
-                    tx.poisoned.get_or_insert((
-                        "guard:deletion-budget".into(),
-                        format!(
-                            "the transaction deleted {} entities, the budget is {max}",
-                            tx.deletes
-                        ),
-                    ));
-                }
+            if let Some((rule, why)) = crate::policy::guards::deletion_budget(tx.deletes, tx.budget)
+            {
+                tx.poisoned.get_or_insert((rule.into(), why));
             }
         }
     }
