@@ -948,16 +948,10 @@ fn admit(
                 }
                 _ => Step::None,
             };
+            let (forward, slot) = rollback_instead(failure);
             Admitted {
-                forward: Some(Request::Rollback.to_wire(version).unwrap_or_default()),
-                slot: Some(Slot::Upstream(Pending {
-                    kind: RequestKind::Rollback,
-                    role: Role::Client,
-                    statement: None,
-                    answer_with: Some(failure),
-                    sent: Instant::now(),
-                    commit: None,
-                })),
+                forward: Some(forward),
+                slot: Some(slot),
                 step,
                 wrap: None,
             }
@@ -1040,6 +1034,22 @@ fn admit(
             }
         }
     }
+}
+
+/// A client's COMMIT that must not commit: a ROLLBACK to forward in its place, and the slot
+/// that answers the client's COMMIT with `failure` once the ROLLBACK is answered.
+fn rollback_instead(failure: Bytes) -> (Bytes, Slot) {
+    // ROLLBACK has no fields: the same bytes in every version.
+    const ROLLBACK: &[u8] = b"\x00\x02\xB0\x13\x00\x00";
+    let slot = Slot::Upstream(Pending {
+        kind: RequestKind::Rollback,
+        role: Role::Client,
+        statement: None,
+        answer_with: Some(failure),
+        sent: Instant::now(),
+        commit: None,
+    });
+    (Bytes::from_static(ROLLBACK), slot)
 }
 
 /// Journals what must be durable before `admitted` is forwarded, queues its slot, and
@@ -1125,19 +1135,9 @@ async fn journal_step(ctx: &Context, shared: &Shared, admitted: Admitted) -> Opt
                     let answer = shared.lock().governor.transient(&format!(
                         "boltward: the transaction was rolled back because the journal cannot record it ({e}); retry later"
                     ));
-                    forward = Some(
-                        Request::Rollback
-                            .to_wire(shared.version)
-                            .unwrap_or_default(),
-                    );
-                    slot = Some(Slot::Upstream(Pending {
-                        kind: RequestKind::Rollback,
-                        role: Role::Client,
-                        statement: None,
-                        answer_with: Some(answer),
-                        sent: Instant::now(),
-                        commit: None,
-                    }));
+                    let (rollback, instead) = rollback_instead(answer);
+                    forward = Some(rollback);
+                    slot = Some(instead);
                 }
             }
         }
@@ -1651,4 +1651,17 @@ fn journal_summary(
         inner.dialect.utc_datetime(),
     );
     Some(Await::Late(Box::new(intent), result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rollback_put_in_a_commits_place_is_a_rollback_in_every_version() {
+        let (bytes, _) = rollback_instead(Bytes::new());
+        for v in PARSED_VERSIONS {
+            assert_eq!(bytes, Request::Rollback.to_wire(*v).unwrap(), "{v}");
+        }
+    }
 }
