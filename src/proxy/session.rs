@@ -449,7 +449,6 @@ async fn client_to_server(
                     return refuse_and_close(shared, &mut upstream, &out, message).await;
                 }
             };
-            note_identity(&request);
             let kind = request.kind();
             ctx.metrics.messages.with_label_values(&[kind.name()]).inc();
             if kind == RequestKind::Commit {
@@ -547,6 +546,9 @@ async fn client_to_server(
                 classified,
                 wrappable,
             );
+            if matches!(kind, RequestKind::Hello | RequestKind::Logon | RequestKind::Begin) {
+                note_identity(&request, &shared.lock().governor.actor);
+            }
             let Some(forward) = journal_step(ctx, shared, admitted).await else {
                 continue;
             };
@@ -1165,24 +1167,20 @@ async fn refuse_and_close(
     Ok(ClientEnd::Drain(GOODBYE_GRACE))
 }
 
-/// Records who is connecting in the connection's span (never the credentials).
-fn note_identity(request: &Request) {
+/// Records who is connecting in the connection's span, as governance read it from
+/// HELLO/LOGON (never the credentials).
+fn note_identity(request: &Request, actor: &Actor) {
     let span = Span::current();
     match request {
-        Request::Hello(h) => {
-            if let Some(ua) = h.user_agent() {
-                span.record("user_agent", ua);
+        Request::Hello(_) | Request::Logon(_) => {
+            if let Some(ua) = &actor.user_agent {
+                span.record("user_agent", ua.as_str());
             }
-            if let Some(p) = h.auth().and_then(|a| a.principal().map(str::to_owned)) {
+            if let Some(p) = &actor.principal {
                 span.record("principal", p.as_str());
             }
-            if h.routing().is_some() {
+            if matches!(request, Request::Hello(h) if h.routing().is_some()) {
                 debug!("routing client (neo4j://)");
-            }
-        }
-        Request::Logon(l) => {
-            if let Some(p) = l.auth().principal() {
-                span.record("principal", p);
             }
         }
         Request::Begin(b) => debug!(db = b.db(), "BEGIN"),
