@@ -253,3 +253,40 @@ fn a_client_leaving_a_silent_server_closes_the_upstream_connection() {
         s.hang(false);
     }
 }
+
+/// A request the client sends while boltward is still forwarding the previous ones to a
+/// server that does not read is answered once the server reads again: it is not left in
+/// boltward's buffer until the client sends something else.
+#[test]
+fn a_request_sent_while_boltward_forwards_is_not_forgotten() {
+    let s = server();
+    let bw = Boltward::start(&s.addr, &[], &[]);
+    let mut c = RawClient::connect(&bw.addr);
+    let bytes_in = || metric_value(&bw.metrics(), "boltward_bytes_in_total");
+    s.pause_reading(true);
+    // Larger than what the sockets between boltward and the server hold.
+    let mut big = Run::new("RETURN $x AS x");
+    big.parameters.insert("x", "x".repeat(32 << 20));
+    let before = bytes_in();
+    c.send(&[Request::Run(big), Request::Pull(Pull::new(-1))]);
+    assert!(
+        scripted::within(AT_ONCE * 3, || bytes_in() >= before + (32 << 20) as f64),
+        "boltward read the large request"
+    );
+    let before = bytes_in();
+    c.send(&[Request::Reset]);
+    assert!(
+        scripted::within(AT_ONCE, || bytes_in() > before),
+        "boltward read the RESET while it was forwarding"
+    );
+    s.pause_reading(false);
+    assert!(matches!(c.recv(), Some(Response::Success(_))), "RUN");
+    assert!(matches!(c.recv(), Some(Response::Record(_))), "RECORD");
+    assert!(matches!(c.recv(), Some(Response::Success(_))), "PULL");
+    assert!(
+        matches!(c.recv(), Some(Response::Success(_))),
+        "the RESET sent meanwhile is answered"
+    );
+    c.close();
+    nothing_left_open(&s, &bw, At::Idle, "request during a forward");
+}

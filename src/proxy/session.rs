@@ -546,7 +546,10 @@ async fn client_to_server(
                 classified,
                 wrappable,
             );
-            if matches!(kind, RequestKind::Hello | RequestKind::Logon | RequestKind::Begin) {
+            if matches!(
+                kind,
+                RequestKind::Hello | RequestKind::Logon | RequestKind::Begin
+            ) {
                 note_identity(&request, &shared.lock().governor.actor);
             }
             let Some(forward) = journal_step(ctx, shared, admitted).await else {
@@ -595,6 +598,7 @@ async fn client_to_server(
             }
         }
         if !out.is_empty() {
+            let buffered = buf.len();
             let sent = send(&mut upstream, &mut out);
             if watching_client(sent, &mut client, &mut buf, &ctx.metrics.bytes_in)
                 .await?
@@ -603,6 +607,12 @@ async fn client_to_server(
                 return Ok(ClientEnd::Closed);
             }
             observe(&mut unobserved, read_at);
+            if buf.len() > buffered {
+                // The client sent more while this was forwarded: decode it before waiting
+                // for the client again (it may be waiting for the answer to it).
+                read_at = Instant::now();
+                continue;
+            }
         }
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
             buf = BytesMut::new();

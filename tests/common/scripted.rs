@@ -38,6 +38,8 @@ struct State {
     requests: Mutex<Vec<(usize, Request)>>,
     /// Answer nothing from now on, on every connection.
     hang: std::sync::atomic::AtomicBool,
+    /// Read nothing for now (what is sent to the server waits in the sockets).
+    paused: std::sync::atomic::AtomicBool,
     streams: Mutex<Vec<TcpStream>>,
 }
 
@@ -79,6 +81,11 @@ impl Scripted {
     /// From now on, answers nothing (connections stay open).
     pub fn hang(&self, hang: bool) {
         self.state.hang.store(hang, Ordering::SeqCst);
+    }
+
+    /// Stops (or resumes) reading from every connection.
+    pub fn pause_reading(&self, paused: bool) {
+        self.state.paused.store(paused, Ordering::SeqCst);
     }
 
     /// Closes every connection it holds, as a server that goes away.
@@ -145,6 +152,9 @@ fn serve(mut s: TcpStream, conn: usize, state: &State, script: &Script) {
                     return;
                 }
             }
+        }
+        while state.paused.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
         }
         match s.read(&mut tmp) {
             Ok(0) | Err(_) => return,
