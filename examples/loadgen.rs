@@ -6,6 +6,7 @@
 //! loadgen latency ADDR PASSWORD ITERATIONS   # sequential RETURN 1 round trips
 //! loadgen idle    ADDR PASSWORD CONNECTIONS  # open authenticated idle connections, hold
 //! loadgen commits ADDR PASSWORD PER_WRITER WRITERS  # explicit write transactions
+//! loadgen autocommits ADDR PASSWORD PER_WRITER WRITERS  # auto-commit writes (RUN+PULL)
 //! ```
 //! Every mode prints one line of `key=value` results.
 
@@ -159,6 +160,25 @@ fn try_write_tx(c: &mut Conn, writer: usize, i: usize) -> bool {
     !c.answers(1).2
 }
 
+/// One auto-commit write (RUN `CREATE` + PULL, pipelined); retried after a FAILURE.
+fn write_auto(c: &mut Conn, writer: usize, i: usize) -> u64 {
+    let mut retries = 0;
+    loop {
+        let mut run = Run::new("CREATE (:Bench {w: $w, i: $i})");
+        run.parameters.insert("w", writer as i64);
+        run.parameters.insert("i", i as i64);
+        run.extra.insert("db", "neo4j");
+        c.send(&[Request::Run(run), Request::Pull(Pull::new(-1))]);
+        if !c.answers(2).2 {
+            return retries;
+        }
+        c.send(&[Request::Reset]);
+        c.summaries(1);
+        retries += 1;
+        assert!(retries < 1000, "write keeps failing");
+    }
+}
+
 fn percentile(lat: &mut [Duration], q: f64) -> f64 {
     lat.sort();
     lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6
@@ -218,7 +238,12 @@ fn main() {
             let _ = std::io::stdin().read_to_string(&mut sink);
             drop(conns);
         }
-        "commits" => {
+        "commits" | "autocommits" => {
+            let write = if mode == "commits" {
+                write_tx
+            } else {
+                write_auto
+            };
             let writers: usize = args.get(5).map(|w| w.parse().unwrap()).unwrap_or(1);
             let barrier = std::sync::Arc::new(std::sync::Barrier::new(writers));
             let t = Instant::now();
@@ -228,13 +253,13 @@ fn main() {
                     std::thread::spawn(move || {
                         let mut c = Conn::open(&addr, &pw);
                         for i in 0..20 {
-                            write_tx(&mut c, w, i);
+                            write(&mut c, w, i);
                         }
                         barrier.wait();
                         (0..n)
                             .map(|i| {
                                 let t = Instant::now();
-                                let r = write_tx(&mut c, w, 1000 + i);
+                                let r = write(&mut c, w, 1000 + i);
                                 (t.elapsed(), r)
                             })
                             .collect::<Vec<_>>()
