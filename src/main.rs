@@ -276,29 +276,8 @@ async fn reload_on_sighup(
         return;
     };
     while hup.recv().await.is_some() {
-        match args.load().and_then(|c| {
-            c.policy()
-                .map_err(|e| boltward::config::ConfigError::Parse(e.to_string()))
-        }) {
-            Ok(p) => {
-                let rules = p.rules.len();
-                handle.set(p);
-                metrics
-                    .proxy
-                    .policy_reloads
-                    .with_label_values(&["ok"])
-                    .inc();
-                tracing::info!(rules, "policy reloaded");
-            }
-            Err(e) => {
-                metrics
-                    .proxy
-                    .policy_reloads
-                    .with_label_values(&["error"])
-                    .inc();
-                tracing::warn!(error = %e, "policy reload failed; keeping the previous policy")
-            }
-        }
+        // Logged and counted by `reload`; an invalid policy leaves the previous one.
+        let _ = boltward::policy::reload(&handle, args.config.as_deref(), &metrics.proxy, "SIGHUP");
     }
 }
 

@@ -177,13 +177,25 @@ except ClientError as e:
         deny.replace("allow = [\"read\"]", "allow = [\"read\", \"write\"]"),
     )
     .unwrap();
+    let reloads = |outcome: &str| {
+        let line = format!("boltward_policy_reloads_total{{outcome=\"{outcome}\"}} ");
+        bw.metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str())?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     bw.signal("HUP");
-    assert!(bw.wait_log("policy reloaded", Duration::from_secs(5)));
+    common::wait_until("the policy reloaded", Duration::from_secs(30), || {
+        reloads("ok") == 1.0
+    });
     assert_eq!(attempt(), "allowed");
     std::fs::write(&path, "[policy]\nmode = \"loud\"\n").unwrap();
     bw.signal("HUP");
+    common::wait_until("the reload refused", Duration::from_secs(30), || {
+        reloads("error") == 1.0
+    });
     assert!(
-        bw.wait_log("keeping the previous policy", Duration::from_secs(5)),
+        bw.logs().contains("keeping the previous policy"),
         "{}",
         bw.logs()
     );

@@ -203,3 +203,20 @@ fn policy_reload_endpoint() {
     let (_, b) = http(&bw.control, "GET", "/v1/policy", Some(TOKEN), "");
     assert_eq!(json(&b)["default"], "deny", "the previous policy stays");
 }
+
+/// Without a configuration file the control port reloads what SIGHUP reloads: the policy
+/// from the `BOLTWARD_POLICY_*` variables (one reload path for both).
+#[test]
+fn policy_reload_without_a_file_reads_the_environment() {
+    let bw = Boltward::start(
+        &shared_server().addr(),
+        &[],
+        &[
+            ("BOLTWARD_CONTROL_TOKEN", TOKEN),
+            ("BOLTWARD_POLICY_DEFAULT", "deny"),
+        ],
+    );
+    let (s, b) = http(&bw.control, "POST", "/v1/policy/reload", Some(TOKEN), "");
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(json(&b)["policy"]["default"], "deny");
+}

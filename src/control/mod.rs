@@ -293,37 +293,20 @@ async fn policy(State(s): State<Shared>) -> Json<serde_json::Value> {
 }
 
 async fn policy_reload(State(s): State<Shared>) -> Result<Json<serde_json::Value>, ApiError> {
-    let loaded = match &s.config_path {
-        Some(path) => Config::load(Some(path), std::env::vars(), &[])
-            .map_err(|e| e.to_string())
-            .and_then(|c| c.policy().map_err(|e| e.to_string())),
-        None => Err("boltward was started without a configuration file; nothing to reload".into()),
-    };
-    match loaded {
-        Ok(p) => {
-            let summary = policy_summary(&p);
-            s.policy.set(p);
-            s.metrics
-                .proxy
-                .policy_reloads
-                .with_label_values(&["ok"])
-                .inc();
-            tracing::info!("policy reloaded through the control port");
-            Ok(Json(json!({"reloaded": true, "policy": summary})))
-        }
-        Err(e) => {
-            s.metrics
-                .proxy
-                .policy_reloads
-                .with_label_values(&["error"])
-                .inc();
-            tracing::warn!(error = %e, "policy reload failed; keeping the previous policy");
-            Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_policy",
-                format!("{e}; the previous policy stays in force"),
-            ))
-        }
+    match crate::policy::reload(
+        &s.policy,
+        s.config_path.as_deref(),
+        &s.metrics.proxy,
+        "control port",
+    ) {
+        Ok(p) => Ok(Json(
+            json!({"reloaded": true, "policy": policy_summary(&p)}),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_policy",
+            format!("{e}; the previous policy stays in force"),
+        )),
     }
 }
 

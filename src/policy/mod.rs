@@ -10,11 +10,15 @@
 //! - [`model`]: the TOML model (`[policy]` in `boltward.toml`, or a file of its own).
 //! - [`matcher`]: glob and CIDR matching.
 //! - [`decide`](mod@decide): the decision.
+//! - [`guards`]: refusals that protect the data whatever a rule allows.
+//! - [`reload`](mod@reload): replacing the policy in force (SIGHUP, control port).
 
 pub mod decide;
 pub mod guards;
 pub mod matcher;
 pub mod model;
+pub mod reload;
 
 pub use decide::{decide, Actor, Decision, Outcome, Verdict};
 pub use model::{Mode, Policy, PolicyError, Rule};
+pub use reload::{reload, PolicyHandle, ReloadError};

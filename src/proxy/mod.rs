@@ -17,13 +17,14 @@ mod members;
 mod session;
 mod verify;
 
+pub use crate::policy::PolicyHandle;
 pub use error::SessionError;
 pub use listener::{Proxy, ProxyError};
 
 use crate::config::Config;
 use crate::policy::Policy;
 use crate::upstream::UpstreamHandle;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// What every session needs.
@@ -71,26 +72,5 @@ impl Context {
             gate: self.gate.clone(),
             journal: self.journal.clone(),
         }
-    }
-}
-
-/// Shared, swappable policy: sessions read it per statement, reloads replace it whole.
-#[derive(Clone, Default)]
-pub struct PolicyHandle(Arc<RwLock<Arc<Policy>>>);
-
-impl PolicyHandle {
-    /// A handle holding `policy`.
-    pub fn new(policy: Policy) -> Self {
-        PolicyHandle(Arc::new(RwLock::new(Arc::new(policy))))
-    }
-
-    /// The policy in force.
-    pub fn get(&self) -> Arc<Policy> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Replaces the policy.
-    pub fn set(&self, policy: Policy) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
     }
 }
