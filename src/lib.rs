@@ -6,6 +6,7 @@
 //! - [`health`]: the three-tier graph health probes.
 //! - [`config`]: `boltward.toml`, `BOLTWARD_*` overrides, validation before binding.
 //! - [`proxy`]: the transparent Bolt proxy (listener, sessions, routing rewrite, TLS).
+//! - [`gate`]: the write gate (pause, barrier) the proxy, snapshots and restores share.
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
 //! - [`snapshot`]: online snapshots: export, files, verify, retention, schedule.
 //! - [`recovery`]: restores, validation, the recovery state machine and promotion.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod cypher;
+pub mod gate;
 pub mod health;
 pub mod journal;
 pub mod metrics;

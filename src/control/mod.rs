@@ -47,7 +47,7 @@ pub struct ControlState {
     /// Process start.
     pub started: Instant,
     /// The write gate.
-    pub gate: Arc<crate::proxy::gate::WriteGate>,
+    pub gate: Arc<crate::gate::WriteGate>,
     /// The journal, when enabled.
     pub journal: Option<crate::journal::Journal>,
     /// The graph health probes.

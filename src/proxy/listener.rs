@@ -180,7 +180,7 @@ impl Proxy {
     }
 
     /// The write gate (maintenance switch).
-    pub fn write_gate(&self) -> Arc<super::gate::WriteGate> {
+    pub fn write_gate(&self) -> Arc<crate::gate::WriteGate> {
         self.ctx.gate.clone()
     }
 

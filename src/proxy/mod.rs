@@ -9,7 +9,6 @@
 mod audit;
 mod error;
 mod fifo;
-pub mod gate;
 mod govern;
 mod handshake;
 mod listener;
@@ -47,7 +46,7 @@ pub(crate) struct Context {
     /// Proxy metrics.
     pub(crate) metrics: crate::metrics::ProxyMetrics,
     /// The write gate.
-    pub(crate) gate: Arc<gate::WriteGate>,
+    pub(crate) gate: Arc<crate::gate::WriteGate>,
     /// The write journal (off only when `journal.enabled = false`).
     pub(crate) journal: Option<crate::journal::Journal>,
 }

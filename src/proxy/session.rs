@@ -118,7 +118,7 @@ struct Inner {
     wrapped: Option<Wrapped>,
     /// Write work admitted through the gate, released when the session is idle again
     /// (write barriers wait for it).
-    write_slot: Option<super::gate::WriteSlot>,
+    write_slot: Option<crate::gate::WriteSlot>,
 }
 
 impl Inner {
@@ -206,7 +206,7 @@ impl Shared {
     }
 
     /// Keeps `slot` until the session is idle again (at once if it already is).
-    fn hold_write(&self, slot: super::gate::WriteSlot) {
+    fn hold_write(&self, slot: crate::gate::WriteSlot) {
         let mut inner = self.lock();
         if !inner.is_idle() {
             inner.write_slot = Some(slot);

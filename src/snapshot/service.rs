@@ -8,7 +8,7 @@ use super::store::{self, DataWriter, Manifest, ManifestCounts, Source, StoreErro
 use crate::config::Config;
 use crate::journal::Journal;
 use crate::metrics::SnapshotMetrics;
-use crate::proxy::gate::{BarrierTimeout, WriteGate};
+use crate::gate::{BarrierTimeout, WriteGate};
 use crate::upstream::{BoltClient, ClientError, Connector, UpstreamHandle};
 use boltward_journal::entry::{Entry, Event};
 use boltward_protocol::Map;
