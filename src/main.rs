@@ -68,7 +68,7 @@ fn main() -> ExitCode {
                             serde_json::to_string_pretty(&body).unwrap_or_default()
                         );
                     } else {
-                        print!("{}", boltward::health::text(&body));
+                        print!("{}", boltward::cli::health::text(&body));
                     }
                     if status == 200 {
                         ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod health;
 pub mod snapshot;
 
 use crate::config::{Config, ConfigError};
