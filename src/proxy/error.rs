@@ -25,7 +25,7 @@ pub enum SessionError {
     },
     /// The outcome of a committed write could not be journaled.
     #[error("journal: {0}")]
-    Journal(String),
+    Journal(#[from] crate::journal::JournalError),
     /// The client did not finish the handshake in time.
     #[error("client did not complete the Bolt handshake within {0:?}")]
     HandshakeTimeout(std::time::Duration),
@@ -45,7 +45,7 @@ pub enum SessionError {
     },
     /// The upstream sent something that is not a Bolt response.
     #[error("upstream sent an invalid response: {0}")]
-    BadResponse(String),
+    BadResponse(#[from] BadResponse),
     /// The upstream could not be reached.
     #[error(transparent)]
     Connect(#[from] ConnectError),
@@ -68,4 +68,18 @@ impl SessionError {
             source,
         }
     }
+}
+
+/// How the upstream broke the protocol.
+#[derive(Debug, Error)]
+pub enum BadResponse {
+    /// A message whose tag is no response.
+    #[error("message with tag {0:?} is not a response")]
+    NotAResponse(Option<u8>),
+    /// A response that does not decode.
+    #[error(transparent)]
+    Decode(#[from] boltward_protocol::MessageError),
+    /// A summary with no request waiting for it.
+    #[error("a summary arrived for no outstanding request")]
+    Unrequested,
 }

@@ -1326,12 +1326,7 @@ async fn relay_buffered(
                 }
             },
             None if s.body_len == 0 => {} // NOOP: relay it
-            None => {
-                return Err(SessionError::BadResponse(format!(
-                    "message with tag {:?} is not a response",
-                    s.tag
-                )))
-            }
+            None => return Err(super::error::BadResponse::NotAResponse(s.tag).into()),
             Some(_) => {
                 summaries += 1;
                 let body = body_of(&buf[at..end]);
@@ -1383,7 +1378,7 @@ async fn journal_outcome(ctx: &Context, wait: Await) -> Result<(), SessionError>
     };
     result.map(|_| ()).map_err(|e| {
         warn!(error = %e, "closing: the outcome of a committed write could not be journaled");
-        SessionError::Journal(e.to_string())
+        SessionError::Journal(e)
     })
 }
 
@@ -1395,13 +1390,14 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
     let mut guard = shared.lock();
     let inner = &mut *guard;
     let response = Response::decode(body, inner.dialect)
-        .map_err(|e| SessionError::BadResponse(e.to_string()))?;
+        .map_err(|e| SessionError::from(super::error::BadResponse::from(e)))?;
     let Some(summary) = Summary::of(&response) else {
         return Ok((None, None));
     };
-    let pending = inner.queue.answered().map_err(|_| {
-        SessionError::BadResponse("a summary arrived for no outstanding request".into())
-    })?;
+    let pending = inner
+        .queue
+        .answered()
+        .map_err(|_| SessionError::from(super::error::BadResponse::Unrequested))?;
     shared.answered.notify_waiters();
     let kind = pending.kind;
     ctx.metrics
