@@ -236,9 +236,21 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
     }
 }
 
+/// Why `policy check` has no statement to check.
+#[derive(Debug, thiserror::Error)]
+enum StatementError {
+    #[error("cannot read the statement from {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the statement in {path} is not UTF-8 (byte {at})")]
+    NotUtf8 { path: std::path::PathBuf, at: usize },
+}
+
 /// The statement of `policy check`: from `--query`, a file or standard input, read up to
 /// one byte past the classifier's limit (a larger statement is then refused by it).
-fn read_statement(args: &PolicyCheckArgs) -> Result<String, String> {
+fn read_statement(args: &PolicyCheckArgs) -> Result<String, StatementError> {
     use std::io::Read;
     if let Some(q) = &args.query {
         return Ok(q.clone());
@@ -254,13 +266,13 @@ fn read_statement(args: &PolicyCheckArgs) -> Result<String, String> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes))
     };
-    read.map_err(|e| format!("cannot read the statement from {}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "the statement in {} is not UTF-8 (byte {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
+    read.map_err(|source| StatementError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| StatementError::NotUtf8 {
+        path: path.to_owned(),
+        at: e.utf8_error().valid_up_to(),
     })
 }
 

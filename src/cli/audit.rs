@@ -2,13 +2,13 @@
 
 use super::client::{call, Failed};
 use super::{AuditQueryArgs, AuditVerifyArgs};
-use crate::journal::query::{parse_time, query, Filter};
+use crate::journal::query::{parse_time, query, Filter, TimeError};
 use crate::journal::read::{verify, ReadError};
 use std::process::ExitCode;
 
 impl AuditQueryArgs {
     /// The filter these flags describe (times resolved against `now`, µs).
-    pub fn filter(&self, now: i64) -> Result<Filter, String> {
+    pub fn filter(&self, now: i64) -> Result<Filter, TimeError> {
         let time = |s: &Option<String>| s.as_deref().map(|t| parse_time(t, now)).transpose();
         Ok(Filter {
             principal: self.principal.clone(),

@@ -67,10 +67,42 @@ impl Expected {
 
 impl Schema {
     /// Reads a schema file.
-    pub fn load(path: &Path) -> Result<Schema, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+    pub fn load(path: &Path) -> Result<Schema, ProbeError> {
+        let schema = |reason: String| ProbeError::Schema {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| schema(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| schema(e.message().to_owned()))
     }
+}
+
+/// Why a probe could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The schema file cannot be read or parsed.
+    #[error("{}: {reason}", path.display())]
+    Schema {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No password for the probes' user.
+    #[error("no credentials for the probes: set health.password_file or BOLTWARD_HEALTH_PASSWORD")]
+    NoCredentials,
+    /// The server refused or failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A count query returned no count.
+    #[error("the query did not return a count")]
+    NoCount,
+    /// The connectivity probe answered something else than 1.
+    #[error("RETURN 1 answered {0}")]
+    NotOne(i64),
+    /// No answer in time.
+    #[error("no answer within {}s", .0.as_secs())]
+    Timeout(Duration),
 }
 
 /// pass / fail / skipped.
@@ -245,12 +277,12 @@ impl Prober {
         Ok(c.query(q, Map::new(), self.extra()).await?.records)
     }
 
-    async fn count(&self, c: &mut BoltClient, q: &str) -> Result<i64, String> {
-        let rows = self.query(c, q).await.map_err(|e| e.to_string())?;
+    async fn count(&self, c: &mut BoltClient, q: &str) -> Result<i64, ProbeError> {
+        let rows = self.query(c, q).await?;
         rows.first()
             .and_then(|r| r.first())
             .and_then(Value::as_int)
-            .ok_or_else(|| "the query did not return a count".into())
+            .ok_or(ProbeError::NoCount)
     }
 
     /// Runs the three tiers (fast-fail) and, if `detailed`, graph statistics.
@@ -271,7 +303,14 @@ impl Prober {
                 Some(c)
             }
             Ok(Err(e)) => {
-                checks.push(check("connectivity", Status::Fail, e, vec![], t, detailed));
+                checks.push(check(
+                    "connectivity",
+                    Status::Fail,
+                    e.to_string(),
+                    vec![],
+                    t,
+                    detailed,
+                ));
                 None
             }
             Err(_) => {
@@ -305,7 +344,7 @@ impl Prober {
         let t = Instant::now();
         let schema = match tokio::time::timeout(SCHEMA_TIMEOUT, self.schema(c)).await {
             Ok(r) => r,
-            Err(_) => Err(format!("no answer within {}s", SCHEMA_TIMEOUT.as_secs())),
+            Err(_) => Err(ProbeError::Timeout(SCHEMA_TIMEOUT)),
         };
         checks.push(match schema {
             Ok(None) => check(
@@ -332,7 +371,7 @@ impl Prober {
                 t,
                 detailed,
             ),
-            Err(e) => check("schema", Status::Fail, e, vec![], t, detailed),
+            Err(e) => check("schema", Status::Fail, e.to_string(), vec![], t, detailed),
         });
         let t = Instant::now();
         checks.push(if self.orphans.is_empty() {
@@ -392,27 +431,24 @@ impl Prober {
         }
     }
 
-    async fn connect(&self) -> Result<BoltClient, String> {
-        let password = self.password.as_deref().ok_or(
-            "no credentials for the probes: set health.password_file or BOLTWARD_HEALTH_PASSWORD",
-        )?;
+    async fn connect(&self) -> Result<BoltClient, ProbeError> {
+        let password = self.password.as_deref().ok_or(ProbeError::NoCredentials)?;
         let mut c = BoltClient::connect(
             &self.upstream.connector(),
             &self.user,
             password,
             "boltward-health",
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let one = self.count(&mut c, "RETURN 1 AS c").await?;
         if one != 1 {
-            return Err(format!("RETURN 1 answered {one}"));
+            return Err(ProbeError::NotOne(one));
         }
         Ok(c)
     }
 
     /// `None` when no schema file is configured; else (expected, problems).
-    async fn schema(&self, c: &mut BoltClient) -> Result<Option<(usize, Vec<String>)>, String> {
+    async fn schema(&self, c: &mut BoltClient) -> Result<Option<(usize, Vec<String>)>, ProbeError> {
         let Some(path) = &self.schema_file else {
             return Ok(None);
         };
@@ -448,8 +484,8 @@ impl Prober {
         )))
     }
 
-    async fn rows(&self, c: &mut BoltClient, q: &str) -> Result<Vec<Row>, String> {
-        let rows = self.query(c, q).await.map_err(|e| e.to_string())?;
+    async fn rows(&self, c: &mut BoltClient, q: &str) -> Result<Vec<Row>, ProbeError> {
+        let rows = self.query(c, q).await?;
         Ok(rows
             .into_iter()
             .map(|r| Row {
@@ -473,7 +509,7 @@ impl Prober {
         problems
     }
 
-    async fn stats(&self, c: &mut BoltClient) -> Result<Stats, String> {
+    async fn stats(&self, c: &mut BoltClient) -> Result<Stats, ProbeError> {
         let mut s = Stats {
             nodes: self.count(c, "MATCH (n) RETURN count(n) AS c").await?,
             relationships: self
@@ -491,7 +527,7 @@ impl Prober {
                 &mut s.types,
             ),
         ] {
-            for r in self.query(c, q).await.map_err(|e| e.to_string())? {
+            for r in self.query(c, q).await? {
                 if let (Some(k), Some(n)) = (
                     r.first().and_then(Value::as_str),
                     r.get(1).and_then(Value::as_int),

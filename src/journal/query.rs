@@ -416,24 +416,35 @@ pub fn rfc3339(micros: i64) -> String {
         .unwrap_or_else(|| micros.to_string())
 }
 
+/// A `--since`/`--until` value that is no time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Neither RFC 3339 nor a number with a unit.
+    #[error("{0:?} is neither RFC 3339 nor an age like 15m")]
+    Unreadable(String),
+    /// An age with a unit other than s, m, h, d.
+    #[error("{0:?}: the unit must be s, m, h or d")]
+    Unit(String),
+}
+
 /// Parses `--since`/`--until`: RFC 3339 (`2026-11-22T10:00:00Z`) or an age (`90s`,
 /// `15m`, `2h`, `7d`) before `now` (µs).
-pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
+pub fn parse_time(s: &str, now: i64) -> Result<i64, TimeError> {
     if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
         return Ok((t.unix_timestamp_nanos() / 1000) as i64);
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("{s:?} is neither RFC 3339 nor an age like 15m"))?;
+        .map_err(|_| TimeError::Unreadable(s.to_owned()))?;
     let secs = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+        _ => return Err(TimeError::Unit(s.to_owned())),
     };
-    Ok(now - n * secs * 1_000_000)
+    Ok(now.saturating_sub(n.saturating_mul(secs).saturating_mul(1_000_000)))
 }
 
 #[cfg(test)]
