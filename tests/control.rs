@@ -204,10 +204,10 @@ fn policy_reload_endpoint() {
     assert_eq!(json(&b)["default"], "deny", "the previous policy stays");
 }
 
-/// Without a configuration file the control port reloads what SIGHUP reloads: the policy
-/// from the `BOLTWARD_POLICY_*` variables (one reload path for both).
+/// Without a configuration file there is nothing to reload, and the control port and
+/// SIGHUP say so alike (one reload path): the policy in force stays, the refusal is counted.
 #[test]
-fn policy_reload_without_a_file_reads_the_environment() {
+fn policy_reload_without_a_file_is_refused_alike() {
     let bw = Boltward::start(
         &shared_server().addr(),
         &[],
@@ -216,7 +216,31 @@ fn policy_reload_without_a_file_reads_the_environment() {
             ("BOLTWARD_POLICY_DEFAULT", "deny"),
         ],
     );
+    let refused = || {
+        bw.metrics()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("boltward_policy_reloads_total{outcome=\"error\"} ")?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
     let (s, b) = http(&bw.control, "POST", "/v1/policy/reload", Some(TOKEN), "");
-    assert_eq!(s, 200, "{b}");
-    assert_eq!(json(&b)["policy"]["default"], "deny");
+    assert_eq!(s, 422, "{b}");
+    assert!(b.contains("without a configuration file"), "{b}");
+    assert_eq!(refused(), 1.0);
+    bw.signal("HUP");
+    common::wait_until(
+        "SIGHUP's reload refused",
+        std::time::Duration::from_secs(30),
+        || refused() == 2.0,
+    );
+    let (_, b) = http(&bw.control, "GET", "/v1/policy", Some(TOKEN), "");
+    assert_eq!(
+        json(&b)["default"],
+        "deny",
+        "the policy from the start stays"
+    );
 }

@@ -1,9 +1,10 @@
 //! Replacing the policy in force: one path for SIGHUP and `POST /v1/policy/reload`.
 //!
-//! The policy is read as at start — the configuration file (if boltward was started with
-//! one) and the `BOLTWARD_*` variables — and replaces the one in force only when it is
-//! valid; otherwise the previous policy stays. Every attempt is counted in
-//! `boltward_policy_reloads_total{result}` and logged.
+//! The policy is read as at start — the configuration file and the `BOLTWARD_*` variables
+//! — and replaces the one in force only when it is valid; otherwise the previous policy
+//! stays. Without a configuration file there is nothing new to read (a process's
+//! environment does not change), so a reload is refused. Every attempt is counted in
+//! `boltward_policy_reloads_total{outcome}` and logged.
 
 use super::{Policy, PolicyError};
 use crate::config::{Config, ConfigError};
@@ -34,6 +35,9 @@ impl PolicyHandle {
 /// Why a reload kept the previous policy.
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
+    /// boltward was started without a configuration file.
+    #[error("boltward was started without a configuration file; nothing to reload")]
+    NoFile,
     /// The configuration does not load.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -42,7 +46,7 @@ pub enum ReloadError {
     Policy(#[from] PolicyError),
 }
 
-/// Reads the policy from `config` (the file boltward was started with, if any) and the
+/// Reads the policy from `config` (the file boltward was started with) and the
 /// environment, and puts it in force in `handle`; `via` names who asked (logs). On error
 /// the previous policy stays.
 pub fn reload(
@@ -51,9 +55,11 @@ pub fn reload(
     metrics: &crate::metrics::ProxyMetrics,
     via: &str,
 ) -> Result<Arc<Policy>, ReloadError> {
-    let loaded = Config::load(config, std::env::vars(), &[])
-        .map_err(ReloadError::from)
-        .and_then(|c| c.policy().map_err(ReloadError::from));
+    let loaded = config.ok_or(ReloadError::NoFile).and_then(|path| {
+        Config::load(Some(path), std::env::vars(), &[])
+            .map_err(ReloadError::from)
+            .and_then(|c| c.policy().map_err(ReloadError::from))
+    });
     match loaded {
         Ok(p) => {
             let rules = p.rules.len();
