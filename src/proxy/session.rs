@@ -1183,7 +1183,7 @@ fn note_identity(request: &Request, actor: &Actor) {
     let span = Span::current();
     match request {
         Request::Hello(_) | Request::Logon(_) => {
-            if let Some(ua) = &actor.user_agent {
+            if let (Request::Hello(_), Some(ua)) = (request, &actor.user_agent) {
                 span.record("user_agent", ua.as_str());
             }
             if let Some(p) = &actor.principal {
@@ -1587,7 +1587,7 @@ fn on_summary(ctx: &Context, shared: &Shared, body: &[u8]) -> Result<SummaryStep
             let mut s = success;
             match ctx.members.route(&mut s, &ctx.advertised) {
                 Ok(n) => {
-                    debug!(rewritten = n, own = %ctx.advertised, "rewrote routing table");
+                    debug!(rewritten = n, to = %ctx.advertised, "rewrote routing table");
                     Ok(((n > 0).then(|| wire(&Response::Success(s))), None))
                 }
                 Err(unknown) => {
