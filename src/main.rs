@@ -277,16 +277,14 @@ fn read_statement(args: &PolicyCheckArgs) -> Result<String, StatementError> {
 }
 
 /// Reloads `[policy]` from the configuration on SIGHUP, keeping the old policy when the
-/// new one is invalid.
+/// new one is invalid. `hup` is registered before boltward says it listens, so a SIGHUP
+/// sent as soon as it does never meets the default action (termination).
 async fn reload_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
     args: boltward::cli::ServeArgs,
     handle: boltward::proxy::PolicyHandle,
     metrics: boltward::metrics::Metrics,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return;
-    };
     while hup.recv().await.is_some() {
         // Logged and counted by `reload`; an invalid policy leaves the previous one.
         let _ = boltward::policy::reload(&handle, args.config.as_deref(), &metrics.proxy, "SIGHUP");
@@ -397,8 +395,10 @@ fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
         for m in proxy.member_listeners() {
             println!("BOLTWARD_MEMBER={} {} {}", m.member, m.listen, m.advertised);
         }
+        let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        tokio::spawn(reload_on_sighup(hup, args, proxy.policy(), metrics.clone()));
         println!("BOLTWARD_LISTEN={addr}");
-        tokio::spawn(reload_on_sighup(args, proxy.policy(), metrics.clone()));
         if let (true, Some(journal)) = (config.journal.sink.enabled, proxy.journal()) {
             let sink = &config.journal.sink;
             let mut up = config.upstream.clone();
