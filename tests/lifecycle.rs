@@ -134,12 +134,12 @@ fn server() -> Scripted {
 /// Both sides hold no connection any more.
 fn nothing_left_open(s: &Scripted, bw: &Boltward, at: At, event: &str) {
     assert!(
-        scripted::within(AT_ONCE, || s.open() == 0),
+        common::within(AT_ONCE, || s.open() == 0),
         "{event} at {at:?}: boltward left {} upstream connection(s) open",
         s.open()
     );
     assert!(
-        scripted::within(AT_ONCE, || metric_value(
+        common::within(AT_ONCE, || metric_value(
             &bw.metrics(),
             "boltward_connections_active"
         ) == 0.0),
@@ -156,7 +156,7 @@ fn a_client_hang_up_closes_the_upstream_connection() {
     for at in ALL {
         let c = reach(&bw.addr, at);
         assert!(
-            scripted::within(AT_ONCE, || s.open() == 1),
+            common::within(AT_ONCE, || s.open() == 1),
             "{at:?}: boltward connected upstream"
         );
         c.close();
@@ -171,7 +171,7 @@ fn a_server_hang_up_closes_the_client_connection() {
     let bw = Boltward::start(&s.addr, &[], &[]);
     for at in ALL {
         let mut c = reach(&bw.addr, at);
-        assert!(scripted::within(AT_ONCE, || s.open() == 1));
+        assert!(common::within(AT_ONCE, || s.open() == 1));
         s.close_all();
         assert!(
             c.closed_within(AT_ONCE),
@@ -240,7 +240,7 @@ fn a_client_leaving_a_silent_server_closes_the_upstream_connection() {
         c.send(&requests);
         // What boltward forwarded reached the server (and was not answered).
         assert!(
-            scripted::within(AT_ONCE, || s.requests().len() > before),
+            common::within(AT_ONCE, || s.requests().len() > before),
             "{what}: forwarded"
         );
         c.close();
@@ -270,13 +270,13 @@ fn a_request_sent_while_boltward_forwards_is_not_forgotten() {
     let before = bytes_in();
     c.send(&[Request::Run(big), Request::Pull(Pull::new(-1))]);
     assert!(
-        scripted::within(AT_ONCE * 3, || bytes_in() >= before + (32 << 20) as f64),
+        common::within(AT_ONCE * 3, || bytes_in() >= before + (32 << 20) as f64),
         "boltward read the large request"
     );
     let before = bytes_in();
     c.send(&[Request::Reset]);
     assert!(
-        scripted::within(AT_ONCE, || bytes_in() > before),
+        common::within(AT_ONCE, || bytes_in() > before),
         "boltward read the RESET while it was forwarding"
     );
     s.pause_reading(false);

@@ -8,7 +8,7 @@ mod common;
 use common::{py, shared_server, Boltward, PASSWORD};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Prometheus {
     child: Child,
@@ -60,16 +60,13 @@ fn start_prometheus(target: &str) -> Prometheus {
         addr,
         _dir: dir,
     };
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = ureq::get(&format!("http://{}/-/ready", p.addr)).call() {
-            if r.status() == 200 {
-                return p;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("prometheus did not become ready");
+    let ready = || {
+        ureq::get(&format!("http://{}/-/ready", p.addr))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+    };
+    common::wait_until("prometheus is ready", Duration::from_secs(30), ready);
+    p
 }
 
 fn promql(p: &Prometheus, q: &str) -> Vec<Value> {
@@ -84,16 +81,13 @@ fn promql(p: &Prometheus, q: &str) -> Vec<Value> {
 
 /// Polls `q` until its single sample equals `want` (scrapes happen every second).
 fn wait_value(p: &Prometheus, q: &str, want: &str) -> Value {
-    let t0 = Instant::now();
     let mut last = Vec::new();
-    while t0.elapsed() < Duration::from_secs(30) {
+    let found = common::within(Duration::from_secs(30), || {
         last = promql(p, q);
-        if last.len() == 1 && last[0]["value"][1] == want {
-            return last[0].clone();
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("{q}: wanted {want}, Prometheus says {last:?}");
+        last.len() == 1 && last[0]["value"][1] == want
+    });
+    assert!(found, "{q}: wanted {want}, Prometheus says {last:?}");
+    last[0].clone()
 }
 
 #[test]

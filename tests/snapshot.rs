@@ -21,7 +21,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "snapshot-test-token";
 
@@ -609,19 +609,14 @@ d.close()
             .send_empty();
     });
     let dir = data.snapshots();
-    let t0 = Instant::now();
-    let tmp_seen = loop {
-        let tmp = std::fs::read_dir(&dir)
+    let tmp_seen = common::within(Duration::from_secs(60), || {
+        std::fs::read_dir(&dir)
             .map(|d| {
                 d.filter_map(Result::ok)
                     .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             })
-            .unwrap_or(false);
-        if tmp || t0.elapsed() > Duration::from_secs(60) {
-            break tmp;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+            .unwrap_or(false)
+    });
     assert!(tmp_seen, "the snapshot never started writing");
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10)).unwrap();
@@ -680,16 +675,12 @@ d.close()
         .output()
         .unwrap();
     assert!(state.status.success(), "{state:?}");
-    let t0 = Instant::now();
-    loop {
-        let s: Value =
-            serde_json::from_str(&cli_ok(&bw, &["restore", "status", "--json"])).unwrap();
-        if s["progress"].as_f64().unwrap() > 0.0 || t0.elapsed() > Duration::from_secs(60) {
-            assert_eq!(s["state"], "RECOVERING", "{s}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut s = Value::Null;
+    common::within(Duration::from_secs(60), || {
+        s = serde_json::from_str(&cli_ok(&bw, &["restore", "status", "--json"])).unwrap();
+        s["progress"].as_f64().unwrap() > 0.0
+    });
+    assert_eq!(s["state"], "RECOVERING", "{s}");
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10)).unwrap();
     let bw = data.start(&server.addr(), Some("crash"), &[]);
@@ -773,19 +764,11 @@ fn the_schedule_fires_and_retention_prunes() {
             ("BOLTWARD_SNAPSHOT_MONTHLY", "0"),
         ],
     );
-    let t0 = Instant::now();
-    let metrics = loop {
-        let m = bw.metrics();
-        let pruned = m
-            .lines()
-            .find_map(|l| l.strip_prefix("boltward_snapshots_pruned_total "))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if pruned >= 1 || t0.elapsed() > Duration::from_secs(30) {
-            break m;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mut metrics = String::new();
+    common::within(Duration::from_secs(30), || {
+        metrics = bw.metrics();
+        common::metric_value(&metrics, "boltward_snapshots_pruned_total") >= 1.0
+    });
     assert!(
         metrics.contains("boltward_snapshots_total{kind=\"scheduled\"}"),
         "{metrics}"

@@ -165,21 +165,7 @@ fn without_verification_procedures_stay_pessimistic() {
 #[test]
 fn predicted_read_that_wrote_is_rolled_back() {
     let (bw, _explains, _dir) = start(false);
-    let code = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("reader", "pw"))
-with d.session(database="neo4j") as s:
-    tx = s.begin_transaction()
-    tx.run("RETURN 'sneaky' AS x").consume()
-    try:
-        tx.commit()
-        print("committed")
-    except ClientError as e:
-        print(e.code, e.message)
-    print(s.run("RETURN 1 AS x").single()["x"])
-"#;
-    let out = py("py6", code, &[("URI", &format!("bolt://{}", bw.addr))]);
+    let (out, _, _) = predicted_read_guard(&bw, "reader");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
         lines[0].starts_with("Neo.ClientError.Security.Forbidden"),

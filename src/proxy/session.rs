@@ -488,8 +488,10 @@ async fn client_to_server(
             }
             let policy = ctx.policy();
             let classified = verified_classification(ctx, shared, &request).await;
-            let wrappable =
-                ctx.journal.is_some() && classified.as_ref().is_some_and(runs_in_own_transaction);
+            let wrappable = ctx.journal.is_some()
+                && classified
+                    .as_ref()
+                    .is_some_and(may_run_in_boltwards_transaction);
             let mut write_slot = None;
             if holds_writes(shared, &request, classified.as_ref()) {
                 let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
@@ -723,7 +725,7 @@ async fn send(upstream: &mut WriteHalf<BoxStream>, out: &mut BytesMut) -> Result
 /// commits (so that its commit takes its place in the journal's order like any COMMIT):
 /// data writes only. Commands, `USE` and statements that commit transactions of their own
 /// keep their auto-commit transaction, as Neo4j requires for some of them.
-fn runs_in_own_transaction(c: &Classification) -> bool {
+fn may_run_in_boltwards_transaction(c: &Classification) -> bool {
     use crate::cypher::Class;
     !c.own_transactions
         && !c.explain

@@ -389,15 +389,23 @@ pub fn metric_value(exposition: &str, name: &str) -> f64 {
 }
 pub mod scripted;
 
-/// Polls `cond` every 20 ms until it holds; panics naming `what` once `timeout` has
-/// passed without it holding.
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+/// Polls `cond` every 10 ms until it holds or `timeout` passes; whether it held.
+pub fn within(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
+    cond()
+}
+
+/// Polls `cond` until it holds; panics naming `what` once `timeout` has passed without it
+/// holding.
+pub fn wait_until(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        within(timeout, cond),
+        "timed out after {timeout:?} waiting until {what}"
+    );
 }

@@ -338,15 +338,3 @@ pub fn logon() -> Request {
         ]),
     })
 }
-
-/// Waits until `cond` holds, up to `within`.
-pub fn within(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
