@@ -46,15 +46,6 @@ impl<P> Fifo<P> {
         self.slots.push_back(Slot::Upstream(p));
     }
 
-    /// The next request, answered by boltward.
-    pub(crate) fn push_synthetic(&mut self, wire: Bytes, close: bool, failure: bool) {
-        self.slots.push_back(Slot::Synthetic {
-            wire,
-            close,
-            failure,
-        });
-    }
-
     /// Queues `slot`.
     pub(crate) fn push(&mut self, slot: Slot<P>) {
         self.slots.push_back(slot);
@@ -118,6 +109,16 @@ const IGNORED: &[u8] = b"\x00\x02\xB0\x7E\x00\x00";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<P> Fifo<P> {
+        fn push_synthetic(&mut self, wire: Bytes, close: bool, failure: bool) {
+            self.push(Slot::Synthetic {
+                wire,
+                close,
+                failure,
+            });
+        }
+    }
 
     fn failure() -> Bytes {
         Bytes::from_static(b"F")

@@ -184,9 +184,11 @@ impl Shared {
     }
 
     fn push_synthetic(&self, wire: Bytes, close: bool, failure: bool) {
-        self.lock().queue.push_synthetic(wire, close, failure);
-        self.synthetic.fetch_add(1, Ordering::Release);
-        self.wake.notify_one();
+        self.push(Slot::Synthetic {
+            wire,
+            close,
+            failure,
+        });
     }
 
     /// Queues the slot that answers the next forwarded (or refused) request; a synthetic
