@@ -18,7 +18,7 @@ fi
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(handshake_client handshake_server chunk packstream message roundtrip cypher journal snapshot)
+    targets=(handshake_client handshake_server chunk packstream message roundtrip cypher journal snapshot session)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

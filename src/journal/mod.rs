@@ -71,6 +71,36 @@ pub struct Recovery {
     pub last_lsn: u64,
 }
 
+/// Hands out tickets (places in the order of outcomes, see [`Ticket`]): cheap to clone,
+/// no I/O until a ticket is resolved.
+#[derive(Clone)]
+pub struct Tickets(Arc<Handle>);
+
+impl Tickets {
+    /// Takes the next place in the order of outcomes for the write `intent`.
+    pub fn ticket(&self, intent: u64) -> Ticket {
+        Ticket {
+            handle: self.0.clone(),
+            seq: self.0.next_ticket.fetch_add(1, Ordering::AcqRel),
+            intent,
+            done: false,
+        }
+    }
+
+    /// Tickets of no journal: resolving one fails with [`JournalError::Unavailable`]. For
+    /// driving a session's state machine without a journal on disk (tests, fuzzing).
+    #[doc(hidden)]
+    pub fn detached() -> Tickets {
+        Tickets(Arc::new(Handle {
+            tx: Mutex::new(None),
+            next_ticket: Default::default(),
+            status: Default::default(),
+            metrics: crate::metrics::Metrics::new().journal,
+            thread: Mutex::new(None),
+        }))
+    }
+}
+
 /// The journal: cheap to clone, shared by every session.
 #[derive(Clone)]
 pub struct Journal {
@@ -264,12 +294,13 @@ impl Journal {
 
     /// Takes the next place in the order of outcomes for the write `intent`.
     pub fn ticket(&self, intent: u64) -> Ticket {
-        Ticket {
-            handle: self.handle.clone(),
-            seq: self.handle.next_ticket.fetch_add(1, Ordering::AcqRel),
-            intent,
-            done: false,
-        }
+        self.tickets().ticket(intent)
+    }
+
+    /// Where places in the order of outcomes are taken (no I/O: sessions' state machines
+    /// hold this).
+    pub fn tickets(&self) -> Tickets {
+        Tickets(self.handle.clone())
     }
 
     /// Records a write whose outcome is unknown without a ticket (e.g. an auto-commit

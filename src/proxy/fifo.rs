@@ -30,12 +30,15 @@ pub(crate) struct Unexpected;
 /// The queue of slots.
 pub(crate) struct Fifo<P> {
     slots: VecDeque<Slot<P>>,
+    /// How many of the slots are boltward's own answers.
+    synthetic: usize,
 }
 
 impl<P> Default for Fifo<P> {
     fn default() -> Self {
         Fifo {
             slots: VecDeque::new(),
+            synthetic: 0,
         }
     }
 }
@@ -48,6 +51,7 @@ impl<P> Fifo<P> {
 
     /// Queues `slot`.
     pub(crate) fn push(&mut self, slot: Slot<P>) {
+        self.synthetic += usize::from(matches!(slot, Slot::Synthetic { .. }));
         self.slots.push_back(slot);
     }
 
@@ -66,6 +70,7 @@ impl<P> Fifo<P> {
         else {
             return None;
         };
+        self.synthetic -= 1;
         if failure && upstream_failed && !close {
             return Some((Bytes::from_static(IGNORED), false));
         }
@@ -87,6 +92,11 @@ impl<P> Fifo<P> {
     /// The upstream still owes an answer.
     pub(crate) fn awaiting_upstream(&self) -> bool {
         self.slots.iter().any(|s| matches!(s, Slot::Upstream(_)))
+    }
+
+    /// How many of boltward's own answers wait in the queue.
+    pub(crate) fn synthetic(&self) -> usize {
+        self.synthetic
     }
 
     /// No answer is owed.

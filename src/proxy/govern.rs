@@ -122,12 +122,31 @@ pub(crate) struct Governor {
     last: Option<Statement>,
     /// Delete-rate window of the rule that allowed the last deleting statement.
     rate: Option<(u64, Duration)>,
-    /// Whether the session journals (only then is `decided` kept).
+    /// Whether the session journals (only then is [`Decision::decided`] filled).
     journaling: bool,
-    /// What was decided about the last RUN (for the journal); taken by the session.
+}
+
+/// What governance decided about one request, by value.
+pub(crate) struct Decision {
+    /// What the session does with the request.
+    pub(crate) action: Action,
+    /// The statement a RUN, PULL or DISCARD belongs to (checked against the summary).
+    pub(crate) statement: Option<Statement>,
+    /// What was decided about a RUN, for the journal (when journaling).
     pub(crate) decided: Option<super::audit::StmtInfo>,
-    /// The rule and reason of a COMMIT turned into ROLLBACK; taken by the session.
+    /// The rule and reason of a COMMIT turned into ROLLBACK.
     pub(crate) rolled_back: Option<(String, String)>,
+}
+
+impl Decision {
+    fn of(action: Action) -> Self {
+        Decision {
+            action,
+            statement: None,
+            decided: None,
+            rolled_back: None,
+        }
+    }
 }
 
 /// The wire bytes of a response boltward builds itself (these always encode).
@@ -156,8 +175,6 @@ impl Governor {
             tx: None,
             last: None,
             rate: None,
-            decided: None,
-            rolled_back: None,
         }
     }
 
@@ -254,22 +271,19 @@ impl Governor {
         rates: &DeleteRates,
         classified: Option<Classification>,
         metrics: &crate::metrics::ProxyMetrics,
-    ) -> (Action, Option<Statement>) {
+    ) -> Decision {
         if self.failed {
             return match request {
                 Request::Reset => {
                     self.failed = false;
                     self.tx = None;
-                    (Action::Forward, None)
+                    Decision::of(Action::Forward)
                 }
-                Request::Goodbye => (Action::Forward, None),
-                _ => (
-                    Action::Answer {
-                        wire: wire(&Response::Ignored),
-                        failure: false,
-                    },
-                    None,
-                ),
+                Request::Goodbye => Decision::of(Action::Forward),
+                _ => Decision::of(Action::Answer {
+                    wire: wire(&Response::Ignored),
+                    failure: false,
+                }),
             };
         }
         match request {
@@ -279,16 +293,16 @@ impl Governor {
                     self.actor.principal = a.principal().map(str::to_owned);
                     self.actor.scheme = a.scheme().map(str::to_owned);
                 }
-                (Action::Forward, None)
+                Decision::of(Action::Forward)
             }
             Request::Logon(l) => {
                 self.actor.principal = l.auth().principal().map(str::to_owned);
                 self.actor.scheme = l.auth().scheme().map(str::to_owned);
-                (Action::Forward, None)
+                Decision::of(Action::Forward)
             }
             Request::Reset | Request::Rollback => {
                 self.tx = None;
-                (Action::Forward, None)
+                Decision::of(Action::Forward)
             }
             Request::Begin(b) => {
                 self.tx = Some(Tx {
@@ -296,7 +310,7 @@ impl Governor {
                     claimed: self.claimed(b, policy),
                     ..Tx::default()
                 });
-                (Action::Forward, None)
+                Decision::of(Action::Forward)
             }
             Request::Commit => match self.tx.take() {
                 Some(Tx {
@@ -305,18 +319,20 @@ impl Governor {
                 }) => {
                     self.failed = true;
                     warn!(rule = %rule, reason = %why, "COMMIT turned into ROLLBACK");
-                    self.rolled_back = Some((rule.clone(), why.clone()));
                     let msg =
                         format!("boltward: transaction rolled back by policy rule '{rule}': {why}");
                     let failure = Failure::forbidden(self.version, &msg);
-                    (
-                        Action::RollbackInstead(wire(&Response::Failure(failure))),
-                        None,
-                    )
+                    Decision {
+                        rolled_back: Some((rule, why)),
+                        ..Decision::of(Action::RollbackInstead(wire(&Response::Failure(failure))))
+                    }
                 }
-                _ => (Action::Forward, None),
+                _ => Decision::of(Action::Forward),
             },
-            Request::Pull(_) | Request::Discard(_) => (Action::Forward, self.last.clone()),
+            Request::Pull(_) | Request::Discard(_) => Decision {
+                statement: self.last.clone(),
+                ..Decision::of(Action::Forward)
+            },
             Request::Run(run) => {
                 let in_tx = self.tx.is_some();
                 let mut actor = self.actor.clone();
@@ -338,15 +354,15 @@ impl Governor {
                     rates.used(&actor, window)
                 });
                 log_verdict(&actor, &c, &verdict, &run.query);
-                if self.journaling {
-                    self.decided = Some(super::audit::StmtInfo::new(
+                let decided = self.journaling.then(|| {
+                    super::audit::StmtInfo::new(
                         &c,
                         &verdict,
                         db.clone(),
                         actor.claimed.clone(),
                         &run.query,
-                    ));
-                }
+                    )
+                });
                 let outcome = verdict.outcome().as_str();
                 for class in &c.classes {
                     metrics
@@ -361,7 +377,10 @@ impl Governor {
                         .inc();
                 }
                 if verdict.denied() {
-                    return (self.refuse(&verdict), None);
+                    return Decision {
+                        decided,
+                        ..Decision::of(self.refuse(&verdict))
+                    };
                 }
                 if let Some(tx) = &mut self.tx {
                     tx.budget = tx.budget.or(verdict.max_deletes_per_tx);
@@ -382,9 +401,13 @@ impl Governor {
                     }),
                 };
                 self.last = Some(stmt.clone());
-                (Action::Forward, Some(stmt))
+                Decision {
+                    statement: Some(stmt),
+                    decided,
+                    ..Decision::of(Action::Forward)
+                }
             }
-            _ => (Action::Forward, None),
+            _ => Decision::of(Action::Forward),
         }
     }
 
@@ -507,32 +530,35 @@ allow = ["read"]
         let metrics = crate::metrics::Metrics::new();
         let rates = DeleteRates::default();
         let mut g = Governor::new(Version::new(5, 4), actor(principal), false);
-        let (a, _) = g.on_request(
+        let a = g.on_request(
             &Request::Begin(Begin::default()),
             &policy,
             &rates,
             None,
             &metrics.proxy,
         );
-        assert!(matches!(a, Action::Forward));
-        let (a, stmt) = g.on_request(
+        assert!(matches!(a.action, Action::Forward));
+        let d = g.on_request(
             &Request::Run(Run::new("CALL custom.sneaky()")),
             &policy,
             &rates,
             Some(classify("RETURN 1")), // what a verified read looks like
             &metrics.proxy,
         );
-        assert!(matches!(a, Action::Forward), "a read is allowed to both");
-        let stmt = stmt.unwrap();
+        assert!(
+            matches!(d.action, Action::Forward),
+            "a read is allowed to both"
+        );
+        let stmt = d.statement.unwrap();
         assert!(stmt.predicted_read);
         g.on_outcome(&stmt, true, None, &rates, &policy, &metrics.proxy);
-        let (a, _) = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
+        let a = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
         let refusals = metrics
             .proxy
             .refusals
             .with_label_values(&["guard:predicted-read"])
             .get();
-        (matches!(a, Action::Forward), refusals)
+        (matches!(a.action, Action::Forward), refusals)
     }
 
     /// The stand-in for an answer that cannot be encoded is one well-formed FAILURE.
@@ -583,15 +609,16 @@ allow = ["read"]
             None,
             &metrics.proxy,
         );
-        let (_, stmt) = g.on_request(
+        let d = g.on_request(
             &Request::Run(Run::new("RETURN 1")),
             &policy,
             &rates,
             None,
             &metrics.proxy,
         );
-        g.on_outcome(&stmt.unwrap(), false, None, &rates, &policy, &metrics.proxy);
-        let (a, _) = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
-        assert!(matches!(a, Action::Forward));
+        let stmt = d.statement.unwrap();
+        g.on_outcome(&stmt, false, None, &rates, &policy, &metrics.proxy);
+        let a = g.on_request(&Request::Commit, &policy, &rates, None, &metrics.proxy);
+        assert!(matches!(a.action, Action::Forward));
     }
 }

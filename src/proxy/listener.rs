@@ -159,6 +159,7 @@ impl Proxy {
             verifier,
             metrics: metrics.proxy.clone(),
             gate: Default::default(),
+            tickets: journal.as_ref().map(|j| j.tickets()),
             journal,
         });
         let members = member_listeners

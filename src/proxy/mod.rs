@@ -13,7 +13,7 @@ mod govern;
 mod handshake;
 mod listener;
 mod members;
-mod session;
+pub mod session;
 mod verify;
 
 pub use crate::policy::PolicyHandle;
@@ -49,6 +49,8 @@ pub(crate) struct Context {
     pub(crate) gate: Arc<crate::gate::WriteGate>,
     /// The write journal (off only when `journal.enabled = false`).
     pub(crate) journal: Option<crate::journal::Journal>,
+    /// The journal's order of outcomes (with the journal).
+    pub(crate) tickets: Option<crate::journal::Tickets>,
 }
 
 impl Context {
@@ -70,6 +72,7 @@ impl Context {
             metrics: self.metrics.clone(),
             gate: self.gate.clone(),
             journal: self.journal.clone(),
+            tickets: self.tickets.clone(),
         }
     }
 }
