@@ -21,7 +21,7 @@ use crate::snapshot::store::{self, Manifest, ManifestCounts};
 use crate::upstream::{BoltClient, Connector, UpstreamHandle};
 use boltward_journal::entry::{Entry, Event};
 use boltward_protocol::Map;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use state::{Action, Phase, Refused, State};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,8 +30,8 @@ use std::time::Duration;
 use thiserror::Error;
 use tracing::{info, warn};
 
-/// `restore start`.
-#[derive(Debug, Clone, Deserialize)]
+/// `restore start` (`POST /v1/restores`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartRequest {
     /// Snapshot id.
     pub snapshot: String,

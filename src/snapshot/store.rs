@@ -396,7 +396,7 @@ pub fn locate(dir: &Path, what: &str) -> Result<PathBuf, StoreError> {
 }
 
 /// A snapshot in the directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listed {
     /// The manifest.
     #[serde(flatten)]
@@ -497,7 +497,7 @@ pub fn new_id(dir: &Path, unix: i64) -> String {
 }
 
 /// The result of verifying a snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     /// Snapshot id.
     pub id: String,
