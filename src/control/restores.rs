@@ -11,7 +11,9 @@ use axum::Json;
 fn recovery_error(e: RecoveryError) -> ApiError {
     let (status, code) = match &e {
         RecoveryError::Refused(_) => (StatusCode::CONFLICT, "invalid_transition"),
-        RecoveryError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        RecoveryError::BadRequest(_) | RecoveryError::BadTarget(_) => {
+            (StatusCode::BAD_REQUEST, "bad_request")
+        }
         RecoveryError::Target(_) => (StatusCode::CONFLICT, "target"),
         RecoveryError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         RecoveryError::Persist(_) => (StatusCode::INTERNAL_SERVER_ERROR, "persist"),

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where recovery stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +199,27 @@ pub struct State {
 
 const HISTORY: usize = 50;
 
+/// The state file (`restore.state_file`) cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not JSON of a recovery state (edited by hand, or another file).
+    #[error("{}: not a recovery state file: {source}", path.display())]
+    Parse {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+}
+
 /// RFC 3339 now.
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
@@ -223,18 +244,26 @@ impl State {
     }
 
     /// Loads the state file (a missing file is NOT_RECOVERING).
-    pub fn load(path: &Path) -> Result<State, String> {
+    pub fn load(path: &Path) -> Result<State, StateFileError> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{}: not a recovery state file: {e}", path.display())),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateFileError::Parse {
+                path: path.to_owned(),
+                source,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(source) => Err(StateFileError::Io {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
     /// Writes the state file atomically (temp file, fsync, rename).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
+        let err = |source: std::io::Error| StateFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(err)?;
         }
