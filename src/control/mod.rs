@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use api::CheckRequest;
-pub use auth::token_from;
+pub use auth::{token_from, TokenFileError};
 pub use policy::check;
 
 /// What the control handlers need.
