@@ -191,3 +191,43 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::query::{ShownActor, ShownStatement};
+
+    #[test]
+    fn table_reads_like_tests_snapshots_audit_refusals() {
+        let row = Row {
+            lsn: 7,
+            time: "2026-11-22T10:00:00.123456Z".into(),
+            kind: RowKind::Refusal,
+            actor: ShownActor {
+                principal: Some("root".into()),
+                ..Default::default()
+            },
+            database: Some("alpha".into()),
+            mode: None,
+            statements: vec![ShownStatement {
+                query: "MATCH (p:JPerson {run: $run})\n  DETACH DELETE p".into(),
+                parameters: serde_json::Value::Null,
+                classes: vec!["write".into()],
+                verdict: "deny".into(),
+                rule: "agents-read-only".into(),
+            }],
+            labels: vec![],
+            types: vec![],
+            outcome: None,
+            rule: Some("agents-read-only".into()),
+            reason: None,
+        };
+        let out = table(&[row]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[1],
+            "     7  2026-11-22T10:00:00   refusal   root          alpha     denied:agents-read-only  MATCH (p:JPerson {run: $run}) DETACH DELETE p"
+        );
+        assert_eq!(lines[2], "1 row(s)");
+    }
+}

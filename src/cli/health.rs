@@ -73,3 +73,42 @@ pub fn text(r: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{Check, Health, Stats, Status};
+
+    #[test]
+    fn text_reads_like_tests_snapshots_health_healthy() {
+        let check = |name: &'static str, message: &str| Check {
+            name: name.into(),
+            status: Status::Pass,
+            message: message.into(),
+            problems: vec![],
+            duration_ms: Some(1.25),
+        };
+        let report = Report {
+            status: Health::Healthy,
+            checks: vec![
+                check("connectivity", "db:7687 answered RETURN 1"),
+                check("orphans", "3 check(s) found nothing"),
+            ],
+            stats: Some(Stats {
+                nodes: 4,
+                relationships: 2,
+                labels: [("HPerson".to_owned(), 2)].into(),
+                types: [("OWNS".to_owned(), 2)].into(),
+            }),
+        };
+        assert_eq!(
+            text(&report),
+            "graph: healthy\n\
+             \x20 connectivity  pass         1.2 ms  db:7687 answered RETURN 1\n\
+             \x20 orphans       pass         1.2 ms  3 check(s) found nothing\n\
+             nodes 4, relationships 2\n\
+             \x20 label HPerson              2\n\
+             \x20 type  OWNS                 2\n"
+        );
+    }
+}

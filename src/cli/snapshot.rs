@@ -330,3 +330,65 @@ pub fn run_restore(cmd: &RestoreCommand) -> ExitCode {
         })()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::store::{DataFile, ManifestCounts, Source, Timings};
+    use serde_json::Value;
+
+    fn manifest(journal_lsn: Option<u64>) -> Manifest {
+        Manifest {
+            format: 1,
+            id: "20261122-100000".into(),
+            kind: "manual".into(),
+            tool: "boltward".into(),
+            created: "2026-11-22T10:00:00Z".into(),
+            created_unix: 1_795_000_000,
+            source: Source {
+                server: "db:7687".into(),
+                agent: "Neo4j/5".into(),
+                database: None,
+                bolt: "5.4".into(),
+            },
+            journal_lsn,
+            counts: ManifestCounts {
+                nodes: 300,
+                relationships: 299,
+                ..Default::default()
+            },
+            schema: vec![],
+            schema_skipped: vec![],
+            data: DataFile {
+                file: "x.bwsnap.gz".into(),
+                bytes: 3_000_000,
+                sha256: "ab".into(),
+            },
+            fingerprint: "cd".into(),
+            timings: Timings::default(),
+        }
+    }
+
+    /// The line as it was printed from the JSON answer before the CLI read it typed.
+    fn summary_from_json(m: &Value) -> String {
+        format!(
+            "{id}  {created}  {kind:<9} nodes {n:>10}  rels {r:>10}  {mb:>9.1} MiB  lsn {lsn}",
+            id = m["id"].as_str().unwrap_or("?"),
+            created = m["created"].as_str().unwrap_or("?"),
+            kind = m["kind"].as_str().unwrap_or("?"),
+            n = m["counts"]["nodes"],
+            r = m["counts"]["relationships"],
+            mb = m["data"]["bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0,
+            lsn = m["journal_lsn"],
+        )
+    }
+
+    #[test]
+    fn list_lines_are_unchanged() {
+        for lsn in [Some(42), None] {
+            let m = manifest(lsn);
+            let json = serde_json::to_value(&m).unwrap();
+            assert_eq!(summary(&m), summary_from_json(&json));
+        }
+    }
+}
