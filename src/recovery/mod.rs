@@ -25,7 +25,7 @@ use crate::upstream::{BoltClient, Connector, UpstreamHandle};
 use boltward_journal::entry::{Entry, Event};
 use boltward_protocol::Map;
 use serde::{Deserialize, Serialize};
-use state::{Action, Phase, Refused, State, StateFileError};
+use state::{Action, Phase, Refused, State, StateFileError, Validation};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -260,7 +260,7 @@ impl Recovery {
     }
 
     /// Loads and validates; the errors say what failed.
-    async fn restore(&self, job: &Job) -> Result<serde_json::Value, Vec<String>> {
+    async fn restore(&self, job: &Job) -> Result<Validation, Vec<String>> {
         let one = |e: String| vec![e];
         let config = self.snapshots.config();
         if job.wipe {
@@ -313,15 +313,7 @@ impl Recovery {
         if job.cancel.load(Ordering::Acquire) {
             return Err(one("cancelled by the operator".into()));
         }
-        let failures: Vec<String> = validation["failures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if failures.is_empty() {
+        if validation.failures.is_empty() {
             Ok(validation)
         } else {
             let _ = self.update(|s| {
@@ -330,7 +322,7 @@ impl Recovery {
                 }
                 Ok(())
             });
-            Err(failures)
+            Err(validation.failures)
         }
     }
 
@@ -377,11 +369,7 @@ impl Recovery {
     }
 
     /// Reads the target back and compares it with the manifest; probes its health.
-    async fn validate(
-        &self,
-        client: &mut BoltClient,
-        job: &Job,
-    ) -> Result<serde_json::Value, StepError> {
+    async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<Validation, StepError> {
         let config = self.snapshots.config();
         let scope = Scope {
             database: job.database.clone(),
@@ -431,15 +419,15 @@ impl Recovery {
                 serde_json::to_string(&report.checks).unwrap_or_default()
             ));
         }
-        Ok(serde_json::json!({
-            "counts_equal": failures.iter().all(|f| !f.starts_with("counts")),
-            "nodes": actual.nodes,
-            "relationships": actual.relationships,
-            "fingerprint": fingerprint,
-            "expected_fingerprint": job.manifest.fingerprint,
-            "health": report.status,
-            "failures": failures,
-        }))
+        Ok(Validation {
+            counts_equal: failures.iter().all(|f| !f.starts_with("counts")),
+            expected_fingerprint: job.manifest.fingerprint.clone(),
+            failures,
+            fingerprint,
+            health: report.status,
+            nodes: actual.nodes,
+            relationships: actual.relationships,
+        })
     }
 
     /// Puts the safety snapshot back after a failed in-place restore.
@@ -470,7 +458,7 @@ impl Recovery {
         Ok(())
     }
 
-    fn finish(&self, job: &Job, result: Result<serde_json::Value, Vec<String>>) {
+    fn finish(&self, job: &Job, result: Result<Validation, Vec<String>>) {
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let cancelled = job.cancel.load(Ordering::Acquire);
         let outcome = self.update(|s| {
