@@ -17,7 +17,7 @@ pub fn run(args: &HealthArgs) -> ExitCode {
         Err(Failed(code)) => return code,
     };
     if status != 200 && status != 503 {
-        refused(path, status, &json);
+        refused("/health/graph", status, &json);
         return ExitCode::from(1);
     }
     if args.control.json {
