@@ -802,15 +802,15 @@ impl Config {
             )
         })?;
         if let Some(a) = &self.listen.advertised_address {
-            host_port(a).map_err(|r| invalid("listen.advertised_address", r))?;
+            host_port(a).map_err(|r| invalid("listen.advertised_address", r.to_string()))?;
         }
-        host_port(&self.upstream.addr).map_err(|r| invalid("upstream.addr", r))?;
+        host_port(&self.upstream.addr).map_err(|r| invalid("upstream.addr", r.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for (i, m) in self.upstream.members.iter().enumerate() {
             let at = |field: &str, reason: String| {
                 invalid("upstream.members", format!("[{i}].{field}: {reason}"))
             };
-            host_port(&m.addr).map_err(|r| at("addr", r))?;
+            host_port(&m.addr).map_err(|r| at("addr", r.to_string()))?;
             m.listen.parse::<SocketAddr>().map_err(|_| {
                 at(
                     "listen",
@@ -818,7 +818,7 @@ impl Config {
                 )
             })?;
             if let Some(a) = &m.advertised {
-                host_port(a).map_err(|r| at("advertised", r))?;
+                host_port(a).map_err(|r| at("advertised", r.to_string()))?;
             }
             if !seen.insert(m.addr.to_ascii_lowercase()) {
                 return Err(at("addr", format!("{} is named by two members", m.addr)));
@@ -943,16 +943,37 @@ impl Config {
     }
 }
 
+/// Why a `host:port` address is not one.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AddrError {
+    /// No `:port`.
+    #[error("{0:?} has no port; write host:port (Bolt usually listens on 7687)")]
+    NoPort(String),
+    /// Nothing before the `:`.
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    /// The port is not a number from 0 to 65535.
+    #[error("{addr:?}: {port:?} is not a port number")]
+    BadPort {
+        /// The address as written.
+        addr: String,
+        /// What follows the last `:`.
+        port: String,
+    },
+}
+
 /// Checks `host:port`.
-pub fn host_port(s: &str) -> Result<(), String> {
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| {
-        format!("{s:?} has no port; write host:port (Bolt usually listens on 7687)")
-    })?;
+pub fn host_port(s: &str) -> Result<(), AddrError> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| AddrError::NoPort(s.to_owned()))?;
     if host.is_empty() {
-        return Err(format!("{s:?} has no host"));
+        return Err(AddrError::NoHost(s.to_owned()));
     }
-    port.parse::<u16>()
-        .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
+    port.parse::<u16>().map_err(|_| AddrError::BadPort {
+        addr: s.to_owned(),
+        port: port.to_owned(),
+    })?;
     Ok(())
 }
 
@@ -986,6 +1007,24 @@ fn readable(key: &'static str, path: Option<&Path>, why: &str) -> Result<(), Con
 
 #[cfg(test)]
 mod tests {
+
+    /// The messages say what to write instead.
+    #[test]
+    fn host_port_says_what_is_wrong() {
+        assert_eq!(host_port("db:7687"), Ok(()));
+        assert_eq!(
+            host_port("db").unwrap_err().to_string(),
+            r#""db" has no port; write host:port (Bolt usually listens on 7687)"#
+        );
+        assert_eq!(
+            host_port(":7687").unwrap_err().to_string(),
+            r#"":7687" has no host"#
+        );
+        assert_eq!(
+            host_port("db:bolt").unwrap_err().to_string(),
+            r#""db:bolt": "bolt" is not a port number"#
+        );
+    }
     use super::*;
 
     fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -11,7 +11,9 @@
 //! - [`snapshot`]: online snapshots: export, files, verify, retention, schedule.
 //! - [`recovery`]: restores, validation, the recovery state machine and promotion.
 //! - [`tls`]: rustls configuration for both sides.
-//! - [`control`]: the control HTTP port (health, readiness, metrics, status, policy).
+//! - [`control`]: the control HTTP port (health, readiness, metrics, status, policy, audit,
+//!   snapshots, restores); its request and response bodies, [`control::api`], are the
+//!   types the CLI reads.
 //! - [`metrics`]: the Prometheus registry subsystems register into.
 //! - [`cli`]: the `boltward` command line.
 //!

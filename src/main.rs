@@ -2,6 +2,7 @@ use anyhow::Context as _;
 use boltward::cli::client::{call, status_table, Failed};
 use boltward::cli::{Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand, WritesCommand};
 use boltward::config::Config;
+use boltward::control::api;
 use boltward::proxy::Proxy;
 use clap::Parser;
 use std::process::ExitCode;
@@ -54,40 +55,7 @@ fn main() -> ExitCode {
         }
         Command::Snapshot(cmd) => boltward::cli::snapshot::run_snapshot(&cmd),
         Command::Restore(cmd) => boltward::cli::snapshot::run_restore(&cmd),
-        Command::Health(args) => {
-            let path = if args.detailed {
-                "/health/graph?detailed=true"
-            } else {
-                "/health/graph"
-            };
-            match boltward::cli::client::request(&args.control, "GET", path) {
-                Ok((status, body)) if status == 200 || status == 503 => {
-                    if args.control.json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&body).unwrap_or_default()
-                        );
-                    } else {
-                        print!("{}", boltward::cli::health::text(&body));
-                    }
-                    if status == 200 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Ok((status, body)) => {
-                    eprintln!(
-                        "boltward: /health/graph: {status} {}",
-                        body["error"]["message"]
-                            .as_str()
-                            .unwrap_or("unexpected answer")
-                    );
-                    ExitCode::from(1)
-                }
-                Err(Failed(code)) => code,
-            }
-        }
+        Command::Health(args) => boltward::cli::health::run(&args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -114,19 +82,23 @@ fn main() -> ExitCode {
             }
         }
         Command::Policy(PolicyCommand::Check(args)) => policy_check(&args),
-        Command::Policy(PolicyCommand::Reload(args)) => {
-            control(&args, "POST", "/v1/policy/reload", |v| {
-                format!("policy reloaded: {}\n", v["policy"]["rules"])
-            })
-        }
+        Command::Policy(PolicyCommand::Reload(args)) => control(
+            &args,
+            "POST",
+            "/v1/policy/reload",
+            |v: &api::PolicyReload| {
+                let rules = serde_json::to_string(&v.policy.rules).unwrap_or_default();
+                format!("policy reloaded: {rules}\n")
+            },
+        ),
         Command::Status(args) => control(&args, "GET", "/v1/status", status_table),
         Command::Writes(WritesCommand::Pause(args)) => {
-            control(&args, "POST", "/v1/writes/pause", |v| {
-                format!("writes paused ({} held)\n", v["held"])
+            control(&args, "POST", "/v1/writes/pause", |v: &api::Writes| {
+                format!("writes paused ({} held)\n", v.held)
             })
         }
         Command::Writes(WritesCommand::Resume(args)) => {
-            control(&args, "POST", "/v1/writes/resume", |_| {
+            control(&args, "POST", "/v1/writes/resume", |_: &api::Writes| {
                 "writes resumed\n".to_owned()
             })
         }
@@ -154,18 +126,18 @@ fn main() -> ExitCode {
 }
 
 /// One control-port call, printed as JSON (`--json`) or for people.
-fn control(
+fn control<T: serde::de::DeserializeOwned>(
     args: &boltward::cli::ControlArgs,
     method: &str,
     path: &str,
-    human: impl Fn(&serde_json::Value) -> String,
+    human: impl Fn(&T) -> String,
 ) -> ExitCode {
-    match call(args, method, path) {
-        Ok(v) => {
+    match call::<T>(args, method, path) {
+        Ok(answer) => {
             if args.json {
-                println!("{v}");
+                println!("{}", answer.json);
             } else {
-                print!("{}", human(&v));
+                print!("{}", human(&answer.body));
             }
             ExitCode::SUCCESS
         }
@@ -200,33 +172,24 @@ fn policy_check(args: &PolicyCheckArgs) -> ExitCode {
         database: args.database.clone(),
     };
     let limit = boltward::config::Limits::default().max_statement_bytes;
-    let out = boltward::control::check_json(&policy, &req, limit);
-    let denied = out["verdict"] == "deny";
+    let out = boltward::control::check(&policy, &req, limit);
+    let denied = out.verdict == boltward::policy::Decision::Deny;
     if args.json {
-        println!("{out}");
+        println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
-        let list = |v: &serde_json::Value| {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default()
-        };
-        let would = if out["would_deny"] == true {
+        let would = if out.would_deny {
             " (audit mode: would deny)"
         } else {
             ""
         };
-        println!("classes:  {}", list(&out["classes"]));
-        println!("verdict:  {}{would}", out["verdict"].as_str().unwrap_or(""));
-        println!("rule:     {}", out["rule"].as_str().unwrap_or(""));
-        println!("reason:   {}", out["reason"].as_str().unwrap_or(""));
-        let labels = list(&out["labels"]);
-        if !labels.is_empty() {
-            println!("labels:   {labels}");
+        let classes: Vec<&str> = out.classes.iter().map(|c| c.as_str()).collect();
+        println!("classes:  {}", classes.join(", "));
+        println!("verdict:  {}{would}", out.verdict.as_str());
+        println!("rule:     {}", out.rule);
+        println!("reason:   {}", out.reason);
+        if !out.labels.is_empty() {
+            let labels: Vec<&str> = out.labels.iter().map(String::as_str).collect();
+            println!("labels:   {}", labels.join(", "));
         }
     }
     if denied {

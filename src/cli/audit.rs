@@ -2,7 +2,8 @@
 
 use super::client::{call, Failed};
 use super::{AuditQueryArgs, AuditVerifyArgs};
-use crate::journal::query::{parse_time, query, Filter, TimeError};
+use crate::control::api::{AuditDamaged, AuditIntact, AuditRows};
+use crate::journal::query::{parse_time, query, Filter, Row, RowKind, TimeError};
 use crate::journal::read::{verify, ReadError};
 use std::process::ExitCode;
 
@@ -36,9 +37,9 @@ pub fn run_query(args: &AuditQueryArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rows: serde_json::Value = match &args.journal {
+    let rows: Vec<Row> = match &args.journal {
         Some(dir) => match query(dir, &filter) {
-            Ok(rows) => serde_json::to_value(rows).unwrap_or_default(),
+            Ok(rows) => rows,
             Err(e) => {
                 eprintln!("boltward: {e}");
                 return ExitCode::from(1);
@@ -46,22 +47,23 @@ pub fn run_query(args: &AuditQueryArgs) -> ExitCode {
         },
         None => {
             let qs = serde_urlencoded(&filter);
-            match call(&args.control, "GET", &format!("/v1/audit?{qs}")) {
-                Ok(body) => body["rows"].clone(),
+            match call::<AuditRows>(&args.control, "GET", &format!("/v1/audit?{qs}")) {
+                Ok(answer) => answer.body.rows,
                 Err(Failed(code)) => return code,
             }
         }
     };
-    let list = rows.as_array().cloned().unwrap_or_default();
     if args.control.json {
+        // Through `Value`, whose maps sort their keys: the output stays what it was.
+        let json = serde_json::to_value(&rows).unwrap_or_default();
         println!(
             "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
+            serde_json::to_string_pretty(&json).unwrap_or_default()
         );
     } else {
-        print!("{}", table(&list));
+        print!("{}", table(&rows));
     }
-    if list.is_empty() {
+    if rows.is_empty() {
         ExitCode::from(4)
     } else {
         ExitCode::SUCCESS
@@ -97,42 +99,40 @@ fn percent(s: &str) -> String {
 }
 
 /// The human table of audit rows.
-pub fn table(rows: &[serde_json::Value]) -> String {
+pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:>6}  {:<20}  {:<8}  {:<12}  {:<8}  {:<12}  {}\n",
         "LSN", "TIME", "KIND", "PRINCIPAL", "DATABASE", "RESULT", "STATEMENT"
     );
     for r in rows {
-        let time: String = r["time"].as_str().unwrap_or("").chars().take(19).collect();
-        let result = match r["kind"].as_str() {
-            Some("refusal") => format!("denied:{}", r["rule"].as_str().unwrap_or("")),
-            _ => r["outcome"]["result"]
-                .as_str()
-                .unwrap_or("pending")
+        let time: String = r.time.chars().take(19).collect();
+        let result = match r.kind {
+            RowKind::Refusal => format!("denied:{}", r.rule.as_deref().unwrap_or("")),
+            RowKind::Write => r
+                .outcome
+                .as_ref()
+                .map_or("pending", |o| o.result.as_str())
                 .to_owned(),
         };
-        let stmts = r["statements"].as_array().cloned().unwrap_or_default();
-        let first = stmts
+        let first = r
+            .statements
             .first()
-            .and_then(|s| s["query"].as_str())
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+            .map(|s| s.query.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
         let mut stmt: String = first.chars().take(60).collect();
         if first.chars().count() > 60 {
             stmt.push('…');
         }
-        if stmts.len() > 1 {
-            stmt.push_str(&format!(" (+{} more)", stmts.len() - 1));
+        if r.statements.len() > 1 {
+            stmt.push_str(&format!(" (+{} more)", r.statements.len() - 1));
         }
         out.push_str(&format!(
             "{:>6}  {:<20}  {:<8}  {:<12}  {:<8}  {:<12}  {}\n",
-            r["lsn"].as_u64().unwrap_or(0),
+            r.lsn,
             time,
-            r["kind"].as_str().unwrap_or(""),
-            r["actor"]["principal"].as_str().unwrap_or("-"),
-            r["database"].as_str().unwrap_or("(default)"),
+            r.kind.as_str(),
+            r.actor.principal.as_deref().unwrap_or("-"),
+            r.database.as_deref().unwrap_or("(default)"),
             result,
             stmt
         ));
@@ -156,7 +156,12 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
     match result {
         Ok(v) => {
             if args.json {
-                println!("{}", serde_json::json!({"intact": true, "verified": v}));
+                let intact = AuditIntact {
+                    intact: true,
+                    verified: v,
+                };
+                // Through `Value`, whose maps sort their keys: the output stays what it was.
+                println!("{}", serde_json::to_value(&intact).unwrap_or_default());
             } else {
                 println!(
                     "journal intact: {} segment(s), {} record(s), last LSN {}, head {}",
@@ -167,10 +172,14 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
         }
         Err(ReadError::Chain(e)) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"intact": false, "first_bad_lsn": e.lsn, "segment": e.segment, "offset": e.offset, "problem": e.problem})
-                );
+                let damaged = AuditDamaged {
+                    first_bad_lsn: e.lsn,
+                    intact: false,
+                    offset: e.offset,
+                    problem: e.problem,
+                    segment: e.segment,
+                };
+                println!("{}", serde_json::to_value(&damaged).unwrap_or_default());
             } else {
                 eprintln!("journal damaged: {e}");
             }
@@ -180,5 +189,45 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
             eprintln!("boltward: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::query::{ShownActor, ShownStatement};
+
+    #[test]
+    fn table_reads_like_tests_snapshots_audit_refusals() {
+        let row = Row {
+            lsn: 7,
+            time: "2026-11-22T10:00:00.123456Z".into(),
+            kind: RowKind::Refusal,
+            actor: ShownActor {
+                principal: Some("root".into()),
+                ..Default::default()
+            },
+            database: Some("alpha".into()),
+            mode: None,
+            statements: vec![ShownStatement {
+                query: "MATCH (p:JPerson {run: $run})\n  DETACH DELETE p".into(),
+                parameters: serde_json::Value::Null,
+                classes: vec!["write".into()],
+                verdict: "deny".into(),
+                rule: "agents-read-only".into(),
+            }],
+            labels: vec![],
+            types: vec![],
+            outcome: None,
+            rule: Some("agents-read-only".into()),
+            reason: None,
+        };
+        let out = table(&[row]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[1],
+            "     7  2026-11-22T10:00:00   refusal   root          alpha     denied:agents-read-only  MATCH (p:JPerson {run: $run}) DETACH DELETE p"
+        );
+        assert_eq!(lines[2], "1 row(s)");
     }
 }

@@ -4,32 +4,65 @@
 //! reached.
 
 use super::ControlArgs;
+use crate::control::api::{ErrorBody, JournalState, Status};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
 
 /// A failed control call, already explained.
 pub struct Failed(pub ExitCode);
 
-/// `GET` or `POST` `path`; returns the JSON body of a 2xx answer.
-pub fn call(args: &ControlArgs, method: &str, path: &str) -> Result<serde_json::Value, Failed> {
-    call_with(args, method, path, None)
+/// A 2xx answer: typed, and as it came (what `--json` prints, unknown fields included).
+pub struct Answer<T> {
+    /// The body, typed.
+    pub body: T,
+    /// The body as received.
+    pub json: serde_json::Value,
 }
 
-/// Like [`call`], with a JSON body (`POST`) or another method (`DELETE`).
-pub fn call_with(
+/// `GET` or `POST` `path`; the body of a 2xx answer.
+pub fn call<T: DeserializeOwned>(
     args: &ControlArgs,
     method: &str,
     path: &str,
-    body: Option<&serde_json::Value>,
-) -> Result<serde_json::Value, Failed> {
-    let (status, answer) = request_with(args, method, path, body)?;
-    if (200..300).contains(&status) {
-        return Ok(answer);
+) -> Result<Answer<T>, Failed> {
+    call_with(args, method, path, None::<&()>)
+}
+
+/// Like [`call`], with a JSON body (`POST`) or another method (`DELETE`).
+pub fn call_with<T: DeserializeOwned>(
+    args: &ControlArgs,
+    method: &str,
+    path: &str,
+    body: Option<&impl Serialize>,
+) -> Result<Answer<T>, Failed> {
+    let (status, json) = request_with(args, method, path, body)?;
+    if !(200..300).contains(&status) {
+        refused(path, status, &json);
+        return Err(Failed(ExitCode::from(1)));
     }
-    let msg = answer["error"]["message"]
-        .as_str()
-        .unwrap_or("unexpected answer");
+    Ok(Answer {
+        body: decode(path, &json)?,
+        json,
+    })
+}
+
+/// Reads a control-port answer as `T`; an answer of another shape is a failure (exit 1).
+pub fn decode<T: DeserializeOwned>(path: &str, json: &serde_json::Value) -> Result<T, Failed> {
+    T::deserialize(json).map_err(|e| {
+        eprintln!(
+            "boltward: {path}: unexpected answer ({e}); is --control the control port of a boltward of this version?"
+        );
+        Failed(ExitCode::from(1))
+    })
+}
+
+/// Explains a non-2xx answer on standard error.
+pub fn refused(path: &str, status: u16, json: &serde_json::Value) {
+    let msg = ErrorBody::deserialize(json)
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| "unexpected answer".to_owned());
     eprintln!("boltward: {path}: {status} {msg}");
-    Err(Failed(ExitCode::from(1)))
 }
 
 /// `GET` or `POST` `path`; the status and JSON body of whatever came back.
@@ -38,7 +71,7 @@ pub fn request(
     method: &str,
     path: &str,
 ) -> Result<(u16, serde_json::Value), Failed> {
-    request_with(args, method, path, None)
+    request_with(args, method, path, None::<&()>)
 }
 
 /// `GET`, `POST` (with an optional JSON body) or `DELETE` `path`.
@@ -46,7 +79,7 @@ pub fn request_with(
     args: &ControlArgs,
     method: &str,
     path: &str,
-    body: Option<&serde_json::Value>,
+    body: Option<&impl Serialize>,
 ) -> Result<(u16, serde_json::Value), Failed> {
     let url = if args.control.starts_with("https://") || args.control.starts_with("http://") {
         format!("{}{path}", args.control.trim_end_matches('/'))
@@ -119,63 +152,59 @@ pub fn request_with(
     Ok((status, body))
 }
 
-fn journal_row(j: &serde_json::Value) -> String {
-    if j["enabled"] != true {
+fn journal_row(j: &JournalState) -> String {
+    let JournalState::Enabled(j) = j else {
         return "off".into();
-    }
+    };
     format!(
         "lsn {}, {}, {} in doubt",
-        j["lsn"],
-        if j["writable"] == true {
+        j.lsn,
+        if j.writable {
             "writable".to_owned()
         } else {
             format!(
                 "NOT WRITABLE ({})",
-                j["last_error"].as_str().unwrap_or("unknown error")
+                j.last_error.as_deref().unwrap_or("unknown error")
             )
         },
-        j["in_doubt"]
+        j.in_doubt
     )
 }
 
 /// Renders `boltward status` for people.
-pub fn status_table(s: &serde_json::Value) -> String {
-    let rules: Vec<&str> = s["policy"]["rules"]
-        .as_array()
-        .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
-        .unwrap_or_default();
-    let writes = if s["writes"]["paused"] == true {
-        format!("paused ({} held)", s["writes"]["held"])
+pub fn status_table(s: &Status) -> String {
+    let writes = if s.writes.paused {
+        format!("paused ({} held)", s.writes.held)
     } else {
         "open".to_owned()
     };
     let rows = [
-        ("version", s["version"].as_str().unwrap_or("").to_owned()),
-        ("uptime", format!("{}s", s["uptime_seconds"])),
-        ("listen", s["listen"].as_str().unwrap_or("").to_owned()),
-        ("upstream", s["upstream"].as_str().unwrap_or("").to_owned()),
+        ("version", s.version.clone()),
+        ("uptime", format!("{}s", s.uptime_seconds)),
+        ("listen", s.listen.clone()),
+        ("upstream", s.upstream.clone()),
         (
             "connections",
             format!(
                 "{} active, {} total",
-                s["connections_active"], s["connections_total"]
+                s.connections_active, s.connections_total
             ),
         ),
         (
             "policy",
             format!(
                 "{}, default {}, rules: {}",
-                s["policy"]["mode"].as_str().unwrap_or(""),
-                s["policy"]["default"].as_str().unwrap_or(""),
-                if rules.is_empty() {
+                s.policy.mode.as_str(),
+                s.policy.default.as_str(),
+                if s.policy.rules.is_empty() {
                     "none".into()
                 } else {
-                    rules.join(", ")
+                    s.policy.rules.join(", ")
                 }
             ),
         ),
         ("writes", writes),
-        ("journal", journal_row(&s["journal"])),
+        ("journal", journal_row(&s.journal)),
     ];
     rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect()
 }

@@ -6,11 +6,12 @@
 //! the files. Exit codes: 0 success, 1 failure or corruption, 2 unreadable input, 3 the
 //! control port could not be reached.
 
-use super::client::{call_with, Failed};
+use super::client::{call, call_with, Answer, Failed};
 use super::ControlArgs;
-use crate::snapshot::store;
+use crate::control::api::{RecoveryState, SnapshotDeleted, SnapshotList, StartRequest};
+use crate::recovery::state::Phase;
+use crate::snapshot::store::{self, Manifest};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -111,16 +112,24 @@ fn done(r: Result<(), Failed>) -> ExitCode {
     }
 }
 
-fn summary(m: &Value) -> String {
+/// `null` when a snapshot was taken without a journal, as it always printed.
+fn lsn(m: &Manifest) -> String {
+    m.journal_lsn
+        .map_or_else(|| "null".to_owned(), |l| l.to_string())
+}
+
+/// One line of `snapshot list`. The counts are not padded: they never were (they used to
+/// be JSON values, whose `Display` ignores widths) and scripts may split on spaces.
+fn summary(m: &Manifest) -> String {
     format!(
-        "{id}  {created}  {kind:<9} nodes {n:>10}  rels {r:>10}  {mb:>9.1} MiB  lsn {lsn}",
-        id = m["id"].as_str().unwrap_or("?"),
-        created = m["created"].as_str().unwrap_or("?"),
-        kind = m["kind"].as_str().unwrap_or("?"),
-        n = m["counts"]["nodes"],
-        r = m["counts"]["relationships"],
-        mb = m["data"]["bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0,
-        lsn = m["journal_lsn"],
+        "{id}  {created}  {kind:<9} nodes {n}  rels {r}  {mb:>9.1} MiB  lsn {lsn}",
+        id = m.id,
+        created = m.created,
+        kind = m.kind,
+        n = m.counts.nodes,
+        r = m.counts.relationships,
+        mb = m.data.bytes as f64 / 1_048_576.0,
+        lsn = lsn(m),
     )
 }
 
@@ -128,73 +137,76 @@ fn summary(m: &Value) -> String {
 pub fn run_snapshot(cmd: &SnapshotCommand) -> ExitCode {
     match cmd {
         SnapshotCommand::Create(c) => done((|| {
-            let m = call_with(c, "POST", "/v1/snapshots", None)?;
+            let Answer { body: m, json } = call::<Manifest>(c, "POST", "/v1/snapshots")?;
             if c.json {
-                print_json(&m);
+                print_json(&json);
             } else {
                 println!(
                     "snapshot {} taken: {} nodes, {} relationships, {} bytes, writes held {:.1} ms, journal LSN {}",
-                    m["id"].as_str().unwrap_or("?"),
-                    m["counts"]["nodes"],
-                    m["counts"]["relationships"],
-                    m["data"]["bytes"],
-                    m["timings"]["write_pause_ms"].as_f64().unwrap_or(0.0),
-                    m["journal_lsn"]
+                    m.id,
+                    m.counts.nodes,
+                    m.counts.relationships,
+                    m.data.bytes,
+                    m.timings.write_pause_ms,
+                    lsn(&m)
                 );
             }
             Ok(())
         })()),
         SnapshotCommand::List(a) => done((|| {
-            let v = match &a.dir {
+            let Answer { body: v, json } = match &a.dir {
                 Some(dir) => {
-                    let (listed, incomplete) = store::list(dir).map_err(unreadable)?;
-                    json!({"snapshots": listed, "incomplete": incomplete})
+                    let (snapshots, incomplete) = store::list(dir).map_err(unreadable)?;
+                    let v = SnapshotList {
+                        incomplete,
+                        snapshots,
+                    };
+                    let json = serde_json::to_value(&v).unwrap_or_default();
+                    Answer { body: v, json }
                 }
-                None => call_with(&a.control, "GET", "/v1/snapshots", None)?,
+                None => call(&a.control, "GET", "/v1/snapshots")?,
             };
             if a.control.json {
-                print_json(&v);
+                print_json(&json);
                 return Ok(());
             }
-            let list = v["snapshots"].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
+            if v.snapshots.is_empty() {
                 println!("no snapshots");
             }
-            for m in &list {
-                let flag = if m["complete"].as_bool() == Some(false) {
-                    "  DATA FILE MISSING OR WRONG SIZE"
-                } else {
+            for l in &v.snapshots {
+                let flag = if l.complete {
                     ""
+                } else {
+                    "  DATA FILE MISSING OR WRONG SIZE"
                 };
-                println!("{}{flag}", summary(m));
+                println!("{}{flag}", summary(&l.manifest));
             }
-            for name in v["incomplete"].as_array().into_iter().flatten() {
-                println!("incomplete (no manifest): {}", name.as_str().unwrap_or("?"));
+            for name in &v.incomplete {
+                println!("incomplete (no manifest): {name}");
             }
             Ok(())
         })()),
         SnapshotCommand::Show(a) => done((|| {
-            let m = match &a.at.dir {
-                Some(dir) => json!(store::manifest(dir, &a.id).map_err(unreadable)?),
-                None => call_with(
-                    &a.at.control,
-                    "GET",
-                    &format!("/v1/snapshots/{}", a.id),
-                    None,
-                )?,
+            // Printed as it came (`--dir`: through `Value`, whose maps sort their keys, as
+            // always); decoding checks it is a manifest.
+            let json = match &a.at.dir {
+                Some(dir) => serde_json::to_value(store::manifest(dir, &a.id).map_err(unreadable)?)
+                    .unwrap_or_default(),
+                None => {
+                    call::<Manifest>(&a.at.control, "GET", &format!("/v1/snapshots/{}", a.id))?.json
+                }
             };
-            print_json(&m);
+            print_json(&json);
             Ok(())
         })()),
         SnapshotCommand::Delete(a) => done((|| {
             match &a.at.dir {
                 Some(dir) => store::delete(dir, &a.id).map_err(unreadable)?,
                 None => {
-                    call_with(
+                    call::<SnapshotDeleted>(
                         &a.at.control,
                         "DELETE",
                         &format!("/v1/snapshots/{}", a.id),
-                        None,
                     )?;
                 }
             }
@@ -240,28 +252,24 @@ fn verify(a: &VerifyArgs) -> ExitCode {
     }
 }
 
-fn state_line(s: &Value) -> String {
+fn state_line(s: &RecoveryState) -> String {
     let mut out = format!(
         "state {}  {:.0}%  {}",
-        s["state"].as_str().unwrap_or("?"),
-        s["progress"].as_f64().unwrap_or(0.0),
-        s["message"].as_str().unwrap_or("")
+        s.state.name(),
+        s.progress,
+        s.message
     );
-    if let Some(r) = s["restore"].as_object() {
+    if let Some(r) = &s.restore {
         out.push_str(&format!(
             "\n  snapshot {}  target {}  database {}  safety snapshot {}",
-            r.get("snapshot").and_then(Value::as_str).unwrap_or("?"),
-            r.get("target").and_then(Value::as_str).unwrap_or("?"),
-            r.get("database")
-                .and_then(Value::as_str)
-                .unwrap_or("(default)"),
-            r.get("safety_snapshot")
-                .and_then(Value::as_str)
-                .unwrap_or("-"),
+            r.snapshot,
+            r.target,
+            r.database.as_deref().unwrap_or("(default)"),
+            r.safety_snapshot.as_deref().unwrap_or("-"),
         ));
     }
-    for e in s["errors"].as_array().into_iter().flatten() {
-        out.push_str(&format!("\n  error: {}", e.as_str().unwrap_or("?")));
+    for e in &s.errors {
+        out.push_str(&format!("\n  error: {e}"));
     }
     out.push('\n');
     out
@@ -269,55 +277,118 @@ fn state_line(s: &Value) -> String {
 
 /// Runs a `restore` command.
 pub fn run_restore(cmd: &RestoreCommand) -> ExitCode {
-    let show = |c: &ControlArgs, v: &Value| {
+    let show = |c: &ControlArgs, a: &Answer<RecoveryState>| {
         if c.json {
-            print_json(v);
+            print_json(&a.json);
         } else {
-            print!("{}", state_line(v));
+            print!("{}", state_line(&a.body));
         }
     };
     match cmd {
         RestoreCommand::Start(a) => done((|| {
-            let body = json!({
-                "snapshot": a.snapshot,
-                "target": a.target,
-                "database": a.database,
-                "force": a.force,
-            });
-            let mut v = call_with(&a.control, "POST", "/v1/restores", Some(&body))?;
+            let body = StartRequest {
+                snapshot: a.snapshot.clone(),
+                target: a.target.clone(),
+                database: a.database.clone(),
+                force: a.force,
+            };
+            let mut v: Answer<RecoveryState> =
+                call_with(&a.control, "POST", "/v1/restores", Some(&body))?;
             if a.wait {
                 let mut last = -1.0;
                 loop {
-                    let state = v["state"].as_str().unwrap_or("");
-                    if !matches!(state, "RECOVERING" | "VALIDATING") {
+                    let state = v.body.state;
+                    if !matches!(state, Phase::Recovering | Phase::Validating) {
                         break;
                     }
-                    let pct = v["progress"].as_f64().unwrap_or(0.0);
-                    if !a.control.json && (pct - last >= 5.0 || state == "VALIDATING") {
-                        eprintln!("{state} {pct:.0}%");
+                    let pct = v.body.progress;
+                    if !a.control.json && (pct - last >= 5.0 || state == Phase::Validating) {
+                        eprintln!("{} {pct:.0}%", state.name());
                         last = pct;
                     }
                     std::thread::sleep(Duration::from_millis(250));
-                    v = call_with(&a.control, "GET", "/v1/restores", None)?;
+                    v = call(&a.control, "GET", "/v1/restores")?;
                 }
             }
             show(&a.control, &v);
-            match v["state"].as_str() {
-                Some("FAILED" | "NOT_RECOVERING") if a.wait => Err(Failed(ExitCode::from(1))),
+            match v.body.state {
+                Phase::Failed | Phase::NotRecovering if a.wait => Err(Failed(ExitCode::from(1))),
                 _ => Ok(()),
             }
         })()),
         RestoreCommand::Status(c) => done((|| {
-            show(c, &call_with(c, "GET", "/v1/restores", None)?);
+            show(c, &call(c, "GET", "/v1/restores")?);
             Ok(())
         })()),
         RestoreCommand::Promote(c) => done((|| {
-            show(c, &call_with(c, "POST", "/v1/restores/promote", None)?);
+            show(c, &call(c, "POST", "/v1/restores/promote")?);
             Ok(())
         })()),
         RestoreCommand::Cancel(c) => done((|| {
-            show(c, &call_with(c, "POST", "/v1/restores/cancel", None)?);
+            show(c, &call(c, "POST", "/v1/restores/cancel")?);
             Ok(())
         })()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::store::{DataFile, ManifestCounts, Source, Timings};
+    use serde_json::Value;
+
+    fn manifest(journal_lsn: Option<u64>) -> Manifest {
+        Manifest {
+            format: 1,
+            id: "20261122-100000".into(),
+            kind: "manual".into(),
+            tool: "boltward".into(),
+            created: "2026-11-22T10:00:00Z".into(),
+            created_unix: 1_795_000_000,
+            source: Source {
+                server: "db:7687".into(),
+                agent: "Neo4j/5".into(),
+                database: None,
+                bolt: "5.4".into(),
+            },
+            journal_lsn,
+            counts: ManifestCounts {
+                nodes: 300,
+                relationships: 299,
+                ..Default::default()
+            },
+            schema: vec![],
+            schema_skipped: vec![],
+            data: DataFile {
+                file: "x.bwsnap.gz".into(),
+                bytes: 3_000_000,
+                sha256: "ab".into(),
+            },
+            fingerprint: "cd".into(),
+            timings: Timings::default(),
+        }
+    }
+
+    /// The line as it was printed from the JSON answer before the CLI read it typed.
+    fn summary_from_json(m: &Value) -> String {
+        format!(
+            "{id}  {created}  {kind:<9} nodes {n:>10}  rels {r:>10}  {mb:>9.1} MiB  lsn {lsn}",
+            id = m["id"].as_str().unwrap_or("?"),
+            created = m["created"].as_str().unwrap_or("?"),
+            kind = m["kind"].as_str().unwrap_or("?"),
+            n = m["counts"]["nodes"],
+            r = m["counts"]["relationships"],
+            mb = m["data"]["bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0,
+            lsn = m["journal_lsn"],
+        )
+    }
+
+    #[test]
+    fn list_lines_are_unchanged() {
+        for lsn in [Some(42), None] {
+            let m = manifest(lsn);
+            let json = serde_json::to_value(&m).unwrap();
+            assert_eq!(summary(&m), summary_from_json(&json));
+        }
     }
 }

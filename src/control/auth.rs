@@ -1,6 +1,17 @@
 //! Bearer tokens: where they come from and how they are compared.
 
 use crate::config::Control;
+use std::path::PathBuf;
+
+/// `control.token_file` cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("control.token_file {}: {source}", path.display())]
+pub struct TokenFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// Cause.
+    pub source: std::io::Error,
+}
 
 /// Equal in time independent of where the inputs differ (length still shows).
 pub fn equal(a: &[u8], b: &[u8]) -> bool {
@@ -11,7 +22,7 @@ pub fn equal(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The token: `BOLTWARD_CONTROL_TOKEN`, else the first line of `control.token_file`.
-pub fn token_from(control: &Control) -> Result<Option<String>, String> {
+pub fn token_from(control: &Control) -> Result<Option<String>, TokenFileError> {
     if let Ok(t) = std::env::var("BOLTWARD_CONTROL_TOKEN") {
         if !t.trim().is_empty() {
             return Ok(Some(t.trim().to_owned()));
@@ -25,7 +36,10 @@ pub fn token_from(control: &Control) -> Result<Option<String>, String> {
                     .map(|l| l.trim().to_owned())
                     .filter(|l| !l.is_empty())
             })
-            .map_err(|e| format!("control.token_file {}: {e}", path.display())),
+            .map_err(|source| TokenFileError {
+                path: path.clone(),
+                source,
+            }),
         None => Ok(None),
     }
 }

@@ -14,6 +14,7 @@ use crate::upstream::client::{BoltClient, ClientError};
 use crate::upstream::UpstreamHandle;
 use boltward_protocol::{Map, Value};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -106,7 +107,7 @@ pub enum ProbeError {
 }
 
 /// pass / fail / skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The check passed.
@@ -118,6 +119,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// `pass`, `fail` or `skipped`, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skipped => "skipped",
+        }
+    }
+
     /// The metric value: 1 pass, 0 fail, -1 skipped.
     pub fn gauge(self) -> i64 {
         match self {
@@ -129,16 +139,16 @@ impl Status {
 }
 
 /// One tier's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     /// `connectivity`, `schema` or `orphans`.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// Result.
     pub status: Status,
     /// Why, in one line.
     pub message: String,
     /// Every problem found (missing indexes, failing orphan checks …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
     /// Milliseconds (detailed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +156,7 @@ pub struct Check {
 }
 
 /// Node and relationship counts.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// Nodes.
     pub nodes: i64,
@@ -159,10 +169,10 @@ pub struct Stats {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// `healthy` or `unhealthy`.
-    pub status: &'static str,
+    pub status: Health,
     /// The tiers in order.
     pub checks: Vec<Check>,
     /// Graph statistics (detailed, when connected).
@@ -170,10 +180,20 @@ pub struct Report {
     pub stats: Option<Stats>,
 }
 
+/// The verdict of a whole report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Every check passed or was skipped for lack of configuration.
+    Healthy,
+    /// A check failed.
+    Unhealthy,
+}
+
 impl Report {
     /// Whether every check passed or was skipped for lack of configuration.
     pub fn healthy(&self) -> bool {
-        self.status == "healthy"
+        self.status == Health::Healthy
     }
 }
 
@@ -328,7 +348,7 @@ impl Prober {
         let Some(c) = client.as_mut() else {
             for name in ["schema", "orphans"] {
                 checks.push(Check {
-                    name,
+                    name: name.into(),
                     status: Status::Skipped,
                     message: "skipped: connectivity failed".into(),
                     problems: vec![],
@@ -336,7 +356,7 @@ impl Prober {
                 });
             }
             return Report {
-                status: "unhealthy",
+                status: Health::Unhealthy,
                 checks,
                 stats: None,
             };
@@ -425,7 +445,11 @@ impl Prober {
         }
         let healthy = checks.iter().all(|c| c.status != Status::Fail);
         Report {
-            status: if healthy { "healthy" } else { "unhealthy" },
+            status: if healthy {
+                Health::Healthy
+            } else {
+                Health::Unhealthy
+            },
             checks,
             stats,
         }
@@ -549,7 +573,7 @@ fn check(
     detailed: bool,
 ) -> Check {
     Check {
-        name,
+        name: name.into(),
         status,
         message,
         problems,
@@ -560,9 +584,11 @@ fn check(
 /// Sets the per-check metrics from a report.
 pub fn record(report: &Report, m: &crate::metrics::HealthMetrics) {
     for c in &report.checks {
-        m.status.with_label_values(&[c.name]).set(c.status.gauge());
+        m.status
+            .with_label_values(&[&*c.name])
+            .set(c.status.gauge());
         if let Some(ms) = c.duration_ms {
-            m.duration.with_label_values(&[c.name]).set(ms / 1000.0);
+            m.duration.with_label_values(&[&*c.name]).set(ms / 1000.0);
         }
     }
 }
@@ -579,7 +605,7 @@ pub async fn periodic(
         tick.tick().await;
         let report = prober.run(true).await;
         if !report.healthy() {
-            tracing::warn!(checks = ?report.checks.iter().map(|c| (c.name, c.status)).collect::<Vec<_>>(), "graph health: unhealthy");
+            tracing::warn!(checks = ?report.checks.iter().map(|c| (&*c.name, c.status)).collect::<Vec<_>>(), "graph health: unhealthy");
         }
         record(&report, &m);
     }

@@ -57,7 +57,7 @@ pub enum JournalError {
 }
 
 /// What recovery found when the journal was opened.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recovery {
     /// Segment files.
     pub segments: u64,

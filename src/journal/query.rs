@@ -43,7 +43,7 @@ pub struct Filter {
 }
 
 /// One statement as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShownStatement {
     /// Cypher text.
     pub query: String,
@@ -58,7 +58,7 @@ pub struct ShownStatement {
 }
 
 /// How a journaled write ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShownOutcome {
     /// `committed`, `rolled_back`, `failed`, `in_doubt`.
     pub result: String,
@@ -81,21 +81,21 @@ pub struct ShownOutcome {
 }
 
 /// One audit row: a journaled write (intent + outcome) or a refusal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     /// LSN of the intent or refusal.
     pub lsn: u64,
     /// When (RFC 3339, UTC).
     pub time: String,
     /// `write` or `refusal`.
-    pub kind: &'static str,
+    pub kind: RowKind,
     /// Who.
     pub actor: ShownActor,
     /// Target database (`null`: default).
     pub database: Option<String>,
     /// `auto` or `explicit` (writes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RowMode>,
     /// Statements.
     pub statements: Vec<ShownStatement>,
     /// Node labels named.
@@ -113,8 +113,38 @@ pub struct Row {
     pub reason: Option<String>,
 }
 
+/// What an audit row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    /// A journaled write (intent and outcome).
+    Write,
+    /// A statement the policy refused.
+    Refusal,
+}
+
+impl RowKind {
+    /// `write` or `refusal`, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Write => "write",
+            RowKind::Refusal => "refusal",
+        }
+    }
+}
+
+/// How a journaled write ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowMode {
+    /// Auto-commit (`RUN` outside a transaction).
+    Auto,
+    /// An explicit transaction (`BEGIN` … `COMMIT`).
+    Explicit,
+}
+
 /// The actor as shown.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ShownActor {
     /// Principal.
     pub principal: Option<String>,
@@ -300,12 +330,12 @@ fn show_intent(lsn: u64, ts: i64, i: &Intent, outcome: Option<&(u64, i64, TxResu
     Row {
         lsn,
         time: rfc3339(ts),
-        kind: "write",
+        kind: RowKind::Write,
         actor: (&i.actor).into(),
         database: i.db.clone(),
         mode: Some(match i.mode {
-            TxMode::Auto => "auto",
-            TxMode::Explicit => "explicit",
+            TxMode::Auto => RowMode::Auto,
+            TxMode::Explicit => RowMode::Explicit,
         }),
         statements,
         labels: i.labels.clone(),
@@ -356,7 +386,7 @@ fn show_refusal(lsn: u64, ts: i64, r: &Refusal) -> Row {
     Row {
         lsn,
         time: rfc3339(ts),
-        kind: "refusal",
+        kind: RowKind::Refusal,
         actor: (&r.actor).into(),
         database: r.db.clone(),
         mode: None,

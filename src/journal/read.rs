@@ -57,7 +57,7 @@ pub fn first_timestamp(path: &Path) -> std::io::Result<Option<i64>> {
 }
 
 /// The result of a clean verification.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Verified {
     /// Segment files.
     pub segments: usize,

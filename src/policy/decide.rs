@@ -3,7 +3,7 @@
 use super::matcher::glob;
 use super::model::{Mode, Policy, Rule};
 use crate::cypher::Classification;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -25,13 +25,23 @@ pub struct Actor {
 }
 
 /// Allow or deny.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// Runs.
     Allow,
     /// Refused.
     Deny,
+}
+
+impl Decision {
+    /// `allow` or `deny`, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
 }
 
 /// The outcome for one statement.

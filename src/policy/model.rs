@@ -2,7 +2,7 @@
 
 use super::matcher::Cidr;
 use crate::cypher::Class;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +33,7 @@ pub enum PolicyError {
 }
 
 /// Enforce refusals, or only record them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Deny means the statement is refused.
@@ -41,6 +41,16 @@ pub enum Mode {
     Enforce,
     /// Deny is recorded as "would deny" and the statement runs.
     Audit,
+}
+
+impl Mode {
+    /// `enforce` or `audit`, as configured and as the control port shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+        }
+    }
 }
 
 /// Allow or deny, as written.

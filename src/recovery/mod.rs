@@ -9,29 +9,31 @@
 //! upstream in force) holds writes for the whole operation and rolls back to the safety
 //! snapshot when anything fails.
 
+mod error;
 pub mod state;
 
-use crate::config::Config;
+pub use error::{RecoveryError, StepError};
+
+use crate::config::{AddrError, Config};
 use crate::health::Prober;
 use crate::snapshot::export::{self, Scope};
 use crate::snapshot::fingerprint::GraphDigest;
-use crate::snapshot::import::{self, Load};
+use crate::snapshot::import::{self, Load, Stop};
 use crate::snapshot::service::{Snapshots, Target};
 use crate::snapshot::store::{self, Manifest, ManifestCounts};
 use crate::upstream::{BoltClient, Connector, UpstreamHandle};
 use boltward_journal::entry::{Entry, Event};
 use boltward_protocol::Map;
-use serde::Deserialize;
-use state::{Action, Phase, Refused, State};
+use serde::{Deserialize, Serialize};
+use state::{Action, Phase, Refused, State, StateFileError, Validation};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use thiserror::Error;
 use tracing::{info, warn};
 
-/// `restore start`.
-#[derive(Debug, Clone, Deserialize)]
+/// `restore start` (`POST /v1/restores`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartRequest {
     /// Snapshot id.
     pub snapshot: String,
@@ -43,26 +45,6 @@ pub struct StartRequest {
     /// Replace a non-empty target after taking a safety snapshot of it.
     #[serde(default)]
     pub force: bool,
-}
-
-/// A recovery request could not be carried out.
-#[derive(Debug, Error)]
-pub enum RecoveryError {
-    /// The state machine does not allow it.
-    #[error(transparent)]
-    Refused(#[from] Refused),
-    /// The request names something that does not exist or does not parse.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The target holds data and `force` was not given, or cannot be used.
-    #[error("{0}")]
-    Target(String),
-    /// Writes did not drain for a promotion.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The state file cannot be written.
-    #[error("recovery state: {0}")]
-    Persist(String),
 }
 
 struct Running {
@@ -78,7 +60,7 @@ pub struct Recovery {
 }
 
 /// `bolt://host:port` → `host:port`.
-pub fn target_addr(target: &str) -> Result<String, String> {
+pub fn target_addr(target: &str) -> Result<String, AddrError> {
     let addr = [
         "bolt://",
         "neo4j://",
@@ -90,19 +72,19 @@ pub fn target_addr(target: &str) -> Result<String, String> {
     .find_map(|p| target.strip_prefix(p))
     .unwrap_or(target)
     .trim_end_matches('/');
-    crate::config::host_port(addr).map_err(|e| format!("target: {e}"))?;
+    crate::config::host_port(addr)?;
     Ok(addr.to_owned())
 }
 
 /// The persisted promoted upstream, if a promotion happened (read before the proxy binds).
-pub fn promoted_upstream(config: &Config) -> Result<Option<String>, String> {
+pub fn promoted_upstream(config: &Config) -> Result<Option<String>, StateFileError> {
     Ok(State::load(&config.restore.state_file)?.promoted_upstream)
 }
 
 impl Recovery {
     /// Loads the persisted state; a restore that was running when boltward stopped is
     /// marked FAILED.
-    pub fn open(snapshots: Arc<Snapshots>) -> Result<Arc<Recovery>, String> {
+    pub fn open(snapshots: Arc<Snapshots>) -> Result<Arc<Recovery>, RecoveryError> {
         let path = snapshots.config().restore.state_file.clone();
         let mut state = State::load(&path)?;
         if matches!(state.state, Phase::Recovering | Phase::Validating) {
@@ -112,9 +94,7 @@ impl Recovery {
                 state.progress
             );
             warn!("{at}: the restore is marked FAILED; run restore cancel, then start it again");
-            state
-                .apply(Action::Interrupted)
-                .map_err(|e| e.to_string())?;
+            state.apply(Action::Interrupted)?;
             state.errors.push(at.clone());
             state.message = at;
             state.save(&path)?;
@@ -145,7 +125,7 @@ impl Recovery {
         let mut s = self.lock();
         let mut next = s.clone();
         f(&mut next)?;
-        next.save(&self.path).map_err(RecoveryError::Persist)?;
+        next.save(&self.path)?;
         self.snapshots
             .metrics()
             .restore_state
@@ -179,7 +159,7 @@ impl Recovery {
         let dir = self.snapshots.dir().to_owned();
         let manifest = store::manifest(&dir, &req.snapshot)
             .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
-        let addr = target_addr(&req.target).map_err(RecoveryError::BadRequest)?;
+        let addr = target_addr(&req.target)?;
         let connector = self.connector(&addr)?;
         let config = self.snapshots.config();
         let in_place =
@@ -280,7 +260,7 @@ impl Recovery {
     }
 
     /// Loads and validates; the errors say what failed.
-    async fn restore(&self, job: &Job) -> Result<serde_json::Value, Vec<String>> {
+    async fn restore(&self, job: &Job) -> Result<Validation, Vec<String>> {
         let one = |e: String| vec![e];
         let config = self.snapshots.config();
         if job.wipe {
@@ -318,7 +298,7 @@ impl Recovery {
         }
         self.load_into(&mut client, &job.manifest, &how, Some(&job.cancel))
             .await
-            .map_err(one)?;
+            .map_err(|e| one(e.to_string()))?;
         self.update(|s| {
             s.apply(Action::Validate)?;
             s.message = "validating: counts, fingerprint, health probes".into();
@@ -333,15 +313,7 @@ impl Recovery {
         if job.cancel.load(Ordering::Acquire) {
             return Err(one("cancelled by the operator".into()));
         }
-        let failures: Vec<String> = validation["failures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if failures.is_empty() {
+        if validation.failures.is_empty() {
             Ok(validation)
         } else {
             let _ = self.update(|s| {
@@ -350,7 +322,7 @@ impl Recovery {
                 }
                 Ok(())
             });
-            Err(failures)
+            Err(validation.failures)
         }
     }
 
@@ -360,19 +332,21 @@ impl Recovery {
         manifest: &Manifest,
         how: &Load,
         cancel: Option<&AtomicBool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         let dir = self.snapshots.dir().to_owned();
         let m = manifest.clone();
-        let verified = tokio::task::spawn_blocking(move || store::checksum_matches(&dir, &m))
-            .await
-            .map_err(|e| e.to_string())?;
-        verified.map_err(|e| format!("snapshot {}: {e}", manifest.id))?;
+        tokio::task::spawn_blocking(move || store::checksum_matches(&dir, &m))
+            .await?
+            .map_err(|source| StepError::Snapshot {
+                id: manifest.id.clone(),
+                source,
+            })?;
         let mut reader = store::open_data(self.snapshots.dir(), manifest)?;
         let total = (manifest.counts.nodes + manifest.counts.relationships).max(1);
         let mut saved = 0.0;
         import::load(client, &mut reader, how, |done| {
             if cancel.is_some_and(|c| c.load(Ordering::Acquire)) {
-                return Err("cancelled by the operator".into());
+                return Err(Stop::Cancelled);
             }
             if cancel.is_some() {
                 let pct = done as f64 * 100.0 / total as f64;
@@ -390,16 +364,12 @@ impl Recovery {
             }
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+        Ok(())
     }
 
     /// Reads the target back and compares it with the manifest; probes its health.
-    async fn validate(
-        &self,
-        client: &mut BoltClient,
-        job: &Job,
-    ) -> Result<serde_json::Value, String> {
+    async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<Validation, StepError> {
         let config = self.snapshots.config();
         let scope = Scope {
             database: job.database.clone(),
@@ -449,32 +419,26 @@ impl Recovery {
                 serde_json::to_string(&report.checks).unwrap_or_default()
             ));
         }
-        Ok(serde_json::json!({
-            "counts_equal": failures.iter().all(|f| !f.starts_with("counts")),
-            "nodes": actual.nodes,
-            "relationships": actual.relationships,
-            "fingerprint": fingerprint,
-            "expected_fingerprint": job.manifest.fingerprint,
-            "health": report.status,
-            "failures": failures,
-        }))
+        Ok(Validation {
+            counts_equal: failures.iter().all(|f| !f.starts_with("counts")),
+            expected_fingerprint: job.manifest.fingerprint.clone(),
+            failures,
+            fingerprint,
+            health: report.status,
+            nodes: actual.nodes,
+            relationships: actual.relationships,
+        })
     }
 
     /// Puts the safety snapshot back after a failed in-place restore.
-    async fn roll_back(&self, job: &Job, safety: &str) -> Result<(), String> {
-        let manifest = store::manifest(self.snapshots.dir(), safety).map_err(|e| e.to_string())?;
-        let mut client = self
-            .snapshots
-            .connect(&job.connector)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn roll_back(&self, job: &Job, safety: &str) -> Result<(), StepError> {
+        let manifest = store::manifest(self.snapshots.dir(), safety)?;
+        let mut client = self.snapshots.connect(&job.connector).await?;
         let how = Load {
             database: job.database.clone(),
             batch: self.snapshots.config().snapshot.batch,
         };
-        import::wipe(&mut client, &how)
-            .await
-            .map_err(|e| e.to_string())?;
+        import::wipe(&mut client, &how).await?;
         self.load_into(&mut client, &manifest, &how, None).await?;
         let scope = Scope {
             database: job.database.clone(),
@@ -482,10 +446,10 @@ impl Recovery {
         };
         let fp = digest_of(&mut client, &scope).await?.fingerprint.hex();
         if fp != manifest.fingerprint {
-            return Err(format!(
-                "after rollback the fingerprint is {fp}, the safety snapshot's is {}",
-                manifest.fingerprint
-            ));
+            return Err(StepError::RollbackFingerprint {
+                actual: fp,
+                expected: manifest.fingerprint,
+            });
         }
         warn!(
             safety,
@@ -494,7 +458,7 @@ impl Recovery {
         Ok(())
     }
 
-    fn finish(&self, job: &Job, result: Result<serde_json::Value, Vec<String>>) {
+    fn finish(&self, job: &Job, result: Result<Validation, Vec<String>>) {
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let cancelled = job.cancel.load(Ordering::Acquire);
         let outcome = self.update(|s| {
@@ -712,21 +676,20 @@ struct Job {
     cancel: Arc<AtomicBool>,
 }
 
-async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<i64, String> {
+async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<i64, StepError> {
     let mut extra = Map::from([("mode", "r")]);
     if let Some(db) = database {
         extra.insert("db", db);
     }
     client
         .query("MATCH (n) RETURN count(n) AS c", Map::new(), extra)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .first_int()
-        .ok_or_else(|| "MATCH (n) RETURN count(n) returned no count".into())
+        .ok_or(StepError::NoCount)
 }
 
 /// The digest of a live graph (validation, tests, mirrors).
-pub async fn digest_of(client: &mut BoltClient, scope: &Scope) -> Result<GraphDigest, String> {
+pub async fn digest_of(client: &mut BoltClient, scope: &Scope) -> Result<GraphDigest, StepError> {
     let mut digest = GraphDigest::default();
     let mut problem = None;
     export::read_graph(client, scope, &[], |r| {
@@ -735,10 +698,9 @@ pub async fn digest_of(client: &mut BoltClient, scope: &Scope) -> Result<GraphDi
         }
         Ok(())
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     match problem {
-        Some(p) => Err(p),
+        Some(p) => Err(p.into()),
         None => Ok(digest),
     }
 }

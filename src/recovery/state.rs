@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where recovery stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,11 +158,31 @@ pub struct Restore {
     /// Entities loaded.
     pub loaded: u64,
     /// Validation outcome, once validated.
-    pub validation: Option<serde_json::Value>,
+    pub validation: Option<Validation>,
     /// Started, RFC 3339.
     pub started: String,
     /// Finished, RFC 3339.
     pub finished: Option<String>,
+}
+
+/// What validating a restored target found (`restore.validation`). Fields in
+/// alphabetical order: the order this object has always been written in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// Nodes and relationships per label and type equal the snapshot's.
+    pub counts_equal: bool,
+    /// The snapshot's fingerprint.
+    pub expected_fingerprint: String,
+    /// What did not match (empty: the restore is valid).
+    pub failures: Vec<String>,
+    /// The target's fingerprint.
+    pub fingerprint: String,
+    /// The health probes on the target.
+    pub health: crate::health::Health,
+    /// Nodes on the target.
+    pub nodes: u64,
+    /// Relationships on the target.
+    pub relationships: u64,
 }
 
 /// A transition as it happened.
@@ -199,6 +219,27 @@ pub struct State {
 
 const HISTORY: usize = 50;
 
+/// The state file (`restore.state_file`) cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not JSON of a recovery state (edited by hand, or another file).
+    #[error("{}: not a recovery state file: {source}", path.display())]
+    Parse {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+}
+
 /// RFC 3339 now.
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
@@ -223,18 +264,26 @@ impl State {
     }
 
     /// Loads the state file (a missing file is NOT_RECOVERING).
-    pub fn load(path: &Path) -> Result<State, String> {
+    pub fn load(path: &Path) -> Result<State, StateFileError> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{}: not a recovery state file: {e}", path.display())),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateFileError::Parse {
+                path: path.to_owned(),
+                source,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(source) => Err(StateFileError::Io {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
     /// Writes the state file atomically (temp file, fsync, rename).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
+        let err = |source: std::io::Error| StateFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(err)?;
         }
@@ -323,5 +372,23 @@ mod tests {
         assert!(!path.with_extension("json.tmp").exists());
         std::fs::write(&path, b"{").unwrap();
         assert!(State::load(&path).is_err());
+    }
+
+    /// State files written before the validation was typed still load, and write back
+    /// the same object.
+    #[test]
+    fn validation_reads_what_was_written() {
+        let old = serde_json::json!({
+            "counts_equal": true,
+            "nodes": 300,
+            "relationships": 299,
+            "fingerprint": "ab",
+            "expected_fingerprint": "ab",
+            "health": "healthy",
+            "failures": [],
+        });
+        let v: Validation = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(v.health, crate::health::Health::Healthy);
+        assert_eq!(serde_json::to_string(&v).unwrap(), old.to_string());
     }
 }

@@ -3,7 +3,7 @@
 //! converted; element ids identify endpoints (legacy numeric ids before Bolt 5).
 
 use super::format::{NodeRecord, Record, RelRecord};
-use super::schema;
+use super::schema::{self, Unexported};
 use crate::upstream::{BoltClient, ClientError};
 use boltward_protocol::{Map, Value};
 use std::io;
@@ -53,7 +53,7 @@ pub async fn read_schema(
     for (query, convert) in [
         (
             "SHOW CONSTRAINTS YIELD *",
-            schema::constraint_statement as fn(&Map) -> Result<Option<String>, String>,
+            schema::constraint_statement as fn(&Map) -> Result<Option<String>, Unexported>,
         ),
         ("SHOW INDEXES YIELD *", schema::index_statement),
     ] {
@@ -63,7 +63,7 @@ pub async fn read_schema(
             match convert(&map) {
                 Ok(Some(s)) => statements.push(s),
                 Ok(None) => {}
-                Err(why) => skipped.push(why),
+                Err(why) => skipped.push(why.to_string()),
             }
         }
     }

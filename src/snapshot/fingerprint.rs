@@ -144,9 +144,25 @@ pub struct GraphDigest {
     nodes: std::collections::HashMap<String, Digest32>,
 }
 
+/// A record that cannot be part of a graph's digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    /// Two nodes with one element id.
+    #[error("node {0} appears twice")]
+    DuplicateNode(String),
+    /// A relationship before (or without) one of its endpoints.
+    #[error("relationship {relationship} references unknown node {node}")]
+    UnknownNode {
+        /// The relationship's element id.
+        relationship: String,
+        /// The missing node's element id.
+        node: String,
+    },
+}
+
 impl GraphDigest {
     /// Adds one record. Fails if a relationship names a node not seen before it.
-    pub fn add(&mut self, record: &super::format::Record) -> Result<(), String> {
+    pub fn add(&mut self, record: &super::format::Record) -> Result<(), DigestError> {
         use super::format::Record;
         match record {
             Record::Schema(_) => self.schema += 1,
@@ -157,14 +173,18 @@ impl GraphDigest {
                     *self.labels.entry(l.clone()).or_default() += 1;
                 }
                 if self.nodes.insert(n.id.clone(), h).is_some() {
-                    return Err(format!("node {} appears twice", n.id));
+                    return Err(DigestError::DuplicateNode(n.id.clone()));
                 }
             }
             Record::Relationship(r) => {
                 let endpoint = |id: &str| {
-                    self.nodes.get(id).copied().ok_or_else(|| {
-                        format!("relationship {} references unknown node {id}", r.id)
-                    })
+                    self.nodes
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| DigestError::UnknownNode {
+                            relationship: r.id.clone(),
+                            node: id.to_owned(),
+                        })
                 };
                 let h = relationship_hash(
                     &r.rel_type,

@@ -97,11 +97,60 @@ pub enum FormatError {
         /// 0-based record index.
         index: u64,
         /// What is wrong.
-        problem: String,
+        problem: RecordError,
     },
     /// Something follows the end record.
     #[error("data after the end record")]
     TrailingData,
+}
+
+/// What is wrong with one record (the `problem` of [`FormatError::Record`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RecordError {
+    /// The payload is not one PackStream value.
+    #[error(transparent)]
+    PackStream(#[from] boltward_protocol::PackError),
+    /// The payload is not a list.
+    #[error("payload is not a list")]
+    NotAList,
+    /// The list lacks a field.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// The list has fields after the last one.
+    #[error("extra fields")]
+    Extra,
+    /// A field has the wrong type.
+    #[error("{0} is not a string")]
+    NotAString(&'static str),
+    /// The labels are not a list.
+    #[error("labels are not a list")]
+    LabelsNotAList,
+    /// The properties are not a map.
+    #[error("properties are not a map")]
+    PropertiesNotAMap,
+    /// A count is not an integer.
+    #[error("count is not an integer")]
+    CountNotAnInteger,
+    /// A count is negative.
+    #[error("negative count")]
+    NegativeCount,
+    /// The kind byte is none of S, N, R, E.
+    #[error("unknown record kind 0x{0:02x}")]
+    UnknownKind(u8),
+    /// The length prefix is larger than [`MAX_RECORD`].
+    #[error("length {0} exceeds {MAX_RECORD}")]
+    TooLong(usize),
+    /// A record comes after a later kind.
+    #[error("out of order (schema, nodes, relationships, end)")]
+    OutOfOrder,
+    /// The trailer does not count what came before it.
+    #[error("end record counts {claimed:?} differ from the records read {read:?}")]
+    CountsDiffer {
+        /// What the end record says.
+        claimed: Counts,
+        /// What was read.
+        read: Counts,
+    },
 }
 
 /// The header: the Bolt dialect the values were read with.
@@ -201,15 +250,15 @@ impl Record {
     }
 
     /// Decodes one record's payload.
-    fn decode(kind: u8, payload: &[u8], dialect: Dialect) -> Result<Record, String> {
+    fn decode(kind: u8, payload: &[u8], dialect: Dialect) -> Result<Record, RecordError> {
         let mut d = Decoder::new(payload, dialect);
-        let value = d.value().map_err(|e| e.to_string())?;
-        d.finish().map_err(|e| e.to_string())?;
+        let value = d.value()?;
+        d.finish()?;
         let Value::List(fields) = value else {
-            return Err("payload is not a list".into());
+            return Err(RecordError::NotAList);
         };
         let mut it = fields.into_iter();
-        let mut next = |what: &str| it.next().ok_or_else(|| format!("missing {what}"));
+        let mut next = |what: &'static str| it.next().ok_or(RecordError::Missing(what));
         let record = match kind {
             b'S' => Record::Schema(string(next("statement")?, "statement")?),
             b'N' => Record::Node(NodeRecord {
@@ -229,10 +278,10 @@ impl Record {
                 nodes: int(next("node count")?)?,
                 relationships: int(next("relationship count")?)?,
             }),
-            other => return Err(format!("unknown record kind 0x{other:02x}")),
+            other => return Err(RecordError::UnknownKind(other)),
         };
         if it.next().is_some() {
-            return Err("extra fields".into());
+            return Err(RecordError::Extra);
         }
         Ok(record)
     }
@@ -242,31 +291,31 @@ fn count(n: u64) -> Value {
     Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn string(v: Value, what: &str) -> Result<String, String> {
+fn string(v: Value, what: &'static str) -> Result<String, RecordError> {
     match v {
         Value::String(s) => Ok(s),
-        _ => Err(format!("{what} is not a string")),
+        _ => Err(RecordError::NotAString(what)),
     }
 }
 
-fn string_list(v: Value) -> Result<Vec<String>, String> {
+fn string_list(v: Value) -> Result<Vec<String>, RecordError> {
     match v {
         Value::List(l) => l.into_iter().map(|v| string(v, "label")).collect(),
-        _ => Err("labels are not a list".into()),
+        _ => Err(RecordError::LabelsNotAList),
     }
 }
 
-fn map(v: Value) -> Result<Map, String> {
+fn map(v: Value) -> Result<Map, RecordError> {
     match v {
         Value::Map(m) => Ok(m),
-        _ => Err("properties are not a map".into()),
+        _ => Err(RecordError::PropertiesNotAMap),
     }
 }
 
-fn int(v: Value) -> Result<u64, String> {
+fn int(v: Value) -> Result<u64, RecordError> {
     match v {
-        Value::Integer(i) => u64::try_from(i).map_err(|_| "negative count".into()),
-        _ => Err("count is not an integer".into()),
+        Value::Integer(i) => u64::try_from(i).map_err(|_| RecordError::NegativeCount),
+        _ => Err(RecordError::CountNotAnInteger),
     }
 }
 
@@ -303,10 +352,10 @@ impl<R: Read> Reader<R> {
         self.header
     }
 
-    fn bad(&self, problem: impl Into<String>) -> FormatError {
+    fn bad(&self, problem: RecordError) -> FormatError {
         FormatError::Record {
             index: self.index,
-            problem: problem.into(),
+            problem,
         }
     }
 
@@ -324,7 +373,7 @@ impl<R: Read> Reader<R> {
         }
         let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
         if len > MAX_RECORD {
-            return Err(self.bad(format!("length {len} exceeds {MAX_RECORD}")));
+            return Err(self.bad(RecordError::TooLong(len)));
         }
         self.buf.clear();
         let read = (&mut self.input)
@@ -341,7 +390,7 @@ impl<R: Read> Reader<R> {
             Record::End(_) => 3,
         };
         if phase < self.phase {
-            return Err(self.bad("out of order (schema, nodes, relationships, end)"));
+            return Err(self.bad(RecordError::OutOfOrder));
         }
         self.phase = phase;
         match &record {
@@ -350,10 +399,10 @@ impl<R: Read> Reader<R> {
             Record::Relationship(_) => self.seen.relationships += 1,
             Record::End(c) => {
                 if *c != self.seen {
-                    return Err(self.bad(format!(
-                        "end record counts {c:?} differ from the records read {:?}",
-                        self.seen
-                    )));
+                    return Err(self.bad(RecordError::CountsDiffer {
+                        claimed: *c,
+                        read: self.seen,
+                    }));
                 }
                 let mut probe = [0u8; 1];
                 if self.input.read(&mut probe)? != 0 {

@@ -27,8 +27,16 @@ pub enum ImportError {
     #[error("{0}")]
     Mismatch(String),
     /// Stopped by the progress callback (cancel).
-    #[error("{0}")]
-    Stopped(String),
+    #[error(transparent)]
+    Stopped(#[from] Stop),
+}
+
+/// Why a progress callback stopped a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Stop {
+    /// `restore cancel`.
+    #[error("cancelled by the operator")]
+    Cancelled,
 }
 
 /// Where to load and how.
@@ -133,7 +141,7 @@ pub async fn load<R: Read>(
     client: &mut BoltClient,
     reader: &mut Reader<R>,
     how: &Load,
-    mut progress: impl FnMut(u64) -> Result<(), String>,
+    mut progress: impl FnMut(u64) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let mut done = 0u64;
     let mut pending = Pending {
@@ -165,7 +173,7 @@ pub async fn load<R: Read>(
                     in_relationships = true;
                     for (labels, rows) in pending.drain() {
                         done += flush_nodes(client, how, &labels, rows).await?;
-                        progress(done).map_err(ImportError::Stopped)?;
+                        progress(done)?;
                     }
                 }
                 let mut row = Map::with_capacity(3);
@@ -182,7 +190,7 @@ pub async fn load<R: Read>(
             } else {
                 flush_nodes(client, how, &key, rows).await?
             };
-            progress(done).map_err(ImportError::Stopped)?;
+            progress(done)?;
         }
     }
     for (key, rows) in pending.drain() {
@@ -191,7 +199,7 @@ pub async fn load<R: Read>(
         } else {
             flush_nodes(client, how, &key, rows).await?
         };
-        progress(done).map_err(ImportError::Stopped)?;
+        progress(done)?;
     }
     remove_restore_ids(client, how).await
 }

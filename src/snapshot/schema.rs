@@ -4,11 +4,37 @@
 //! on boltward's temporary restore property is left out.
 
 use boltward_protocol::{Map, Value};
+use thiserror::Error;
 
 /// The property restores use to match relationships to their nodes.
 pub const RESTORE_ID: &str = "__bw_id";
 /// The label restores put on loaded nodes until relationships are in.
 pub const RESTORE_LABEL: &str = "__BoltwardRestore";
+
+/// An index or constraint that cannot be written as a statement; the snapshot lists it
+/// in the manifest's `schema_skipped` for the operator to recreate by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Unexported {
+    /// An index type boltward does not know how to recreate.
+    #[error("index {name}: type {kind} is not exported")]
+    Index {
+        /// The index name, quoted.
+        name: String,
+        /// Its type.
+        kind: String,
+    },
+    /// A constraint type boltward does not know how to recreate.
+    #[error("constraint {name}: type {kind} is not exported")]
+    Constraint {
+        /// The constraint name, quoted.
+        name: String,
+        /// Its type.
+        kind: String,
+    },
+    /// A property type constraint without its type.
+    #[error("constraint {0}: no propertyType")]
+    NoPropertyType(String),
+}
 
 /// A Cypher identifier, backtick-quoted.
 pub fn ident(s: &str) -> String {
@@ -52,7 +78,7 @@ fn target(row: &Map) -> Option<(String, String, Vec<String>)> {
 }
 
 /// The statement recreating an index row (`SHOW INDEXES YIELD *`), or why not.
-pub fn index_statement(row: &Map) -> Result<Option<String>, String> {
+pub fn index_statement(row: &Map) -> Result<Option<String>, Unexported> {
     let name = text(row, "name").unwrap_or_default();
     let kind = text(row, "type").unwrap_or("RANGE").to_ascii_uppercase();
     if row
@@ -82,12 +108,17 @@ pub fn index_statement(row: &Map) -> Result<Option<String>, String> {
                 props.join(", ")
             )
         }
-        other => return Err(format!("index {name}: type {other} is not exported")),
+        other => {
+            return Err(Unexported::Index {
+                name,
+                kind: other.to_owned(),
+            })
+        }
     }))
 }
 
 /// The statement recreating a constraint row (`SHOW CONSTRAINTS YIELD *`), or why not.
-pub fn constraint_statement(row: &Map) -> Result<Option<String>, String> {
+pub fn constraint_statement(row: &Map) -> Result<Option<String>, Unexported> {
     let name = ident(text(row, "name").unwrap_or_default());
     let kind = text(row, "type").unwrap_or_default().to_ascii_uppercase();
     let Some((pattern, _, props)) = target(row) else {
@@ -107,11 +138,11 @@ pub fn constraint_statement(row: &Map) -> Result<Option<String>, String> {
     } else if kind.ends_with("PROPERTY_EXISTENCE") {
         "IS NOT NULL".to_owned()
     } else if kind.ends_with("PROPERTY_TYPE") {
-        let t = text(row, "propertyType")
-            .ok_or_else(|| format!("constraint {name}: no propertyType"))?;
+        let t =
+            text(row, "propertyType").ok_or_else(|| Unexported::NoPropertyType(name.clone()))?;
         format!("IS :: {t}")
     } else {
-        return Err(format!("constraint {name}: type {kind} is not exported"));
+        return Err(Unexported::Constraint { name, kind });
     };
     Ok(Some(format!(
         "CREATE CONSTRAINT {name} IF NOT EXISTS FOR {pattern} REQUIRE {tuple} {rule}"
@@ -193,6 +224,11 @@ mod tests {
             .ends_with("REQUIRE (n.`a`, n.`b`) IS NODE KEY"));
         let mut odd = r;
         odd.insert("type", "SOMETHING_NEW");
-        assert!(constraint_statement(&odd).is_err());
+        let why = constraint_statement(&odd).unwrap_err();
+        assert!(
+            why.to_string()
+                .ends_with(": type SOMETHING_NEW is not exported"),
+            "{why}"
+        );
     }
 }

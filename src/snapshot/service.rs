@@ -5,7 +5,7 @@ use super::export::{self, ExportError, Scope};
 use super::format::Header;
 use super::retention::{self, Candidate, Retention};
 use super::store::{self, DataWriter, Manifest, ManifestCounts, Source, StoreError, Timings};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::gate::{BarrierTimeout, WriteGate};
 use crate::journal::Journal;
 use crate::metrics::SnapshotMetrics;
@@ -21,9 +21,9 @@ use tracing::{info, warn};
 /// A snapshot failed.
 #[derive(Debug, Error)]
 pub enum SnapshotError {
-    /// No credentials configured.
-    #[error("{0}")]
-    Credentials(String),
+    /// No credentials configured (the configuration error says which key to set).
+    #[error(transparent)]
+    Credentials(Arc<ConfigError>),
     /// The server could not be reached or refused the login.
     #[error("connecting to {addr}: {source}")]
     Connect {
@@ -58,7 +58,8 @@ pub struct Target {
 /// Takes snapshots (control port, schedule, restores' safety snapshots).
 pub struct Snapshots {
     config: Arc<Config>,
-    password: Result<String, String>,
+    /// Read once at start; a missing password fails each snapshot, not the start.
+    password: Result<String, Arc<ConfigError>>,
     upstream: UpstreamHandle,
     gate: Arc<WriteGate>,
     journal: Option<Journal>,
@@ -82,10 +83,7 @@ impl Snapshots {
             Ok(_) => {}
             Err(e) => warn!(error = %e, "cannot look for snapshot leftovers"),
         }
-        let password = config
-            .snapshot
-            .password(&config.health)
-            .map_err(|e| e.to_string());
+        let password = config.snapshot.password(&config.health).map_err(Arc::new);
         Snapshots {
             config,
             password,

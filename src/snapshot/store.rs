@@ -6,8 +6,8 @@
 //! once its manifest does, so a crash at any point leaves either nothing or leftovers that
 //! carry no manifest (listed as incomplete, removed at the next start).
 
-use super::fingerprint::GraphDigest;
-use super::format::{self, Counts, Header, Reader, Record};
+use super::fingerprint::{DigestError, GraphDigest};
+use super::format::{self, Counts, FormatError, Header, Reader, Record};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -147,6 +147,34 @@ pub enum StoreError {
     /// An id with path separators or other surprises.
     #[error("{0:?} is not a snapshot id")]
     BadId(String),
+    /// The data file does not start as a snapshot.
+    #[error("{path}: {source}")]
+    Data {
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong.
+        source: FormatError,
+    },
+    /// A record of the data file does not decode.
+    #[error(transparent)]
+    Record(#[from] FormatError),
+    /// The records do not form a graph.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    /// The data file is not the one the manifest describes.
+    #[error("{} does not match its manifest (size {bytes} vs {expected_bytes}, SHA-256 {sha256} vs {expected_sha256}): run snapshot verify", path.display())]
+    Mismatch {
+        /// The data file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The size in the manifest.
+        expected_bytes: u64,
+        /// Its SHA-256.
+        sha256: String,
+        /// The SHA-256 in the manifest.
+        expected_sha256: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -396,7 +424,7 @@ pub fn locate(dir: &Path, what: &str) -> Result<PathBuf, StoreError> {
 }
 
 /// A snapshot in the directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listed {
     /// The manifest.
     #[serde(flatten)]
@@ -497,7 +525,7 @@ pub fn new_id(dir: &Path, unix: i64) -> String {
 }
 
 /// The result of verifying a snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     /// Snapshot id.
     pub id: String,
@@ -512,11 +540,11 @@ pub struct Verified {
 }
 
 /// Opens the data file of `m` (in `dir`) as a record reader.
-pub fn open_data(dir: &Path, m: &Manifest) -> Result<Reader<impl Read>, String> {
+pub fn open_data(dir: &Path, m: &Manifest) -> Result<Reader<impl Read>, StoreError> {
     let path = dir.join(&m.data.file);
-    let file = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = File::open(&path).map_err(io_err(&path))?;
     Reader::new(GzDecoder::new(BufReader::with_capacity(1 << 20, file)))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|source| StoreError::Data { path, source })
 }
 
 /// Verifies a snapshot offline: the checksum and size of the data file, the decoding of
@@ -545,7 +573,7 @@ pub fn verify(manifest_path: &Path) -> Result<Verified, StoreError> {
                 ));
             }
             match decode(dir, &m) {
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(e.to_string()),
                 Ok((digest, schema)) => {
                     let counts = ManifestCounts::of(&digest);
                     nodes = counts.nodes;
@@ -584,16 +612,17 @@ pub fn verify(manifest_path: &Path) -> Result<Verified, StoreError> {
 }
 
 /// Whether the data file of `m` has the manifest's size and SHA-256 (no decoding).
-pub fn checksum_matches(dir: &Path, m: &Manifest) -> Result<(), String> {
+pub fn checksum_matches(dir: &Path, m: &Manifest) -> Result<(), StoreError> {
     let path = dir.join(&m.data.file);
-    let (bytes, sha) = checksum(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes != m.data.bytes || sha != m.data.sha256 {
-        return Err(format!(
-            "{} does not match its manifest (size {bytes} vs {}, SHA-256 {sha} vs {}): run snapshot verify",
-            path.display(),
-            m.data.bytes,
-            m.data.sha256
-        ));
+    let (bytes, sha256) = checksum(&path).map_err(io_err(&path))?;
+    if bytes != m.data.bytes || sha256 != m.data.sha256 {
+        return Err(StoreError::Mismatch {
+            path,
+            bytes,
+            expected_bytes: m.data.bytes,
+            sha256,
+            expected_sha256: m.data.sha256.clone(),
+        });
     }
     Ok(())
 }
@@ -614,11 +643,11 @@ fn checksum(path: &Path) -> io::Result<(u64, String)> {
     Ok((total, hex(&h.finalize())))
 }
 
-fn decode(dir: &Path, m: &Manifest) -> Result<(GraphDigest, Vec<String>), String> {
+fn decode(dir: &Path, m: &Manifest) -> Result<(GraphDigest, Vec<String>), StoreError> {
     let mut reader = open_data(dir, m)?;
     let mut digest = GraphDigest::default();
     let mut schema = Vec::new();
-    while let Some(r) = reader.next_record().map_err(|e| e.to_string())? {
+    while let Some(r) = reader.next_record()? {
         if let Record::Schema(s) = &r {
             schema.push(s.clone());
         }
