@@ -1,5 +1,6 @@
 //! boltward: a Bolt sidecar in front of Neo4j.
 //!
+//! - [`app`]: the composition root: builds everything, then binds and serves.
 //! - [`cypher`]: Cypher lexer and the sound write classifier.
 //! - [`policy`]: the pure policy decision (actor + classified statement → verdict).
 //! - [`journal`]: the durable, hash-chained write journal and audit queries.
@@ -20,6 +21,7 @@
 //! The wire format lives in the I/O-free [`protocol`] crate.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -3,10 +3,8 @@ use boltward::cli::client::{call, status_table, Failed};
 use boltward::cli::{Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand, WritesCommand};
 use boltward::config::Config;
 use boltward::control::api;
-use boltward::proxy::Proxy;
 use clap::Parser;
 use std::process::ExitCode;
-use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(config: &Config) {
@@ -242,155 +240,14 @@ fn read_statement(args: &PolicyCheckArgs) -> Result<String, StatementError> {
 /// Reloads `[policy]` from the configuration on SIGHUP, keeping the old policy when the
 /// new one is invalid. `hup` is registered before boltward says it listens, so a SIGHUP
 /// sent as soon as it does never meets the default action (termination).
-async fn reload_on_sighup(
-    mut hup: tokio::signal::unix::Signal,
-    args: boltward::cli::ServeArgs,
-    handle: boltward::proxy::PolicyHandle,
-    metrics: boltward::metrics::Metrics,
-) {
-    while hup.recv().await.is_some() {
-        // Logged and counted by `reload`; an invalid policy leaves the previous one.
-        let _ = boltward::policy::reload(&handle, args.config.as_deref(), &metrics.proxy, "SIGHUP");
-    }
-}
-
 fn serve(config: Config, args: boltward::cli::ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let config = Arc::new(config);
-        let metrics = boltward::metrics::Metrics::new();
-        let token = boltward::control::token_from(&config.control).map_err(anyhow::Error::msg)?;
-        let config = match boltward::recovery::promoted_upstream(&config)
-            .map_err(anyhow::Error::msg)?
-        {
-            Some(addr) if addr != config.upstream.addr => {
-                tracing::warn!(
-                    configured = %config.upstream.addr,
-                    promoted = %addr,
-                    "a restore was promoted: serving the promoted upstream; set upstream.addr to it"
-                );
-                let mut c = (*config).clone();
-                c.upstream.addr = addr;
-                Arc::new(c)
-            }
-            _ => config,
-        };
-        let proxy = Proxy::bind(config.clone(), &metrics).await?;
-        let snapshots = Arc::new(boltward::snapshot::service::Snapshots::new(
-            config.clone(),
-            proxy.upstream(),
-            proxy.write_gate(),
-            proxy.journal(),
-            metrics.snapshot.clone(),
-        ));
-        let recovery =
-            boltward::recovery::Recovery::open(snapshots.clone()).map_err(anyhow::Error::msg)?;
-        if let Some(schedule) = boltward::snapshot::service::schedule_of(&config) {
-            tokio::spawn(snapshots.clone().run_schedule(schedule));
-        }
-        let prober = Arc::new(boltward::health::Prober::new(
-            proxy.upstream(),
-            &config.health,
-        )?);
-        if config.health.interval_secs > 0 && config.health.password()?.is_some() {
-            tokio::spawn(boltward::health::periodic(
-                prober.clone(),
-                std::time::Duration::from_secs(config.health.interval_secs),
-                metrics.health.clone(),
-            ));
-        }
-        let control = if config.control.enabled {
-            let listener = tokio::net::TcpListener::bind(&config.control.addr)
-                .await
-                .with_context(|| {
-                    format!("cannot listen on control.addr {}", config.control.addr)
-                })?;
-            let addr = listener.local_addr()?;
-            if token.is_none() {
-                tracing::warn!(
-                    "no control token configured: only /healthz, /readyz and /metrics answer"
-                );
-            }
-            let router = boltward::control::router(boltward::control::ControlState {
-                config: config.clone(),
-                listen: proxy.local_addr()?.to_string(),
-                config_path: args.config.clone(),
-                token,
-                metrics: metrics.clone(),
-                policy: proxy.policy(),
-                upstream: proxy.upstream(),
-                started: std::time::Instant::now(),
-                gate: proxy.write_gate(),
-                journal: proxy.journal(),
-                prober: prober.clone(),
-                snapshots: snapshots.clone(),
-                recovery: recovery.clone(),
-            });
-            let tls = &config.control.tls;
-            if tls.enabled() {
-                let server = boltward::tls::server_config(&boltward::config::ListenTls {
-                    mode: boltward::config::TlsMode::Required,
-                    cert: tls.cert.clone(),
-                    key: tls.key.clone(),
-                    client_ca: None,
-                })
-                .map_err(|e| anyhow::anyhow!("control.tls: {e}"))?;
-                println!("BOLTWARD_CONTROL=https://{addr}");
-                Some(tokio::spawn(async move {
-                    boltward::control::serve_tls(listener, router, server).await;
-                    Ok(())
-                }))
-            } else {
-                println!("BOLTWARD_CONTROL={addr}");
-                Some(tokio::spawn(
-                    async move { axum::serve(listener, router).await },
-                ))
-            }
-        } else {
-            None
-        };
-        let addr = proxy.local_addr()?;
-        // Machine-readable lines for scripts and tests (port 0 resolves here): each cluster
-        // member's listener, then the main listener.
-        for m in proxy.member_listeners() {
-            println!("BOLTWARD_MEMBER={} {} {}", m.member, m.listen, m.advertised);
-        }
-        let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            .context("installing the SIGHUP handler")?;
-        tokio::spawn(reload_on_sighup(hup, args, proxy.policy(), metrics.clone()));
-        println!("BOLTWARD_LISTEN={addr}");
-        if let (true, Some(journal)) = (config.journal.sink.enabled, proxy.journal()) {
-            let sink = &config.journal.sink;
-            let mut up = config.upstream.clone();
-            if let Some(a) = &sink.addr {
-                up.addr = a.clone();
-            }
-            let tls = if up.tls.enabled {
-                Some(boltward::tls::client_config(&up.tls)?)
-            } else {
-                None
-            };
-            let cfg = boltward::journal::sink::SinkConfig {
-                connector: boltward::upstream::Connector::new(&up, tls)?,
-                database: sink.database.clone(),
-                user: sink.user.clone(),
-                password: sink.password()?,
-                batch: sink.batch.max(1),
-            };
-            tokio::spawn(boltward::journal::sink::run(
-                journal.dir().to_owned(),
-                cfg,
-                metrics.journal.sink_errors.clone(),
-                metrics.journal.sink_lsn.clone(),
-            ));
-        }
-        proxy.serve(shutdown_signal()).await;
-        if let Some(c) = control {
-            c.abort();
-        }
+        let app = boltward::app::App::build(config, args.config.clone()).await?;
+        app.run(shutdown_signal()).await?;
         Ok(())
     })
 }

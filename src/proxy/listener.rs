@@ -65,11 +65,28 @@ pub struct MemberListener {
     pub advertised: String,
 }
 
-impl Proxy {
-    /// Binds the listener and prepares TLS and the upstream connector.
-    pub async fn bind(
+/// Everything the proxy serves with, resolved before anything binds: TLS, the upstream
+/// connectors, the policy, EXPLAIN verification (and its password), the journal.
+pub struct Prepared {
+    config: Arc<Config>,
+    tls: Option<TlsAcceptor>,
+    upstream: UpstreamHandle,
+    /// One connector per cluster member, in `upstream.members` order.
+    member_upstreams: Vec<UpstreamHandle>,
+    policy: PolicyHandle,
+    verifier: Option<Arc<super::verify::Verifier>>,
+    journal: Option<crate::journal::Journal>,
+    gate: Arc<crate::gate::WriteGate>,
+    metrics: crate::metrics::ProxyMetrics,
+}
+
+impl Prepared {
+    /// Resolves what the proxy needs from `config` without binding anything; `gate` is the
+    /// write gate shared with snapshots and restores.
+    pub fn new(
         config: Arc<Config>,
         metrics: &crate::metrics::Metrics,
+        gate: Arc<crate::gate::WriteGate>,
     ) -> Result<Self, ProxyError> {
         let tls = match config.listen.tls.mode {
             TlsMode::Off => None,
@@ -81,8 +98,86 @@ impl Proxy {
             None
         };
         let upstream = UpstreamHandle::new(Connector::new(&config.upstream, upstream_tls.clone())?);
+        let member_upstreams = config
+            .upstream
+            .members
+            .iter()
+            .map(|m| {
+                let up = crate::config::Upstream {
+                    addr: m.addr.clone(),
+                    ..config.upstream.clone()
+                };
+                Ok(UpstreamHandle::new(Connector::new(
+                    &up,
+                    upstream_tls.clone(),
+                )?))
+            })
+            .collect::<Result<Vec<_>, ProxyError>>()?;
+        let policy = PolicyHandle::new(config.policy()?);
+        let verifier = if config.verify.enabled {
+            let password = config
+                .verify
+                .password()
+                .map_err(|e| ProxyError::Config(e.to_string()))?;
+            Some(Arc::new(super::verify::Verifier::new(
+                upstream.clone(),
+                &config.verify,
+                password,
+            )))
+        } else {
+            None
+        };
+        let journal = if config.journal.enabled {
+            Some(crate::journal::Journal::open(
+                &config.journal,
+                metrics.journal.clone(),
+            )?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            config,
+            tls,
+            upstream,
+            member_upstreams,
+            policy,
+            verifier,
+            journal,
+            gate,
+            metrics: metrics.proxy.clone(),
+        })
+    }
+
+    /// The policy handle, for reloads (SIGHUP, control port).
+    pub fn policy(&self) -> PolicyHandle {
+        self.policy.clone()
+    }
+
+    /// The journal, when enabled.
+    pub fn journal(&self) -> Option<crate::journal::Journal> {
+        self.journal.clone()
+    }
+
+    /// The upstream in force (readiness probes, promotion).
+    pub fn upstream(&self) -> UpstreamHandle {
+        self.upstream.clone()
+    }
+}
+
+impl Proxy {
+    /// Resolves everything ([`Prepared::new`]) and binds the listeners.
+    pub async fn bind(
+        config: Arc<Config>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<Self, ProxyError> {
+        Proxy::bind_prepared(Prepared::new(config, metrics, Default::default())?).await
+    }
+
+    /// Binds the main listener and one per cluster member.
+    pub async fn bind_prepared(p: Prepared) -> Result<Self, ProxyError> {
+        let config = p.config;
         let mut member_listeners = Vec::with_capacity(config.upstream.members.len());
-        for m in &config.upstream.members {
+        for (m, handle) in config.upstream.members.iter().zip(p.member_upstreams) {
             let bound = TcpListener::bind(&m.listen)
                 .await
                 .map_err(|source| ProxyError::Bind {
@@ -93,11 +188,6 @@ impl Proxy {
                 addr: m.listen.clone(),
                 source,
             })?;
-            let up = crate::config::Upstream {
-                addr: m.addr.clone(),
-                ..config.upstream.clone()
-            };
-            let handle = UpstreamHandle::new(Connector::new(&up, upstream_tls.clone())?);
             let advertised = m.advertised.clone().unwrap_or_else(|| local.to_string());
             member_listeners.push((bound, handle, advertised));
         }
@@ -126,41 +216,19 @@ impl Proxy {
             .clone()
             .unwrap_or_else(|| local.to_string());
         let (draining, draining_rx) = watch::channel(false);
-        let policy = PolicyHandle::new(config.policy()?);
-        let verifier = if config.verify.enabled {
-            let password = config
-                .verify
-                .password()
-                .map_err(|e| ProxyError::Config(e.to_string()))?;
-            Some(Arc::new(super::verify::Verifier::new(
-                upstream.clone(),
-                &config.verify,
-                password,
-            )))
-        } else {
-            None
-        };
-        let journal = if config.journal.enabled {
-            Some(crate::journal::Journal::open(
-                &config.journal,
-                metrics.journal.clone(),
-            )?)
-        } else {
-            None
-        };
         let ctx = Arc::new(Context {
             config,
-            upstream,
+            upstream: p.upstream,
             advertised,
             members,
             draining: draining_rx,
-            policy,
+            policy: p.policy,
             rates: Default::default(),
-            verifier,
-            metrics: metrics.proxy.clone(),
-            gate: Default::default(),
-            tickets: journal.as_ref().map(|j| j.tickets()),
-            journal,
+            verifier: p.verifier,
+            metrics: p.metrics,
+            gate: p.gate,
+            tickets: p.journal.as_ref().map(|j| j.tickets()),
+            journal: p.journal,
         });
         let members = member_listeners
             .into_iter()
@@ -170,7 +238,7 @@ impl Proxy {
             listener,
             ctx,
             members,
-            tls,
+            tls: p.tls,
             draining,
         })
     }

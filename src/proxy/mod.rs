@@ -18,7 +18,7 @@ mod verify;
 
 pub use crate::policy::PolicyHandle;
 pub use error::SessionError;
-pub use listener::{Proxy, ProxyError};
+pub use listener::{Prepared, Proxy, ProxyError};
 
 use crate::config::Config;
 use crate::policy::Policy;
