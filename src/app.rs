@@ -133,7 +133,14 @@ impl App {
             journal.clone(),
             metrics.snapshot.clone(),
         ));
-        let recovery = Recovery::open(snapshots.clone())?;
+        let recovery = Recovery::open(crate::recovery::Services {
+            config: config.clone(),
+            upstream: upstream.clone(),
+            gate: gate.clone(),
+            journal: journal.clone(),
+            metrics: metrics.snapshot.clone(),
+            snapshots: snapshots.clone(),
+        })?;
         let runtime = Arc::new(Runtime {
             policy: prepared.policy(),
             config: config.clone(),

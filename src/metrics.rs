@@ -101,6 +101,8 @@ pub struct ProxyMetrics {
     pub predicted_read_wrote: IntCounter,
     /// Auto-commit writes run again because boltward's COMMIT of them failed transiently.
     pub autocommit_retries: IntCounter,
+    /// Client COMMITs boltward replaced by a ROLLBACK, by rule.
+    pub commits_rolled_back: IntCounterVec,
     /// Statements the classifier could not escape, lex or parse (classed as writes).
     pub statements_unparsed: IntCounter,
     /// Policy reloads by outcome.
@@ -237,6 +239,12 @@ impl Metrics {
                 &r,
                 "boltward_autocommit_retries_total",
                 "Auto-commit writes run again after boltward's COMMIT of them failed with a transient error (nothing of their result had been shown)",
+            ),
+            commits_rolled_back: counter_vec(
+                &r,
+                "boltward_commits_rolled_back_total",
+                "Client COMMITs boltward replaced by a ROLLBACK (a policy rule or guard poisoned the transaction, or the journal could not record it), by rule",
+                &["rule"],
             ),
             predicted_read_wrote: counter(
                 &r,

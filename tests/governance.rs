@@ -145,7 +145,8 @@ fn python_denied_writes_leave_data_unchanged_and_sessions_usable() {
         assert_eq!(r["read_via_execute_query"], 3);
         assert_eq!(r["count"], 0, "{which}: nothing was written: {r}");
     }
-    assert!(bw.logs().contains("statement refused"));
+    let refused = common::metric_sum(&bw.metrics(), "boltward_refusals_total");
+    assert!(refused >= 1.0, "refusals are counted: {refused}");
 }
 
 /// Writes disguised as Neo4j's lexer allows (an escaped keyword, a comment ended by a bare
@@ -252,7 +253,14 @@ fn deletion_budget_rolls_back_at_commit() {
             "{which}: the over-budget delete was rolled back, the small one committed: {r}"
         );
     }
-    assert!(bw.logs().contains("COMMIT turned into ROLLBACK"));
+    let rolled_back = common::metric_value(
+        &bw.metrics(),
+        "boltward_commits_rolled_back_total{rule=\"guard:deletion-budget\"}",
+    );
+    assert!(
+        rolled_back >= 1.0,
+        "the COMMIT turned into ROLLBACK is counted: {rolled_back}"
+    );
 }
 
 #[test]

@@ -177,7 +177,14 @@ fn predicted_read_that_wrote_is_rolled_back() {
     assert!(bw
         .logs()
         .contains("statement classified read was reported as a write by the server"));
-    assert!(bw.logs().contains("COMMIT turned into ROLLBACK"));
+    let rolled_back = common::metric_value(
+        &bw.metrics(),
+        "boltward_commits_rolled_back_total{rule=\"guard:predicted-read\"}",
+    );
+    assert_eq!(
+        rolled_back, 1.0,
+        "the COMMIT turned into ROLLBACK is counted"
+    );
 }
 
 /// A transaction whose statement the server reports as a write, run by `principal`:

@@ -319,6 +319,10 @@ impl Governor {
                 }) => {
                     self.failed = true;
                     warn!(rule = %rule, reason = %why, "COMMIT turned into ROLLBACK");
+                    metrics
+                        .commits_rolled_back
+                        .with_label_values(&[rule.as_str()])
+                        .inc();
                     let msg =
                         format!("boltward: transaction rolled back by policy rule '{rule}': {why}");
                     let failure = Failure::forbidden(self.version, &msg);

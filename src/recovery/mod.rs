@@ -53,10 +53,34 @@ struct Running {
 
 /// The recovery manager.
 pub struct Recovery {
+    config: Arc<Config>,
+    /// The upstream in force (promotion switches it).
+    upstream: UpstreamHandle,
+    /// Held shut while a restore in place reads the graph back.
+    gate: Arc<crate::gate::WriteGate>,
+    journal: Option<crate::journal::Journal>,
+    metrics: crate::metrics::SnapshotMetrics,
+    /// The snapshots restored from (their files and credentials).
     snapshots: Arc<Snapshots>,
     path: PathBuf,
     state: Mutex<State>,
     running: Mutex<Option<Running>>,
+}
+
+/// What restores work with, given by the app (not looked up through another service).
+pub struct Services {
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// The upstream in force.
+    pub upstream: UpstreamHandle,
+    /// The write gate.
+    pub gate: Arc<crate::gate::WriteGate>,
+    /// The journal, when enabled.
+    pub journal: Option<crate::journal::Journal>,
+    /// Restore and snapshot gauges.
+    pub metrics: crate::metrics::SnapshotMetrics,
+    /// The snapshots restored from.
+    pub snapshots: Arc<Snapshots>,
 }
 
 /// `bolt://host:port` → `host:port`.
@@ -84,8 +108,8 @@ pub fn promoted_upstream(config: &Config) -> Result<Option<String>, StateFileErr
 impl Recovery {
     /// Loads the persisted state; a restore that was running when boltward stopped is
     /// marked FAILED.
-    pub fn open(snapshots: Arc<Snapshots>) -> Result<Arc<Recovery>, RecoveryError> {
-        let path = snapshots.config().restore.state_file.clone();
+    pub fn open(services: Services) -> Result<Arc<Recovery>, RecoveryError> {
+        let path = services.config.restore.state_file.clone();
         let mut state = State::load(&path)?;
         if matches!(state.state, Phase::Recovering | Phase::Validating) {
             let at = format!(
@@ -99,9 +123,14 @@ impl Recovery {
             state.message = at;
             state.save(&path)?;
         }
-        snapshots.metrics().restore_state.set(state.state.gauge());
+        services.metrics.restore_state.set(state.state.gauge());
         Ok(Arc::new(Recovery {
-            snapshots,
+            config: services.config,
+            upstream: services.upstream,
+            gate: services.gate,
+            journal: services.journal,
+            metrics: services.metrics,
+            snapshots: services.snapshots,
             path,
             state: Mutex::new(state),
             running: Mutex::new(None),
@@ -126,20 +155,14 @@ impl Recovery {
         let mut next = s.clone();
         f(&mut next)?;
         next.save(&self.path)?;
-        self.snapshots
-            .metrics()
-            .restore_state
-            .set(next.state.gauge());
-        self.snapshots
-            .metrics()
-            .restore_progress
-            .set(next.progress / 100.0);
+        self.metrics.restore_state.set(next.state.gauge());
+        self.metrics.restore_progress.set(next.progress / 100.0);
         *s = next.clone();
         Ok(next)
     }
 
     fn connector(&self, addr: &str) -> Result<Connector, RecoveryError> {
-        let config = self.snapshots.config();
+        let config = &*self.config;
         let mut up = config.upstream.clone();
         up.addr = addr.to_owned();
         let tls = if up.tls.enabled {
@@ -161,9 +184,8 @@ impl Recovery {
             .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
         let addr = target_addr(&req.target)?;
         let connector = self.connector(&addr)?;
-        let config = self.snapshots.config();
-        let in_place =
-            addr == self.snapshots.upstream().addr() && req.database == config.snapshot.database;
+        let config = &*self.config;
+        let in_place = addr == self.upstream.addr() && req.database == config.snapshot.database;
         let mut client = self
             .snapshots
             .connect(&connector)
@@ -221,8 +243,8 @@ impl Recovery {
     async fn run(self: Arc<Self>, job: Job) {
         // In place: no client write may land while the graph is replaced.
         let barrier = if job.in_place {
-            let limit = Duration::from_secs(self.snapshots.config().snapshot.barrier_timeout_secs);
-            match self.snapshots.gate().barrier(limit).await {
+            let limit = Duration::from_secs(self.config.snapshot.barrier_timeout_secs);
+            match self.gate.barrier(limit).await {
                 Ok(b) => Some(b),
                 Err(e) => {
                     self.finish(&job, Err(vec![format!("write barrier: {e}")]));
@@ -262,7 +284,7 @@ impl Recovery {
     /// Loads and validates; the errors say what failed.
     async fn restore(&self, job: &Job) -> Result<Validation, Vec<String>> {
         let one = |e: String| vec![e];
-        let config = self.snapshots.config();
+        let config = &*self.config;
         if job.wipe {
             let target = Target {
                 connector: job.connector.clone(),
@@ -356,7 +378,7 @@ impl Recovery {
                 if let Some(r) = s.restore.as_mut() {
                     r.loaded = done;
                 }
-                self.snapshots.metrics().restore_progress.set(pct / 100.0);
+                self.metrics.restore_progress.set(pct / 100.0);
                 if persist {
                     saved = pct;
                     let _ = s.save(&self.path);
@@ -370,7 +392,7 @@ impl Recovery {
 
     /// Reads the target back and compares it with the manifest; probes its health.
     async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<Validation, StepError> {
-        let config = self.snapshots.config();
+        let config = &*self.config;
         let scope = Scope {
             database: job.database.clone(),
             batch: config.snapshot.batch as i64,
@@ -436,7 +458,7 @@ impl Recovery {
         let mut client = self.snapshots.connect(&job.connector).await?;
         let how = Load {
             database: job.database.clone(),
-            batch: self.snapshots.config().snapshot.batch,
+            batch: self.config.snapshot.batch,
         };
         import::wipe(&mut client, &how).await?;
         self.load_into(&mut client, &manifest, &how, None).await?;
@@ -507,14 +529,14 @@ impl Recovery {
             self.journal_event(
                 "restore_in_place",
                 &job.manifest.id,
-                self.snapshots.upstream().addr(),
-                self.snapshots.upstream().addr(),
+                self.upstream.addr(),
+                self.upstream.addr(),
             );
         }
     }
 
     fn journal_event(&self, name: &str, snapshot: &str, from: String, to: String) {
-        if let Some(j) = self.snapshots.journal() {
+        if let Some(j) = self.journal.as_ref() {
             j.record(Entry::Event(Event {
                 name: name.into(),
                 details: Map::from([
@@ -558,7 +580,7 @@ impl Recovery {
         let s = self.status();
         state::next(s.state, Action::Promote)?;
         let restore = s.restore.clone().unwrap_or_default();
-        let config = self.snapshots.config();
+        let config = &*self.config;
         if restore.database != config.snapshot.database {
             return Err(RecoveryError::Target(format!(
                 "promotion switches servers, not databases: the restore went into database {:?} but clients use {:?}; restore into that database on the target to promote it",
@@ -574,9 +596,9 @@ impl Recovery {
             .barrier(limit)
             .await
             .map_err(|e| RecoveryError::Unavailable(format!("promotion aborted: {e}")))?;
-        let from = self.snapshots.upstream().addr();
+        let from = self.upstream.addr();
         let caught_up = self.catch_up(&restore, &connector).await?;
-        if let Some(j) = self.snapshots.journal() {
+        if let Some(j) = self.journal.as_ref() {
             j.append(Entry::Event(Event {
                 name: "promote".into(),
                 details: Map::from([
@@ -591,7 +613,7 @@ impl Recovery {
                 RecoveryError::Unavailable(format!("promotion aborted: cannot journal it: {e}"))
             })?;
         }
-        let generation = self.snapshots.upstream().switch(connector);
+        let generation = self.upstream.switch(connector);
         let result = self.update(|s| {
             s.apply(Action::Promote)?;
             s.promoted_upstream = Some(restore.target.clone());
@@ -618,10 +640,10 @@ impl Recovery {
     ) -> Result<usize, RecoveryError> {
         let manifest = store::manifest(self.snapshots.dir(), &restore.snapshot)
             .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
-        let (Some(journal), Some(lsn)) = (self.snapshots.journal(), manifest.journal_lsn) else {
+        let (Some(journal), Some(lsn)) = (self.journal.as_ref(), manifest.journal_lsn) else {
             return Ok(0);
         };
-        if manifest.source.server != self.snapshots.upstream().addr() {
+        if manifest.source.server != self.upstream.addr() {
             return Ok(0);
         }
         let dir = journal.dir().to_owned();

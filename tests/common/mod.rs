@@ -380,13 +380,30 @@ impl Relay {
     }
 }
 
-/// The value of an unlabelled metric in a Prometheus exposition (0 when absent).
+/// The value of a metric series (`name` or `name{labels}` as exposed) in a Prometheus
+/// exposition (0 when absent).
 pub fn metric_value(exposition: &str, name: &str) -> f64 {
     exposition
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+/// The sum of every series of metric `name` (labelled or not) in an exposition.
+pub fn metric_sum(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let value = match rest.strip_prefix('{') {
+                Some(labelled) => labelled.split_once("} ")?.1,
+                None => rest.strip_prefix(' ')?,
+            };
+            value.trim().parse::<f64>().ok()
+        })
+        .sum()
+}
+
 pub mod scripted;
 
 /// Polls `cond` every 10 ms until it holds or `timeout` passes; whether it held.

@@ -326,11 +326,8 @@ impl Harness {
 
     /// Sends bytes to the model server, checking that every write has its intent first.
     fn forward(&mut self, bytes: &[u8]) {
-        let mut buf = BytesMut::from(bytes);
-        let mut decoder = ChunkDecoder::new(usize::MAX);
-        while let Ok(Some(frame)) = decoder.decode(&mut buf) {
-            let Frame::Message(msg) = frame else { continue };
-            let request = Request::decode(&msg.body(), self.machine.dialect())
+        for body in bodies(bytes) {
+            let request = Request::decode(&body, self.machine.dialect())
                 .expect("boltward forwards requests that decode");
             self.check_intent(&request);
             if request.kind() != RequestKind::Goodbye {
@@ -495,11 +492,8 @@ impl Harness {
 
     /// The client receives these bytes.
     fn receive(&mut self, bytes: &[u8]) {
-        let mut buf = BytesMut::from(bytes);
-        let mut decoder = ChunkDecoder::new(usize::MAX);
-        while let Ok(Some(frame)) = decoder.decode(&mut buf) {
-            let Frame::Message(msg) = frame else { continue };
-            let response = Response::decode(&msg.body(), self.machine.dialect())
+        for body in bodies(bytes) {
+            let response = Response::decode(&body, self.machine.dialect())
                 .expect("the client receives answers that decode");
             self.received.push(response);
         }
@@ -554,6 +548,24 @@ impl Harness {
             self.summaries()
         );
     }
+}
+
+/// The message bodies in `bytes`, which must be whole, well-framed messages (NOOPs
+/// skipped).
+fn bodies(bytes: &[u8]) -> Vec<Bytes> {
+    let mut buf = BytesMut::from(bytes);
+    let mut decoder = ChunkDecoder::new(usize::MAX);
+    let mut out = Vec::new();
+    while let Some(frame) = decoder
+        .decode(&mut buf)
+        .expect("boltward writes valid framing")
+    {
+        if let Frame::Message(msg) = frame {
+            out.push(msg.body());
+        }
+    }
+    assert!(buf.is_empty(), "boltward writes whole messages");
+    out
 }
 
 /// HELLO from a driver.

@@ -535,6 +535,10 @@ impl Machine {
                 }
             }
             (Step::CommitIntent(..), Journaled::Appended(Err(e))) => {
+                env.metrics
+                    .commits_rolled_back
+                    .with_label_values(&["journal:unavailable"])
+                    .inc();
                 let answer = self.governor.transient(&format!(
                     "boltward: the transaction was rolled back because the journal cannot record it ({e}); retry later"
                 ));
