@@ -42,6 +42,9 @@ pub enum AppError {
     /// A setting or secret is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Mirrors cannot start (a remote's password or TLS).
+    #[error(transparent)]
+    Replication(#[from] crate::replicate::ReplicationError),
     /// Restores cannot start (their state directory).
     #[error(transparent)]
     Recovery(#[from] RecoveryError),
@@ -91,6 +94,8 @@ pub struct Runtime {
     pub recovery: Arc<Recovery>,
     /// The graph health probes.
     pub prober: Arc<Prober>,
+    /// Mirrors.
+    pub replication: Arc<crate::replicate::Replication>,
     /// When this process started.
     pub started: Instant,
 }
@@ -141,6 +146,12 @@ impl App {
             metrics: metrics.snapshot.clone(),
             snapshots: snapshots.clone(),
         })?;
+        let replication = Arc::new(crate::replicate::Replication::new(
+            &config,
+            journal.clone(),
+            snapshots.clone(),
+            metrics.replication.clone(),
+        )?);
         let runtime = Arc::new(Runtime {
             policy: prepared.policy(),
             config: config.clone(),
@@ -152,6 +163,7 @@ impl App {
             snapshots,
             recovery,
             prober,
+            replication,
             started: Instant::now(),
         });
         // Everything is resolved: bind.
@@ -223,6 +235,7 @@ impl App {
                 rt.metrics.health.clone(),
             ));
         }
+        rt.replication.start();
         let control = control.map(|c| serve_control(&rt, c, listen));
         // Machine-readable lines for scripts and tests: each cluster member's listener,
         // then the main listener (once SIGHUP is handled).
@@ -333,6 +346,7 @@ fn serve_control(rt: &Arc<Runtime>, c: Control, listen: SocketAddr) -> tokio::ta
         prober: rt.prober.clone(),
         snapshots: rt.snapshots.clone(),
         recovery: rt.recovery.clone(),
+        replication: rt.replication.clone(),
     });
     let listener = c.listener;
     match c.tls {

@@ -72,6 +72,151 @@ pub struct Config {
     pub writes: Writes,
     /// Graph health probes.
     pub health: Health,
+    /// Mirrors of every committed write (see docs/operations.md, "Mirror").
+    pub replication: Replication,
+}
+
+/// `[replication]`: remote servers every committed write is mirrored to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Replication {
+    /// `[[replication.remote]]`, one per mirror.
+    pub remote: Vec<Remote>,
+    /// Committed transactions applied per read of the journal.
+    pub batch: usize,
+    /// First wait after a failure, in milliseconds (doubled up to `max_backoff_ms`).
+    pub backoff_ms: u64,
+    /// Longest wait between attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            remote: Vec::new(),
+            batch: 256,
+            backoff_ms: 200,
+            max_backoff_ms: 10_000,
+        }
+    }
+}
+
+/// How a remote's writes relate to clients' commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplicationMode {
+    /// Clients never wait for the remote.
+    #[default]
+    Async,
+}
+
+/// `[[replication.remote]]`: one mirror.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remote {
+    /// Its name in status, metrics and commands (`[a-z0-9_-]`, unique).
+    pub name: String,
+    /// `host:port` of its Bolt server.
+    pub addr: String,
+    /// TLS to it (the same options as `[upstream.tls]`).
+    #[serde(default)]
+    pub tls: UpstreamTls,
+    /// User boltward logs in as.
+    #[serde(default = "neo4j_user")]
+    pub user: String,
+    /// File holding the password (or `BOLTWARD_REPLICATION_<NAME>_PASSWORD`).
+    pub password_file: Option<PathBuf>,
+    /// Database every write is applied to (default: the database it was written to).
+    pub database: Option<String>,
+    /// `async` (clients never wait for the remote).
+    #[serde(default)]
+    pub mode: ReplicationMode,
+    /// Connect timeout, in milliseconds.
+    #[serde(default = "remote_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+}
+
+fn neo4j_user() -> String {
+    "neo4j".into()
+}
+
+fn remote_connect_timeout_ms() -> u64 {
+    5_000
+}
+
+impl Remote {
+    /// The environment variable that holds this remote's password.
+    pub fn password_env(&self) -> String {
+        format!(
+            "BOLTWARD_REPLICATION_{}_PASSWORD",
+            self.name.to_ascii_uppercase().replace('-', "_")
+        )
+    }
+
+    /// The password: its variable, else the file's first line.
+    pub fn password(&self) -> Result<String, ConfigError> {
+        let env = self.password_env();
+        required(
+            secret(
+                &env,
+                "replication.remote.password_file",
+                self.password_file.as_deref(),
+            )?,
+            "replication.remote.password_file",
+            &format!("remote '{}': set password_file or {env}", self.name),
+        )
+    }
+
+    /// The upstream settings that reach it.
+    pub fn upstream(&self) -> Upstream {
+        Upstream {
+            addr: self.addr.clone(),
+            connect_timeout_ms: self.connect_timeout_ms,
+            tls: self.tls.clone(),
+            ..Upstream::default()
+        }
+    }
+}
+
+impl Replication {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key = "replication.remote";
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in self.remote.iter().enumerate() {
+            let valid_name = !r.name.is_empty()
+                && r.name.len() <= 64
+                && r.name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !valid_name {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "remote {i}: name {:?} must be 1-64 characters of a-z, 0-9, '-' and '_'",
+                        r.name
+                    ),
+                ));
+            }
+            if !seen.insert(r.name.as_str()) {
+                return Err(invalid(
+                    key,
+                    format!("remote name {:?} is used twice", r.name),
+                ));
+            }
+            host_port(&r.addr)
+                .map_err(|e| invalid(key, format!("remote '{}': addr: {e}", r.name)))?;
+        }
+        if self.batch == 0 {
+            return Err(invalid("replication.batch", "must be at least 1"));
+        }
+        if self.backoff_ms == 0 || self.max_backoff_ms < self.backoff_ms {
+            return Err(invalid(
+                "replication.backoff_ms",
+                "must be at least 1 and at most replication.max_backoff_ms",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[health]`: the three-tier graph health check (`/health/graph`, `boltward health`).
@@ -660,6 +805,9 @@ pub const KEYS: &[&str] = &[
     "health.database",
     "health.schema_file",
     "health.interval_secs",
+    "replication.batch",
+    "replication.backoff_ms",
+    "replication.max_backoff_ms",
     "verify.enabled",
     "verify.user",
     "verify.password_file",
@@ -697,10 +845,19 @@ pub fn unknown_env<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut unknown: Vec<String> = names
         .filter(|n| n.starts_with("BOLTWARD_"))
         .filter(|n| !OTHER_VARIABLES.contains(n) && !KEYS.iter().any(|k| env_name(k) == *n))
+        .filter(|n| !is_remote_password(n))
         .map(str::to_owned)
         .collect();
     unknown.sort();
     unknown
+}
+
+/// `BOLTWARD_REPLICATION_<NAME>_PASSWORD` (a remote's password; which names exist is
+/// only known from the file, so any such name is accepted).
+fn is_remote_password(name: &str) -> bool {
+    name.strip_prefix("BOLTWARD_REPLICATION_")
+        .and_then(|r| r.strip_suffix("_PASSWORD"))
+        .is_some_and(|n| !n.is_empty())
 }
 
 /// The dotted key a deserialisation error is about: parsing the table again from text
@@ -922,6 +1079,13 @@ impl Config {
             .map_err(|e| invalid("log.level", e.to_string()))?;
         self.policy()
             .map_err(|e| invalid("policy", e.to_string()))?;
+        self.replication.validate()?;
+        if !self.replication.remote.is_empty() && !self.journal.enabled {
+            return Err(invalid(
+                "replication.remote",
+                "mirrors replay the journal: set journal.enabled = true",
+            ));
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! - [`gate`]: the write gate (pause, barrier) the proxy, snapshots and restores share.
 //! - [`upstream`]: connecting to the server and boltward's own lossless Bolt client.
 //! - [`snapshot`]: online snapshots: export, files, verify, retention, schedule.
+//! - [`replicate`]: mirrors: every committed write replayed into remote servers.
 //! - [`recovery`]: restores, validation, the recovery state machine and promotion.
 //! - [`tls`]: rustls configuration for both sides.
 //! - [`control`]: the control HTTP port (health, readiness, metrics, status, policy, audit,
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod recovery;
+pub mod replicate;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;

@@ -1,6 +1,8 @@
 use anyhow::Context as _;
 use boltward::cli::client::{call, status_table, Failed};
-use boltward::cli::{Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand, WritesCommand};
+use boltward::cli::{
+    Cli, Command, ConfigCommand, PolicyCheckArgs, PolicyCommand, ReplicationCommand, WritesCommand,
+};
 use boltward::config::Config;
 use boltward::control::api;
 use clap::Parser;
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Status(args) => control(&args, "GET", "/v1/status", status_table),
+        Command::Replication(cmd) => replication(cmd),
         Command::Writes(WritesCommand::Pause(args)) => {
             control(&args, "POST", "/v1/writes/pause", |v: &api::Writes| {
                 format!("writes paused ({} held)\n", v.held)
@@ -141,6 +144,24 @@ fn control<T: serde::de::DeserializeOwned>(
         }
         Err(Failed(code)) => code,
     }
+}
+
+/// `boltward replication …`.
+fn replication(cmd: ReplicationCommand) -> ExitCode {
+    let (args, verb, remote) = match cmd {
+        ReplicationCommand::Status(args) => {
+            return control(&args, "GET", "/v1/replication", |v: &api::Replication| {
+                boltward::cli::replication::table(&v.remotes)
+            })
+        }
+        ReplicationCommand::Pause(a) => (a.control, "pause", a.remote),
+        ReplicationCommand::Resume(a) => (a.control, "resume", a.remote),
+        ReplicationCommand::Reseed(a) => (a.control, "reseed", a.remote),
+    };
+    let path = format!("/v1/replication/{remote}/{verb}");
+    control(&args, "POST", &path, |r: &api::ReplicationRemote| {
+        boltward::cli::replication::table(std::slice::from_ref(r))
+    })
 }
 
 fn policy_check(args: &PolicyCheckArgs) -> ExitCode {

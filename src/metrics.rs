@@ -121,6 +121,74 @@ pub struct Metrics {
     pub health: HealthMetrics,
     /// Snapshots and restores.
     pub snapshot: SnapshotMetrics,
+    /// Mirrors.
+    pub replication: ReplicationMetrics,
+}
+
+/// Mirrors' metrics, labelled by remote.
+#[derive(Clone)]
+pub struct ReplicationMetrics {
+    /// The outcome LSN of the last transaction applied.
+    pub applied_lsn: IntGaugeVec,
+    /// Committed transactions waiting (counted up to one batch).
+    pub lag_transactions: IntGaugeVec,
+    /// The remote's state (see docs/metrics.md for the codes).
+    pub state: IntGaugeVec,
+    /// Time to apply one transaction.
+    pub apply_seconds: HistogramVec,
+    /// Failed passes (each retried from the marker).
+    pub errors: IntCounterVec,
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+impl ReplicationMetrics {
+    fn new(r: &Registry) -> Self {
+        let apply_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "boltward_replication_apply_seconds",
+                "Time to apply one committed transaction to a remote, marker included",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
+            &["remote"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(apply_seconds.clone()))
+            .expect("unique metric");
+        ReplicationMetrics {
+            applied_lsn: gauge_vec(
+                r,
+                "boltward_replication_applied_lsn",
+                "The journal LSN of the last transaction a remote applied (its marker)",
+                &["remote"],
+            ),
+            lag_transactions: gauge_vec(
+                r,
+                "boltward_replication_lag_transactions",
+                "Committed transactions a remote has not applied yet (counted up to replication.batch)",
+                &["remote"],
+            ),
+            state: gauge_vec(
+                r,
+                "boltward_replication_state",
+                "A remote's state: 0 connecting, 1 streaming, 2 retrying, 3 paused, 4 needs-reseed, 5 reseeding, 6 stopped",
+                &["remote"],
+            ),
+            apply_seconds,
+            errors: counter_vec(
+                r,
+                "boltward_replication_errors_total",
+                "Failed passes over a remote (each is retried from its marker)",
+                &["remote"],
+            ),
+        }
+    }
 }
 
 fn float_gauge(r: &Registry, name: &str, help: &str) -> prometheus::Gauge {
@@ -342,12 +410,14 @@ impl Metrics {
         r.register(Box::new(duration.clone()))
             .expect("unique metric");
         let snapshot = SnapshotMetrics::new(&r);
+        let replication = ReplicationMetrics::new(&r);
         Metrics {
             registry: r,
             proxy,
             journal,
             health: HealthMetrics { status, duration },
             snapshot,
+            replication,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod client;
 pub mod health;
+pub mod replication;
 pub mod snapshot;
 
 use crate::config::{Config, ConfigError};
@@ -35,6 +36,9 @@ pub enum Command {
     /// Graph health: connectivity, schema consistency, orphans (control port). Exit 0
     /// healthy, 1 unhealthy, 3 unreachable.
     Health(HealthArgs),
+    /// Mirrors: status, pause, resume, reseed (control port).
+    #[command(subcommand)]
+    Replication(ReplicationCommand),
     /// Hold or release writes (control port).
     #[command(subcommand)]
     Writes(WritesCommand),
@@ -156,6 +160,28 @@ pub struct ControlArgs {
     /// Seconds to wait for the control port's answer (snapshots of large graphs take a while).
     #[arg(long = "timeout", default_value_t = 30)]
     pub timeout_secs: u64,
+}
+
+/// `boltward replication …`.
+#[derive(Debug, Subcommand)]
+pub enum ReplicationCommand {
+    /// Every remote: state, applied LSN, lag.
+    Status(ControlArgs),
+    /// Stop applying to a remote (its position is kept).
+    Pause(RemoteArgs),
+    /// Apply to a remote again.
+    Resume(RemoteArgs),
+    /// Overwrite a remote with a fresh snapshot of the primary and stream from its LSN.
+    Reseed(RemoteArgs),
+}
+
+/// A command about one remote.
+#[derive(Debug, clap::Args)]
+pub struct RemoteArgs {
+    /// The remote's name (`[[replication.remote]] name`).
+    pub remote: String,
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 /// `boltward writes …`.

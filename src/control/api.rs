@@ -388,3 +388,13 @@ mod tests {
         assert_eq!(off, JournalState::Disabled { enabled: false });
     }
 }
+
+/// `GET /v1/replication`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Replication {
+    /// Every configured remote, in configuration order.
+    pub remotes: Vec<ReplicationRemote>,
+}
+
+/// One remote (the answer to `POST /v1/replication/{remote}/…` too).
+pub type ReplicationRemote = crate::replicate::RemoteStatus;

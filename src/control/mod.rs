@@ -18,6 +18,7 @@ pub mod api;
 mod audit;
 mod auth;
 mod policy;
+mod replication;
 mod restores;
 mod snapshots;
 mod status;
@@ -69,6 +70,8 @@ pub struct ControlState {
     pub snapshots: Arc<crate::snapshot::service::Snapshots>,
     /// Restores and promotion.
     pub recovery: Arc<crate::recovery::Recovery>,
+    /// Mirrors.
+    pub replication: Arc<crate::replicate::Replication>,
 }
 
 impl ControlState {
@@ -202,6 +205,10 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/policy/check", post(policy::check_handler))
         .route("/v1/writes/pause", post(writes::pause))
         .route("/v1/writes/resume", post(writes::resume))
+        .route("/v1/replication", get(replication::status))
+        .route("/v1/replication/{remote}/pause", post(replication::pause))
+        .route("/v1/replication/{remote}/resume", post(replication::resume))
+        .route("/v1/replication/{remote}/reseed", post(replication::reseed))
         .route("/health/graph", get(status::health_graph))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/verify", get(audit::verify).post(audit::verify))

@@ -89,7 +89,8 @@ pub async fn read_graph(
     let mut sink_error = None;
     let streamed = client
         .stream(
-            "MATCH (n) RETURN n",
+            // A mirror's position marker is boltward's, not the graph's.
+            "MATCH (n) WHERE NOT n:__BoltwardMirror RETURN n",
             Map::new(),
             scope.extra(),
             scope.batch,

@@ -1,0 +1,47 @@
+//! Mirrors: `GET /v1/replication`, `POST /v1/replication/{remote}/pause|resume|reseed`.
+
+use super::api::{Replication, ReplicationRemote};
+use super::{ApiError, Shared};
+use crate::replicate::ReplicationError;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+fn error(e: ReplicationError) -> ApiError {
+    match e {
+        ReplicationError::Unknown(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+pub(super) async fn status(State(s): State<Shared>) -> Json<Replication> {
+    Json(Replication {
+        remotes: s.replication.status(),
+    })
+}
+
+pub(super) async fn pause(
+    State(s): State<Shared>,
+    Path(remote): Path<String>,
+) -> Result<Json<ReplicationRemote>, ApiError> {
+    tracing::info!(remote = %remote, "mirror paused through the control port");
+    s.replication.pause(&remote).map(Json).map_err(error)
+}
+
+pub(super) async fn resume(
+    State(s): State<Shared>,
+    Path(remote): Path<String>,
+) -> Result<Json<ReplicationRemote>, ApiError> {
+    tracing::info!(remote = %remote, "mirror resumed through the control port");
+    s.replication.resume(&remote).map(Json).map_err(error)
+}
+
+pub(super) async fn reseed(
+    State(s): State<Shared>,
+    Path(remote): Path<String>,
+) -> Result<Json<ReplicationRemote>, ApiError> {
+    tracing::info!(remote = %remote, "mirror reseed requested through the control port");
+    s.replication.reseed(&remote).map(Json).map_err(error)
+}

@@ -1,0 +1,148 @@
+//! Mirrors: every committed write, replayed from the journal into remote servers in commit
+//! order, exactly once (a position marker moves in the same remote transaction), nothing
+//! lost while a remote is unreachable (the journal is the queue; retries back off).
+//!
+//! - [`source`]: what a remote still needs from the journal.
+//! - [`apply`]: one committed transaction as one remote transaction, with the marker.
+//! - [`marker`]: the marker node and the remote's seed.
+//! - [`remote`]: one remote's task and its states.
+//!
+//! A remote starts from a snapshot of the primary (`boltward replication reseed NAME`):
+//! a remote without a marker (empty, or another database) is never streamed into.
+
+pub mod apply;
+pub mod marker;
+pub mod remote;
+pub mod source;
+
+use crate::config::{Config, ConfigError};
+use crate::journal::Journal;
+use crate::metrics::ReplicationMetrics;
+use crate::snapshot::service::Snapshots;
+use crate::upstream::{ConnectError, Connector};
+pub use remote::{RemoteState, RemoteStatus};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Mirrors cannot start, or a command names no remote.
+#[derive(Debug, Error)]
+pub enum ReplicationError {
+    /// A remote's password is missing or unreadable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A remote's TLS settings are unusable.
+    #[error("replication.remote '{name}': tls: {source}")]
+    Tls {
+        /// The remote.
+        name: String,
+        /// Cause.
+        source: crate::tls::TlsError,
+    },
+    /// A remote's address is unusable.
+    #[error("replication.remote '{name}': {source}")]
+    Connect {
+        /// The remote.
+        name: String,
+        /// Cause.
+        source: ConnectError,
+    },
+    /// No remote has this name.
+    #[error("no remote named '{0}' (see `boltward replication status`)")]
+    Unknown(String),
+}
+
+/// Every configured remote and its task.
+pub struct Replication {
+    remotes: Vec<Arc<remote::Remote>>,
+}
+
+impl Replication {
+    /// Resolves every remote's password and TLS (before anything binds); nothing runs
+    /// until [`Replication::start`].
+    pub fn new(
+        config: &Config,
+        journal: Option<Journal>,
+        snapshots: Arc<Snapshots>,
+        metrics: ReplicationMetrics,
+    ) -> Result<Self, ReplicationError> {
+        let mut remotes = Vec::new();
+        for r in &config.replication.remote {
+            let Some(journal) = journal.clone() else {
+                break; // validated: remotes need the journal
+            };
+            let password = r.password()?;
+            let up = r.upstream();
+            let tls = if up.tls.enabled {
+                Some(crate::tls::client_config(&up.tls).map_err(|source| {
+                    ReplicationError::Tls {
+                        name: r.name.clone(),
+                        source,
+                    }
+                })?)
+            } else {
+                None
+            };
+            let connector =
+                Connector::new(&up, tls).map_err(|source| ReplicationError::Connect {
+                    name: r.name.clone(),
+                    source,
+                })?;
+            remotes.push(Arc::new(remote::Remote::new(
+                r.clone(),
+                remote::Deps {
+                    connector,
+                    password,
+                    journal,
+                    snapshots: snapshots.clone(),
+                    metrics: metrics.clone(),
+                    batch: config.replication.batch,
+                    backoff: std::time::Duration::from_millis(config.replication.backoff_ms),
+                    max_backoff: std::time::Duration::from_millis(
+                        config.replication.max_backoff_ms,
+                    ),
+                },
+            )));
+        }
+        Ok(Replication { remotes })
+    }
+
+    /// Starts one task per remote.
+    pub fn start(&self) {
+        for r in &self.remotes {
+            tokio::spawn(r.clone().run());
+        }
+    }
+
+    /// Every remote's status, in configuration order.
+    pub fn status(&self) -> Vec<RemoteStatus> {
+        self.remotes.iter().map(|r| r.status()).collect()
+    }
+
+    fn remote(&self, name: &str) -> Result<&Arc<remote::Remote>, ReplicationError> {
+        self.remotes
+            .iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| ReplicationError::Unknown(name.to_owned()))
+    }
+
+    /// Stops applying to `name` (its position is kept; the journal keeps what it needs).
+    pub fn pause(&self, name: &str) -> Result<RemoteStatus, ReplicationError> {
+        let r = self.remote(name)?;
+        r.pause();
+        Ok(r.status())
+    }
+
+    /// Applies to `name` again.
+    pub fn resume(&self, name: &str) -> Result<RemoteStatus, ReplicationError> {
+        let r = self.remote(name)?;
+        r.resume();
+        Ok(r.status())
+    }
+
+    /// Overwrites `name` with a fresh snapshot of the primary and streams from its LSN.
+    pub fn reseed(&self, name: &str) -> Result<RemoteStatus, ReplicationError> {
+        let r = self.remote(name)?;
+        r.request_reseed();
+        Ok(r.status())
+    }
+}

@@ -1,0 +1,390 @@
+//! One remote's task: connect, read the marker, apply what the journal holds after it,
+//! wait for more; on any failure back off and start again from the marker (which decides
+//! every unknown outcome). Commands (pause, resume, reseed) wake it.
+
+use super::apply::{self, ApplyError};
+use super::marker::{self, Marker};
+use super::source;
+use crate::config::{self, ReplicationMode};
+use crate::journal::Journal;
+use crate::metrics::ReplicationMetrics;
+use crate::snapshot::service::Snapshots;
+use crate::upstream::{BoltClient, Connector};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+/// Where a remote stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemoteState {
+    /// Connecting and reading the marker.
+    Connecting,
+    /// Applying, or caught up and waiting for the next commit.
+    Streaming,
+    /// A failure: retrying with backoff (`last_error` says what failed).
+    Retrying,
+    /// Paused by an operator; the journal keeps what it needs.
+    Paused,
+    /// Never streamed into before a reseed: empty, or another database (`reason`).
+    NeedsReseed,
+    /// Being overwritten with a snapshot of the primary.
+    Reseeding,
+    /// Stopped until an operator acts (`reason`: a transaction in doubt, a marker ahead
+    /// of the journal, a journal entry that does not decode).
+    Stopped,
+}
+
+impl RemoteState {
+    /// The value of `boltward_replication_state`.
+    pub fn gauge(self) -> i64 {
+        match self {
+            RemoteState::Connecting => 0,
+            RemoteState::Streaming => 1,
+            RemoteState::Retrying => 2,
+            RemoteState::Paused => 3,
+            RemoteState::NeedsReseed => 4,
+            RemoteState::Reseeding => 5,
+            RemoteState::Stopped => 6,
+        }
+    }
+}
+
+/// A remote's status (`GET /v1/replication`, `boltward replication status`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteStatus {
+    /// Its name.
+    pub name: String,
+    /// Its Bolt address.
+    pub addr: String,
+    /// `async`.
+    pub mode: ReplicationMode,
+    /// Where it stands.
+    pub state: RemoteState,
+    /// Why it is stopped or needs a reseed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The outcome LSN of the last transaction applied (its marker).
+    pub applied_lsn: u64,
+    /// The newest LSN of the journal when it last looked.
+    pub journal_lsn: u64,
+    /// Committed transactions waiting for it (counted up to one batch; `lag_more` when
+    /// there are more).
+    pub lag_transactions: u64,
+    /// More than `lag_transactions` wait.
+    pub lag_more: bool,
+    /// Transactions applied since boltward started.
+    pub applied_total: u64,
+    /// The seed it descends from (a snapshot id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
+    /// The last failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// What a remote works with.
+pub struct Deps {
+    pub(crate) connector: Connector,
+    pub(crate) password: String,
+    pub(crate) journal: Journal,
+    pub(crate) snapshots: Arc<Snapshots>,
+    pub(crate) metrics: ReplicationMetrics,
+    pub(crate) batch: usize,
+    pub(crate) backoff: Duration,
+    pub(crate) max_backoff: Duration,
+}
+
+/// One remote.
+pub struct Remote {
+    cfg: config::Remote,
+    deps: Deps,
+    status: Mutex<RemoteStatus>,
+    paused: AtomicBool,
+    reseed: AtomicBool,
+    wake: Notify,
+}
+
+/// Why a pass over the remote ended.
+enum Pass {
+    /// Wait for a command (the state says why).
+    Wait,
+    /// Start again at once (a reseed finished, a command arrived).
+    Again,
+}
+
+/// How long a caught-up remote waits before it looks at the journal again.
+const POLL: Duration = Duration::from_millis(50);
+
+impl Remote {
+    pub(crate) fn new(cfg: config::Remote, deps: Deps) -> Self {
+        let status = RemoteStatus {
+            name: cfg.name.clone(),
+            addr: cfg.addr.clone(),
+            mode: cfg.mode,
+            state: RemoteState::Connecting,
+            reason: None,
+            applied_lsn: 0,
+            journal_lsn: 0,
+            lag_transactions: 0,
+            lag_more: false,
+            applied_total: 0,
+            generation: None,
+            last_error: None,
+        };
+        Remote {
+            cfg,
+            deps,
+            status: Mutex::new(status),
+            paused: AtomicBool::new(false),
+            reseed: AtomicBool::new(false),
+            wake: Notify::new(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub(crate) fn status(&self) -> RemoteStatus {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RemoteStatus> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, f: impl FnOnce(&mut RemoteStatus)) {
+        let mut s = self.lock();
+        f(&mut s);
+        let name = self.cfg.name.as_str();
+        let m = &self.deps.metrics;
+        m.state.with_label_values(&[name]).set(s.state.gauge());
+        m.applied_lsn
+            .with_label_values(&[name])
+            .set(s.applied_lsn as i64);
+        m.lag_transactions
+            .with_label_values(&[name])
+            .set(s.lag_transactions as i64);
+    }
+
+    fn state(&self, state: RemoteState, reason: Option<String>) {
+        self.set(|s| {
+            s.state = state;
+            s.reason = reason;
+        });
+    }
+
+    pub(crate) fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn request_reseed(&self) {
+        self.reseed.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    fn db(&self) -> Option<&str> {
+        self.cfg.database.as_deref()
+    }
+
+    /// The task: passes over the remote until the process ends.
+    pub(crate) async fn run(self: Arc<Self>) {
+        let mut backoff = self.deps.backoff;
+        loop {
+            match self.pass().await {
+                Ok(Pass::Again) => backoff = self.deps.backoff,
+                Ok(Pass::Wait) => {
+                    backoff = self.deps.backoff;
+                    self.wake.notified().await;
+                }
+                Err(e) => {
+                    let e = e.to_string();
+                    warn!(remote = %self.cfg.name, error = %e, retry_in_ms = backoff.as_millis() as u64, "mirror: apply failed; retrying from the remote's marker");
+                    self.deps
+                        .metrics
+                        .errors
+                        .with_label_values(&[self.cfg.name.as_str()])
+                        .inc();
+                    self.set(|s| {
+                        s.state = RemoteState::Retrying;
+                        s.last_error = Some(e);
+                    });
+                    let _ = tokio::time::timeout(backoff, self.wake.notified()).await;
+                    backoff = (backoff * 2).min(self.deps.max_backoff);
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<BoltClient, PassError> {
+        BoltClient::connect(
+            &self.deps.connector,
+            &self.cfg.user,
+            &self.deps.password,
+            "boltward-mirror",
+        )
+        .await
+        .map_err(|e| PassError::Remote(format!("connecting to {}: {e}", self.cfg.addr)))
+    }
+
+    /// Connects, reads the marker and applies until caught up, paused or failed.
+    async fn pass(&self) -> Result<Pass, PassError> {
+        if self.paused.load(Ordering::Acquire) && !self.reseed.load(Ordering::Acquire) {
+            self.state(RemoteState::Paused, None);
+            return Ok(Pass::Wait);
+        }
+        self.state(RemoteState::Connecting, None);
+        let mut client = self.connect().await?;
+        if self.reseed.swap(false, Ordering::AcqRel) {
+            self.reseed_into(&mut client).await?;
+            return Ok(Pass::Again);
+        }
+        let remote = |e: crate::upstream::ClientError| PassError::Remote(e.to_string());
+        let Some(mut at) = marker::read(&mut client, self.db()).await.map_err(remote)? else {
+            let nodes = marker::data_nodes(&mut client, self.db())
+                .await
+                .map_err(remote)?;
+            let reason = if nodes == 0 {
+                "the remote is empty: seed it with `boltward replication reseed NAME`".to_owned()
+            } else {
+                format!("the remote holds {nodes} nodes and no boltward marker (another database): `boltward replication reseed NAME` overwrites it")
+            };
+            warn!(remote = %self.cfg.name, %reason, "mirror: not streaming into this remote");
+            self.state(RemoteState::NeedsReseed, Some(reason));
+            return Ok(Pass::Wait);
+        };
+        self.set(|s| {
+            s.applied_lsn = at.lsn;
+            s.generation = Some(at.generation.clone());
+        });
+        let journal_lsn = self.deps.journal.status().lsn.load(Ordering::Acquire);
+        if at.lsn > journal_lsn {
+            let reason = format!(
+                "the remote's marker (LSN {}) is ahead of the journal (LSN {journal_lsn}): it was fed by another journal; reseed it",
+                at.lsn
+            );
+            warn!(remote = %self.cfg.name, %reason, "mirror: stopped");
+            self.state(RemoteState::Stopped, Some(reason));
+            return Ok(Pass::Wait);
+        }
+        self.state(RemoteState::Streaming, None);
+        loop {
+            if self.paused.load(Ordering::Acquire) || self.reseed.load(Ordering::Acquire) {
+                let _ = client.close().await;
+                return Ok(Pass::Again);
+            }
+            let dir = self.deps.journal.dir().to_owned();
+            let (after, limit) = (at.lsn, self.deps.batch);
+            let batch =
+                tokio::task::spawn_blocking(move || source::committed_after(&dir, after, limit))
+                    .await
+                    .map_err(|e| PassError::Journal(e.to_string()))?
+                    .map_err(|e| PassError::Journal(e.to_string()))?;
+            self.set(|s| {
+                s.journal_lsn = batch.last_lsn;
+                s.lag_transactions = batch.committed.len() as u64;
+                s.lag_more = batch.more;
+            });
+            if batch.committed.is_empty() {
+                if let Some(lsn) = batch.in_doubt {
+                    let reason = format!("the transaction at LSN {lsn} is in doubt (boltward lost track of its commit); the mirror stops before it: reseed the remote once the primary is checked");
+                    warn!(remote = %self.cfg.name, lsn, "mirror: stopped before a transaction in doubt");
+                    self.state(RemoteState::Stopped, Some(reason));
+                    return Ok(Pass::Wait);
+                }
+                let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+                continue;
+            }
+            for (lsn, intent) in &batch.committed {
+                let started = Instant::now();
+                match apply::apply(&mut client, intent, *lsn, at.lsn, self.db()).await {
+                    Ok(()) => {}
+                    Err(e @ ApplyError::Decode { .. }) => {
+                        self.state(RemoteState::Stopped, Some(e.to_string()));
+                        return Ok(Pass::Wait);
+                    }
+                    Err(e) => return Err(PassError::Apply(e)),
+                }
+                self.deps
+                    .metrics
+                    .apply_seconds
+                    .with_label_values(&[self.cfg.name.as_str()])
+                    .observe(started.elapsed().as_secs_f64());
+                at.lsn = *lsn;
+                self.set(|s| {
+                    s.applied_lsn = *lsn;
+                    s.applied_total += 1;
+                    s.lag_transactions = s.lag_transactions.saturating_sub(1);
+                    s.last_error = None;
+                });
+            }
+        }
+    }
+
+    /// Overwrites the remote with a fresh snapshot of the primary and seeds the marker at
+    /// the snapshot's LSN.
+    async fn reseed_into(&self, client: &mut BoltClient) -> Result<(), PassError> {
+        self.state(RemoteState::Reseeding, None);
+        info!(remote = %self.cfg.name, "mirror: reseeding from a snapshot of the primary");
+        let manifest = self
+            .deps
+            .snapshots
+            .create("seed")
+            .await
+            .map_err(|e| PassError::Seed(format!("snapshot of the primary: {e}")))?;
+        let Some(lsn) = manifest.journal_lsn else {
+            return Err(PassError::Seed(
+                "the snapshot has no journal LSN (is the journal enabled?)".into(),
+            ));
+        };
+        let remote = |e: crate::upstream::ClientError| PassError::Remote(e.to_string());
+        marker::wipe(client, self.db()).await.map_err(remote)?;
+        let dir = self.deps.snapshots.dir().to_owned();
+        let mut reader = crate::snapshot::store::open_data(&dir, &manifest)
+            .map_err(|e| PassError::Seed(e.to_string()))?;
+        let how = crate::snapshot::import::Load {
+            database: self.cfg.database.clone(),
+            batch: self.deps.snapshots.config().snapshot.batch,
+        };
+        crate::snapshot::import::load(client, &mut reader, &how, |_| Ok(()))
+            .await
+            .map_err(|e| PassError::Seed(format!("loading the snapshot: {e}")))?;
+        let seed = Marker {
+            lsn,
+            generation: manifest.id.clone(),
+        };
+        marker::seed(client, self.db(), &seed)
+            .await
+            .map_err(remote)?;
+        info!(remote = %self.cfg.name, snapshot = %manifest.id, lsn, "mirror: reseeded; streaming from the snapshot's LSN");
+        self.set(|s| {
+            s.applied_lsn = lsn;
+            s.generation = Some(manifest.id);
+            s.reason = None;
+        });
+        Ok(())
+    }
+}
+
+/// Why a pass failed (retried with backoff).
+#[derive(Debug, thiserror::Error)]
+enum PassError {
+    #[error("{0}")]
+    Remote(String),
+    #[error("reading the journal: {0}")]
+    Journal(String),
+    #[error(transparent)]
+    Apply(ApplyError),
+    #[error("reseed: {0}")]
+    Seed(String),
+}

@@ -1,0 +1,280 @@
+//! Mirrors, end to end with real servers: a primary and a remote ArcadeDB, boltward in
+//! front of the primary with `[[replication.remote]]`. A remote without a marker is
+//! refused until `boltward replication reseed`; then every committed write (auto-commit and
+//! explicit, order-sensitive updates) reaches it once, and its fingerprint equals the
+//! primary's. Writes go through boltward with boltward's own Bolt client (the drivers'
+//! behaviour through boltward is tested in proxy_drivers.rs).
+
+mod common;
+
+use boltward::snapshot::export::Scope;
+use boltward::upstream::{BoltClient, Connector};
+use boltward_protocol::Map;
+use common::{Boltward, Server, PASSWORD};
+use std::process::Command;
+use std::time::Duration;
+
+const TOKEN: &str = "replication-test-token";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(addr: &str) -> BoltClient {
+    let up = boltward::config::Upstream {
+        addr: addr.into(),
+        ..Default::default()
+    };
+    let c = Connector::new(&up, None).unwrap();
+    BoltClient::connect(&c, "root", PASSWORD, "replication-test")
+        .await
+        .unwrap()
+}
+
+/// The fingerprint and counts of a live database (a mirror's marker is not part of it).
+fn digest(addr: &str) -> (String, u64, u64) {
+    rt().block_on(async {
+        let mut client = connect(addr).await;
+        let scope = Scope {
+            database: None,
+            batch: 1000,
+        };
+        let d = boltward::recovery::digest_of(&mut client, &scope)
+            .await
+            .unwrap();
+        (
+            d.fingerprint.hex(),
+            d.fingerprint.nodes(),
+            d.fingerprint.relationships(),
+        )
+    })
+}
+
+/// `boltward replication …` against `bw`'s control port; stdout.
+fn cli(bw: &Boltward, args: &[&str]) -> String {
+    common::run(
+        Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .arg("replication")
+            .args(args)
+            .args(["--control", &bw.control])
+            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
+    )
+}
+
+fn status(bw: &Boltward) -> serde_json::Value {
+    let out = cli(bw, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["remotes"][0].clone()
+}
+
+fn start(primary: &Server, remote: &Server, dir: &std::path::Path) -> Boltward {
+    let config = dir.join("boltward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
+            remote.addr()
+        ),
+    )
+    .unwrap();
+    let snapshots = dir.join("snapshots").display().to_string();
+    let journal = dir.join("journal").display().to_string();
+    let state = dir.join("restore.json").display().to_string();
+    Boltward::start(
+        &primary.addr(),
+        &["--config", &config.display().to_string()],
+        &[
+            ("BOLTWARD_CONTROL_TOKEN", TOKEN),
+            ("BOLTWARD_REPLICATION_VPS_PASSWORD", PASSWORD),
+            ("BOLTWARD_SNAPSHOT_USER", "root"),
+            ("BOLTWARD_SNAPSHOT_PASSWORD", PASSWORD),
+            ("BOLTWARD_SNAPSHOT_DIR", &snapshots),
+            ("BOLTWARD_JOURNAL_DIR", &journal),
+            ("BOLTWARD_RESTORE_STATE_FILE", &state),
+        ],
+    )
+}
+
+/// Auto-commit and explicit writes through boltward: creates, then order-sensitive updates
+/// (`v = v * 7 + w` gives a different result in any other order).
+fn write_load(bw: &Boltward, rounds: i64) {
+    rt().block_on(async {
+        let mut c = connect(&bw.addr).await;
+        for k in 0..4i64 {
+            let mut p = Map::new();
+            p.insert("k", k);
+            c.query("MERGE (n:Acc {k: $k}) ON CREATE SET n.v = 1", p, Map::new())
+                .await
+                .unwrap();
+        }
+        for w in 0..rounds {
+            let mut p = Map::new();
+            p.insert("k", w % 4);
+            p.insert("w", w);
+            if w % 3 == 0 {
+                c.begin(Map::new()).await.unwrap();
+                c.query(
+                    "MATCH (n:Acc {k: $k}) SET n.v = (n.v * 7 + $w) % 1000003",
+                    p.clone(),
+                    Map::new(),
+                )
+                .await
+                .unwrap();
+                c.query("CREATE (:Event {w: $w})", p, Map::new())
+                    .await
+                    .unwrap();
+                c.commit().await.unwrap();
+            } else {
+                c.query(
+                    "MATCH (n:Acc {k: $k}) SET n.v = (n.v * 7 + $w) % 1000003",
+                    p,
+                    Map::new(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+    });
+}
+
+fn journal_lsn(bw: &Boltward) -> u64 {
+    common::metric_value(&bw.metrics(), "boltward_journal_lsn") as u64
+}
+
+fn applied(bw: &Boltward) -> u64 {
+    status(bw)["applied_lsn"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start(&primary, &remote, dir.path());
+
+    // Writes before the remote is seeded: it is empty, so it is not streamed into.
+    write_load(&bw, 12);
+    common::wait_until(
+        "the empty remote needs a reseed",
+        Duration::from_secs(30),
+        || status(&bw)["state"] == "needs-reseed",
+    );
+    assert_eq!(digest(&remote.addr()).1, 0, "nothing was written to it");
+    assert!(status(&bw)["reason"].as_str().unwrap().contains("empty"));
+
+    // Reseed: a snapshot of the primary, then the journal from its LSN.
+    let out = cli(&bw, &["reseed", "vps"]);
+    assert!(out.contains("vps"), "{out}");
+    common::wait_until("the remote is seeded", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["generation"].is_string()
+    });
+    write_load(&bw, 60);
+    common::wait_until(
+        "the remote applied everything the journal holds",
+        Duration::from_secs(60),
+        || {
+            // The journal's last record is the outcome of the last write.
+            let s = status(&bw);
+            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        },
+    );
+    let (p, r) = (digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(p, r, "the remote equals the primary (marker excluded)");
+    assert!(p.1 > 20, "the graph has the load's nodes: {p:?}");
+
+    // The order-sensitive values prove order and exactly-once: any duplicate or swap
+    // changes them.
+    let values = |addr: &str| {
+        rt().block_on(async {
+            let mut c = connect(addr).await;
+            c.query(
+                "MATCH (n:Acc) RETURN n.k, n.v ORDER BY n.k",
+                Map::new(),
+                Map::new(),
+            )
+            .await
+            .unwrap()
+            .records
+        })
+    };
+    assert_eq!(values(&primary.addr()), values(&remote.addr()));
+
+    // The marker holds the LSN of the last committed transaction.
+    let marker = rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        c.query(
+            "MATCH (m:__BoltwardMirror) RETURN m.lsn",
+            Map::new(),
+            Map::new(),
+        )
+        .await
+        .unwrap()
+        .first_int()
+    });
+    assert_eq!(marker, Some(applied(&bw) as i64));
+    assert!(applied(&bw) <= journal_lsn(&bw));
+    let metrics = bw.metrics();
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_replication_applied_lsn{remote=\"vps\"}") as u64,
+        applied(&bw)
+    );
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_replication_state{remote=\"vps\"}"),
+        1.0,
+        "streaming"
+    );
+}
+
+#[test]
+fn a_remote_holding_another_database_is_never_streamed_into() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        c.query("CREATE (:Foreign {x: 1})", Map::new(), Map::new())
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start(&primary, &remote, dir.path());
+    write_load(&bw, 6);
+    common::wait_until(
+        "the foreign remote needs a reseed",
+        Duration::from_secs(30),
+        || status(&bw)["state"] == "needs-reseed",
+    );
+    let s = status(&bw);
+    assert!(
+        s["reason"].as_str().unwrap().contains("another database"),
+        "{s}"
+    );
+    let foreign = rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        c.query("MATCH (n) RETURN count(n)", Map::new(), Map::new())
+            .await
+            .unwrap()
+            .first_int()
+    });
+    assert_eq!(foreign, Some(1), "untouched");
+    // Pause and resume answer with the remote; an unknown remote is a 404 named.
+    assert!(cli(&bw, &["pause", "vps"]).contains("vps"));
+    common::wait_until("paused", Duration::from_secs(10), || {
+        status(&bw)["state"] == "paused"
+    });
+    assert!(cli(&bw, &["resume", "vps"]).contains("vps"));
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(["replication", "pause", "nope", "--control", &bw.control])
+        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no remote named 'nope'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
