@@ -88,6 +88,9 @@ pub struct Replication {
     pub backoff_ms: u64,
     /// Longest wait between attempts, in milliseconds.
     pub max_backoff_ms: u64,
+    /// A remote that does not answer a step (connect, marker, one transaction) within this
+    /// many milliseconds is disconnected and retried (a black hole never stalls a mirror).
+    pub apply_timeout_ms: u64,
 }
 
 impl Default for Replication {
@@ -97,6 +100,7 @@ impl Default for Replication {
             batch: 256,
             backoff_ms: 200,
             max_backoff_ms: 10_000,
+            apply_timeout_ms: 10_000,
         }
     }
 }
@@ -208,6 +212,12 @@ impl Replication {
         }
         if self.batch == 0 {
             return Err(invalid("replication.batch", "must be at least 1"));
+        }
+        if self.apply_timeout_ms == 0 {
+            return Err(invalid(
+                "replication.apply_timeout_ms",
+                "must be at least 1",
+            ));
         }
         if self.backoff_ms == 0 || self.max_backoff_ms < self.backoff_ms {
             return Err(invalid(
@@ -808,6 +818,7 @@ pub const KEYS: &[&str] = &[
     "replication.batch",
     "replication.backoff_ms",
     "replication.max_backoff_ms",
+    "replication.apply_timeout_ms",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

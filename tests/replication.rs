@@ -71,12 +71,15 @@ fn status(bw: &Boltward) -> serde_json::Value {
 }
 
 fn start(primary: &Server, remote: &Server, dir: &std::path::Path) -> Boltward {
+    start_at(primary, &remote.addr(), dir)
+}
+
+fn start_at(primary: &Server, remote: &str, dir: &std::path::Path) -> Boltward {
     let config = dir.join("boltward.toml");
     std::fs::write(
         &config,
         format!(
-            "[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
-            remote.addr()
+            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{remote}\"\nuser = \"root\"\n"
         ),
     )
     .unwrap();
@@ -277,4 +280,52 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    // A relay that can turn into a black hole: the remote still receives and commits, but
+    // its answers never come back, so each outcome is unknown to boltward.
+    let relay = common::Relay::start(&remote.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start_at(&primary, &relay.addr, dir.path());
+    cli(&bw, &["reseed", "vps"]);
+    common::wait_until("seeded", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["generation"].is_string()
+    });
+    let before = relay.connections();
+    for i in 0..before {
+        relay.hold(i, true);
+    }
+    write_load(&bw, 30);
+    // The held connection times out; the replicator reconnects (not held) and resumes
+    // after the marker, which says which of the unanswered transactions committed.
+    common::wait_until(
+        "caught up after the black hole",
+        Duration::from_secs(60),
+        || {
+            let s = status(&bw);
+            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        },
+    );
+    assert!(relay.connections() > before, "the replicator reconnected");
+    let errors = common::metric_value(
+        &bw.metrics(),
+        "boltward_replication_errors_total{remote=\"vps\"}",
+    );
+    assert!(errors >= 1.0, "the timeout was counted: {errors}");
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    let events = |addr: &str| {
+        rt().block_on(async {
+            let mut c = connect(addr).await;
+            c.query("MATCH (e:Event) RETURN count(e)", Map::new(), Map::new())
+                .await
+                .unwrap()
+                .first_int()
+        })
+    };
+    assert_eq!(events(&remote.addr()), Some(10), "each event exactly once");
 }

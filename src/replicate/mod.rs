@@ -100,6 +100,7 @@ impl Replication {
                     max_backoff: std::time::Duration::from_millis(
                         config.replication.max_backoff_ms,
                     ),
+                    timeout: std::time::Duration::from_millis(config.replication.apply_timeout_ms),
                 },
             )));
         }

@@ -96,6 +96,8 @@ pub struct Deps {
     pub(crate) batch: usize,
     pub(crate) backoff: Duration,
     pub(crate) max_backoff: Duration,
+    /// Longest wait for one step on the remote.
+    pub(crate) timeout: Duration,
 }
 
 /// One remote.
@@ -226,15 +228,33 @@ impl Remote {
         }
     }
 
+    /// Runs one step on the remote, bounded by `replication.apply_timeout_ms`.
+    async fn step<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, PassError> {
+        match tokio::time::timeout(self.deps.timeout, f).await {
+            Ok(r) => r.map_err(|e| PassError::Remote(format!("{what}: {e}"))),
+            Err(_) => Err(PassError::Remote(format!(
+                "{what}: no answer within {} ms (the connection is dropped; the marker decides what committed)",
+                self.deps.timeout.as_millis()
+            ))),
+        }
+    }
+
     async fn connect(&self) -> Result<BoltClient, PassError> {
-        BoltClient::connect(
-            &self.deps.connector,
-            &self.cfg.user,
-            &self.deps.password,
-            "boltward-mirror",
+        let what = format!("connecting to {}", self.cfg.addr);
+        self.step(
+            &what,
+            BoltClient::connect(
+                &self.deps.connector,
+                &self.cfg.user,
+                &self.deps.password,
+                "boltward-mirror",
+            ),
         )
         .await
-        .map_err(|e| PassError::Remote(format!("connecting to {}: {e}", self.cfg.addr)))
     }
 
     /// Connects, reads the marker and applies until caught up, paused or failed.
@@ -249,11 +269,13 @@ impl Remote {
             self.reseed_into(&mut client).await?;
             return Ok(Pass::Again);
         }
-        let remote = |e: crate::upstream::ClientError| PassError::Remote(e.to_string());
-        let Some(mut at) = marker::read(&mut client, self.db()).await.map_err(remote)? else {
-            let nodes = marker::data_nodes(&mut client, self.db())
-                .await
-                .map_err(remote)?;
+        let read = self
+            .step("reading the marker", marker::read(&mut client, self.db()))
+            .await?;
+        let Some(mut at) = read else {
+            let nodes = self
+                .step("counting nodes", marker::data_nodes(&mut client, self.db()))
+                .await?;
             let reason = if nodes == 0 {
                 "the remote is empty: seed it with `boltward replication reseed NAME`".to_owned()
             } else {
@@ -307,13 +329,24 @@ impl Remote {
             }
             for (lsn, intent) in &batch.committed {
                 let started = Instant::now();
-                match apply::apply(&mut client, intent, *lsn, at.lsn, self.db()).await {
-                    Ok(()) => {}
-                    Err(e @ ApplyError::Decode { .. }) => {
+                let applied = tokio::time::timeout(
+                    self.deps.timeout,
+                    apply::apply(&mut client, intent, *lsn, at.lsn, self.db()),
+                )
+                .await;
+                match applied {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e @ ApplyError::Decode { .. })) => {
                         self.state(RemoteState::Stopped, Some(e.to_string()));
                         return Ok(Pass::Wait);
                     }
-                    Err(e) => return Err(PassError::Apply(e)),
+                    Ok(Err(e)) => return Err(PassError::Apply(e)),
+                    Err(_) => {
+                        return Err(PassError::Remote(format!(
+                            "LSN {lsn}: no answer within {} ms (the connection is dropped; the marker decides whether it committed)",
+                            self.deps.timeout.as_millis()
+                        )))
+                    }
                 }
                 self.deps
                     .metrics
