@@ -98,7 +98,7 @@ fn guards_and_details() {
 
 /// Every corpus statement in 40 disguises (escapes of any character, CR/CRLF/Unicode
 /// separators, comments ended by CR or LF, case, prefixes): what is not a read never
-/// becomes one, and escapes plus case alone change nothing.
+/// becomes one, and escapes plus case alone change nothing (classes or replay hazards).
 #[test]
 fn obfuscated_corpus_is_sound() {
     use boltward::cypher::obfuscate::{obfuscate, Seeded, Transforms};
@@ -128,6 +128,11 @@ fn obfuscated_corpus_is_sound() {
                 failures.push(format!(
                     "{stmt:?} → {d:?}: {:?} became {:?}",
                     original.classes, c.classes
+                ));
+            } else if !all && c.replay != original.replay {
+                failures.push(format!(
+                    "{stmt:?} → {d:?}: replay hazards {:?} became {:?}",
+                    original.replay, c.replay
                 ));
             }
         }

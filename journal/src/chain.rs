@@ -84,6 +84,22 @@ impl Chain {
         allow_torn_tail: bool,
         mut each: impl FnMut(u64, i64, &Entry),
     ) -> Result<SegmentEnd, ChainError> {
+        self.segment_entries(name, bytes, last, allow_torn_tail, |lsn, ts, e| {
+            each(lsn, ts, &e)
+        })
+    }
+
+    /// [`Chain::segment`], handing each verified entry over (a reader that keeps entries
+    /// needs no copy). The entries before a bad record have been handed over when the
+    /// error is returned.
+    pub fn segment_entries(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        last: bool,
+        allow_torn_tail: bool,
+        mut each: impl FnMut(u64, i64, Entry),
+    ) -> Result<SegmentEnd, ChainError> {
         let fail = |lsn: u64, offset: usize, problem: String| ChainError {
             lsn,
             segment: name.to_owned(),
@@ -156,7 +172,7 @@ impl Chain {
                 }
                 sealed = true;
             }
-            each(record.lsn, record.ts_micros, &entry);
+            each(record.lsn, record.ts_micros, entry);
             self.last_hash = record.hash;
             self.next_lsn += 1;
             self.records += 1;

@@ -56,6 +56,14 @@ pub struct Entry {
     /// The call installs something that outlives the statement.
     #[serde(default)]
     pub persists: bool,
+    /// The result differs between calls with the same arguments (random values, the
+    /// clock, the server's settings): a replay hazard.
+    #[serde(default)]
+    pub nondeterministic: bool,
+    /// The routine takes or gives internal ids, which differ between servers: a replay
+    /// hazard.
+    #[serde(default)]
+    pub internal_id: bool,
     /// Why, for readers of the file.
     #[serde(default)]
     pub note: Option<String>,

@@ -6,6 +6,7 @@
 //! other way round. What cannot be escaped, lexed or parsed is a write (`unparsed`).
 
 use super::parse::{self, Facts};
+use super::replay::ReplayHazard;
 use super::{escape, lexer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -117,6 +118,9 @@ pub struct Classification {
     /// The statement's size in bytes when it is larger than the limit it was classified
     /// under (it was not read at all).
     pub too_large: Option<usize>,
+    /// Why replaying this write on another server could give another result (empty for
+    /// reads, which are never replayed). See [`ReplayHazard`].
+    pub replay: BTreeSet<ReplayHazard>,
     /// The classes the statement's structure proves; EXPLAIN verification only ever
     /// settles the others.
     #[serde(skip)]
@@ -147,6 +151,7 @@ impl Classification {
             note: None,
             unparsed: false,
             too_large: None,
+            replay: BTreeSet::new(),
             certain: BTreeSet::new(),
             own_transactions: false,
         }
@@ -177,6 +182,7 @@ pub fn classify_limited(query: &str, max_bytes: usize) -> Classification {
     c.certain.insert(Class::Write);
     c.labels_complete = false;
     c.too_large = Some(query.len());
+    c.replay.insert(ReplayHazard::Unknown);
     c.note = Some(format!(
         "the statement is {} bytes, more than limits.max_statement_bytes ({max_bytes})",
         query.len()
@@ -189,7 +195,11 @@ pub fn classify_limited(query: &str, max_bytes: usize) -> Classification {
 /// Linear in the length of `query` (bounded nesting of dynamic Cypher multiplies it by
 /// at most [`MAX_NESTING`]).
 pub fn classify(query: &str) -> Classification {
-    classify_at(query, 0)
+    let mut c = classify_at(query, 0);
+    if c.is_read() {
+        c.replay.clear();
+    }
+    c
 }
 
 fn classify_at(query: &str, nesting: usize) -> Classification {
@@ -239,6 +249,13 @@ fn classify_at(query: &str, nesting: usize) -> Classification {
     c.unbounded_delete = f.deletes && f.unfiltered_match && !f.has_limit;
     c.schema_drop = f.schema_drop;
     c.own_transactions = f.own_transactions;
+    c.replay.extend(f.replay);
+    if c.classes.contains(&Class::External) {
+        c.replay.insert(ReplayHazard::External);
+    }
+    if c.classes.contains(&Class::Dynamic) {
+        c.replay.insert(ReplayHazard::Unknown);
+    }
     if !f.notes.is_empty() {
         c.note = Some(f.notes.join("; "));
     }
@@ -284,6 +301,7 @@ fn merge_nested(c: &mut Classification, f: &mut Facts, n: Classification) {
     if n.unparsed {
         c.unparsed = true;
     }
+    f.replay.extend(n.replay);
     f.labels_complete &= n.labels_complete;
     f.node_labels.extend(n.node_labels);
     f.types.extend(n.types);
@@ -337,6 +355,7 @@ fn unparsed(mut c: Classification, text: &str, why: String) -> Classification {
         .any(|w| w.eq_ignore_ascii_case("TRANSACTIONS") || w.eq_ignore_ascii_case("PERIODIC"));
     c.certain = c.classes.clone();
     c.unparsed = true;
+    c.replay.insert(ReplayHazard::Unknown);
     c.labels_complete = false;
     c.note = Some(format!("{why}; treated as a write"));
     c

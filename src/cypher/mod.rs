@@ -6,6 +6,7 @@
 //!   commands), by recursive descent; nothing is skipped by guessing.
 //! - [`catalog`]: what known procedures and functions do (`catalog.toml`).
 //! - [`obfuscate`]: disguises that do not change what Neo4j reads (for fuzzing and tests).
+//! - [`replay`]: why replaying a write elsewhere could give another result.
 //! - [`shapes`]: worst-case statements for benchmarks and bounded-work tests.
 //! - [`classify`](mod@classify): statement → classes (`read`, `write`, `schema`, `admin`,
 //!   `procedure`, `external`, `db-switch`, `dynamic`), labels and types named, guards.
@@ -19,6 +20,8 @@ pub mod escape;
 pub mod lexer;
 pub mod obfuscate;
 pub mod parse;
+pub mod replay;
 pub mod shapes;
 
 pub use classify::{classify, classify_limited, Class, Classification};
+pub use replay::ReplayHazard;

@@ -19,6 +19,7 @@
 
 use super::catalog::{self, Entry, Kind, RoutineClass};
 use super::lexer::{self, Tok, Token};
+use super::replay::{self, CallArgs, ReplayHazard};
 use super::Class;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -66,6 +67,9 @@ pub struct Facts {
     pub nested: Vec<String>,
     /// Why a class was added that a reader might not expect.
     pub notes: Vec<String>,
+    /// Why replaying the statement elsewhere could give another result (whether or not
+    /// it writes; the classifier keeps them for writes).
+    pub replay: BTreeSet<ReplayHazard>,
 }
 
 /// The statement does not fit the grammar this parser knows.
@@ -91,8 +95,10 @@ enum Shape {
     Str(u32),
     /// A short list literal: the index of its element shapes in `Parser::lists`.
     List(u32),
-    /// A map literal.
-    Map,
+    /// A map literal; `clock`: it names no key but `timezone` (see [`CallArgs`]).
+    Map {
+        clock: bool,
+    },
     /// A number literal.
     Number,
     Other,
@@ -973,6 +979,8 @@ impl<'a> Parser<'_, 'a, '_> {
                     self.expr()?;
                 }
                 self.expect_kw("LIMIT")?;
+                // Approximate nearest neighbours: the k found depend on the index.
+                self.f.replay.insert(ReplayHazard::UnorderedLimit);
                 self.expr()?;
                 self.expect_p(')', ")")?;
                 self.leave();
@@ -1229,8 +1237,12 @@ impl<'a> Parser<'_, 'a, '_> {
         }
     }
 
+    /// `[ORDER BY …] [SKIP n] [LIMIT n]`. SKIP or LIMIT without the ORDER BY right before
+    /// them is a replay hazard: whether an earlier ORDER BY still orders the rows (or
+    /// orders them totally) is not decided here, so only this one counts.
     fn order_skip_limit(&mut self) -> PResult<()> {
-        if self.eat_kw("ORDER") {
+        let ordered = self.eat_kw("ORDER");
+        if ordered {
             self.expect_kw("BY")?;
             loop {
                 self.expr()?;
@@ -1240,12 +1252,18 @@ impl<'a> Parser<'_, 'a, '_> {
                 }
             }
         }
+        let mut cut = false;
         if self.eat_kws(&["SKIP", "OFFSET"]) {
+            cut = true;
             self.expr()?;
         }
         if self.eat_kw("LIMIT") {
+            cut = true;
             self.f.has_limit = true;
             self.expr()?;
+        }
+        if cut && !ordered {
+            self.f.replay.insert(ReplayHazard::UnorderedLimit);
         }
         Ok(())
     }
@@ -1836,20 +1854,24 @@ impl<'a> Parser<'_, 'a, '_> {
             }
             Tok::Punct(b'[') => self.list(),
             Tok::Punct(b'{') => {
-                self.map()?;
-                Ok(Shape::Map)
+                let clock = self.map()?;
+                Ok(Shape::Map { clock })
             }
             Tok::Word | Tok::Quoted => self.word_atom(),
             _ => self.err("an expression"),
         }
     }
 
-    fn map(&mut self) -> PResult<()> {
+    /// A map literal; whether it names no key but `timezone` (any case, as a temporal
+    /// constructor would read it).
+    fn map(&mut self) -> PResult<bool> {
+        let mut only_timezone = true;
         self.delimited('{', '}', |p| {
-            p.name()?;
+            only_timezone &= p.take_name()?.eq_ignore_ascii_case("timezone");
             p.expect_p(':', ":")?;
             p.expr().map(|_| ())
-        })
+        })?;
+        Ok(only_timezone)
     }
 
     /// `[…]`: a list, a list comprehension or a pattern comprehension.
@@ -2020,6 +2042,13 @@ impl<'a> Parser<'_, 'a, '_> {
         if self.p_at(j, '(') {
             let (name, dotted) = self.qualified_name()?;
             let args = self.arguments()?;
+            let call = CallArgs {
+                count: args.shapes.len(),
+                clock_map: matches!(args.shapes.as_slice(), [Shape::Map { clock: true }]),
+            };
+            if let Some(h) = replay::builtin(&name.to_lowercase(), call) {
+                self.f.replay.insert(h);
+            }
             // `` `apoc.cypher.run`(…) `` names a namespaced function too.
             if dotted || name.contains('.') {
                 self.routine(&name, Kind::Function, Some(&args));
@@ -2141,10 +2170,12 @@ impl<'a> Parser<'_, 'a, '_> {
         let entry = catalog::lookup(name, kind);
         match entry {
             None if kind == Kind::Procedure => {
+                self.f.replay.insert(ReplayHazard::Unknown);
                 self.f.uncertain.push(Class::Procedure);
                 self.f.notes.push(format!("unknown procedure {name}"));
             }
             None => {
+                self.f.replay.insert(ReplayHazard::Unknown);
                 self.certain(Class::Procedure);
                 self.f
                     .notes
@@ -2175,6 +2206,14 @@ impl<'a> Parser<'_, 'a, '_> {
         if e.persists {
             self.certain(Class::Procedure);
         }
+        if e.nondeterministic {
+            self.f
+                .replay
+                .insert(ReplayHazard::NondeterministicProcedure);
+        }
+        if e.internal_id {
+            self.f.replay.insert(ReplayHazard::InternalId);
+        }
     }
 
     /// A routine that runs Cypher given as a string: literal arguments are classified
@@ -2203,7 +2242,7 @@ impl<'a> Parser<'_, 'a, '_> {
             && !cypher_at(last)
             && !matches!(
                 args.shapes[last],
-                Shape::Map | Shape::Str(_) | Shape::Number
+                Shape::Map { .. } | Shape::Str(_) | Shape::Number
             )
         {
             self.dynamic_because(name, "is given parameters that are not a map literal");

@@ -6,9 +6,11 @@
 //! - `writer`: the thread that owns the open segment (group commit, rollover, fail-closed).
 //! - [`read`]: offline reading: segment listing, time index, verification.
 //! - [`query`]: audit queries over the journal.
+//! - [`committed`]: committed transactions streamed in commit order, chain verified.
 //! - [`replay`]: committed writes in commit order, replayed into a server.
 //! - [`sink`]: the optional `:AuditLogEntry` sink.
 
+pub mod committed;
 pub mod query;
 pub mod read;
 pub mod replay;

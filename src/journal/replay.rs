@@ -1,13 +1,13 @@
 //! Replaying committed writes, in journal order, into a Bolt server: the order test,
-//! point-in-time restore and the mirror all use this.
+//! point-in-time restore and the mirror all use this. The writes come from
+//! [`Committed`](super::committed::Committed), which streams them.
 
-use super::read::{list_segments, scan, ReadError};
+use super::committed::Committed;
+use super::read::ReadError;
 use crate::upstream::client::{BoltClient, ClientError};
-use boltward_journal::entry::Result as TxResult;
-use boltward_journal::{Entry, Intent, TxMode};
+use boltward_journal::{Intent, TxMode};
 use boltward_protocol::message::Begin;
 use boltward_protocol::{Map, Request};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The committed writes of the journal in `dir`, in the order their outcomes were
@@ -17,37 +17,17 @@ pub fn committed(dir: &Path, upto: Option<u64>) -> Result<Vec<Intent>, ReadError
 }
 
 /// The committed writes whose outcome LSN is after `after` (exclusive) and up to `upto`
-/// (inclusive), in commit order: what happened since a snapshot.
+/// (inclusive), in commit order: what happened since a snapshot. Collects [`Committed`],
+/// which streams the same one transaction at a time.
 pub fn committed_between(
     dir: &Path,
     after: Option<u64>,
     upto: Option<u64>,
 ) -> Result<Vec<Intent>, ReadError> {
-    let segments =
-        list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
-    let mut intents: HashMap<u64, Intent> = HashMap::new();
-    let mut out = Vec::new();
-    scan(&segments, |lsn, _, e| {
-        if upto.is_some_and(|u| lsn > u) {
-            return;
-        }
-        match e {
-            Entry::Intent(i) => {
-                intents.insert(lsn, i);
-            }
-            Entry::Outcome(o) => {
-                if let Some(i) = intents.remove(&o.intent) {
-                    if matches!(o.result, TxResult::Committed { .. })
-                        && after.is_none_or(|a| lsn > a)
-                    {
-                        out.push(i);
-                    }
-                }
-            }
-            _ => {}
-        }
-    })?;
-    Ok(out)
+    Committed::open(dir, after)?
+        .upto(upto)
+        .map(|tx| tx.map(|t| t.intent))
+        .collect()
 }
 
 /// Why a write could not be replayed.

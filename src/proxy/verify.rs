@@ -153,6 +153,10 @@ pub(crate) fn apply(c: &mut Classification, t: QueryType) {
             if c.classes.is_empty() {
                 c.classes.insert(Class::Read);
             }
+            // A read is never replayed.
+            if c.is_read() {
+                c.replay.clear();
+            }
         }
         QueryType::Write | QueryType::ReadWrite => {
             c.classes.remove(&Class::Read);
@@ -176,8 +180,17 @@ mod tests {
         // An unknown procedure alone: the server's `r` makes it a read.
         let mut c = classify("CALL my.proc()");
         assert!(c.verify);
+        assert!(
+            !c.replay.is_empty(),
+            "an unknown procedure is a replay hazard"
+        );
         apply(&mut c, QueryType::Read);
         assert!(c.is_read(), "{:?}", c.classes);
+        assert!(
+            c.replay.is_empty(),
+            "a read is never replayed: {:?}",
+            c.replay
+        );
 
         // What the structure proves stays, whatever the server says: a literal write inside
         // a dynamic function (READ mode to the server) next to an unknown procedure.
