@@ -91,6 +91,20 @@ pub struct Replication {
     /// A remote that does not answer a step (connect, marker, one transaction) within this
     /// many milliseconds is disconnected and retried (a black hole never stalls a mirror).
     pub apply_timeout_ms: u64,
+    /// When a remote's update counters differ from the primary's: `halt` (roll the
+    /// transaction back and stop that remote) or `continue` (commit, count, log).
+    pub on_drift: OnDrift,
+}
+
+/// `replication.on_drift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDrift {
+    /// Roll back and stop the remote.
+    #[default]
+    Halt,
+    /// Commit, count and log.
+    Continue,
 }
 
 impl Default for Replication {
@@ -101,6 +115,7 @@ impl Default for Replication {
             backoff_ms: 200,
             max_backoff_ms: 10_000,
             apply_timeout_ms: 10_000,
+            on_drift: OnDrift::Halt,
         }
     }
 }
@@ -819,6 +834,7 @@ pub const KEYS: &[&str] = &[
     "replication.backoff_ms",
     "replication.max_backoff_ms",
     "replication.apply_timeout_ms",
+    "replication.on_drift",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

@@ -138,6 +138,8 @@ pub struct ReplicationMetrics {
     pub apply_seconds: HistogramVec,
     /// Failed passes (each retried from the marker).
     pub errors: IntCounterVec,
+    /// Transactions whose update counters differed on the remote.
+    pub drift: IntCounterVec,
 }
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -181,6 +183,12 @@ impl ReplicationMetrics {
                 &["remote"],
             ),
             apply_seconds,
+            drift: counter_vec(
+                r,
+                "boltward_replication_drift_total",
+                "Transactions whose update counters on a remote differed from the primary's (replication.on_drift decides what follows)",
+                &["remote"],
+            ),
             errors: counter_vec(
                 r,
                 "boltward_replication_errors_total",

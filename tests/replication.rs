@@ -329,3 +329,61 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
     };
     assert_eq!(events(&remote.addr()), Some(10), "each event exactly once");
 }
+
+#[test]
+fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start(&primary, &remote, dir.path());
+    write_load(&bw, 3);
+    cli(&bw, &["reseed", "vps"]);
+    common::wait_until("seeded", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+    });
+    // Someone deletes a node on the remote, not through boltward.
+    rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        c.query(
+            "MATCH (n:Acc {k: 1}) DETACH DELETE n",
+            Map::new(),
+            Map::new(),
+        )
+        .await
+        .unwrap();
+    });
+    let applied_before = applied(&bw);
+    // The next update of that node sets a property on the primary and none on the remote.
+    rt().block_on(async {
+        let mut c = connect(&bw.addr).await;
+        let mut p = Map::new();
+        p.insert("k", 1);
+        c.query("MATCH (n:Acc {k: $k}) SET n.v = n.v + 1", p, Map::new())
+            .await
+            .unwrap();
+    });
+    common::wait_until("the remote stops on drift", Duration::from_secs(30), || {
+        status(&bw)["state"] == "stopped"
+    });
+    let s = status(&bw);
+    let reason = s["reason"].as_str().unwrap();
+    assert!(reason.contains("drift at LSN"), "{reason}");
+    assert!(
+        reason.contains("SET n.v = n.v + 1"),
+        "names the statement: {reason}"
+    );
+    assert_eq!(s["drift_total"], 1);
+    assert_eq!(
+        applied(&bw),
+        applied_before,
+        "the drifting transaction was not committed"
+    );
+    assert_eq!(
+        common::metric_value(
+            &bw.metrics(),
+            "boltward_replication_drift_total{remote=\"vps\"}"
+        ),
+        1.0
+    );
+}

@@ -11,7 +11,7 @@ use super::marker;
 use crate::upstream::{BoltClient, ClientError};
 use boltward_journal::{Intent, TxMode};
 use boltward_protocol::message::{Begin, Run};
-use boltward_protocol::{Map, Request};
+use boltward_protocol::{Map, Request, Value};
 
 /// Why a transaction could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,11 @@ pub enum ApplyError {
         /// Cause.
         source: ClientError,
     },
+    /// The remote's update counters differ from the primary's: it does not hold what the
+    /// primary held (a write made directly on it, or a statement whose replay differs).
+    /// The remote transaction was rolled back.
+    #[error("{0}")]
+    Drift(Drift),
     /// The marker no longer held the previous LSN: another writer moved it.
     #[error("LSN {lsn}: the remote's marker is no longer at LSN {prev}; another boltward or an operator moved it")]
     MarkerMoved {
@@ -41,6 +46,64 @@ pub enum ApplyError {
         /// The LSN the marker should have held.
         prev: u64,
     },
+}
+
+/// Update counters that differ between the primary and a remote for one transaction.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// Outcome LSN.
+    pub lsn: u64,
+    /// The transaction's first statement (for the log and the status).
+    pub statement: String,
+    /// `counter: primary → remote` for each counter that differs.
+    pub differences: Vec<String>,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "drift at LSN {}: update counters differ ({}) for `{}`",
+            self.lsn,
+            self.differences.join(", "),
+            self.statement
+        )
+    }
+}
+
+/// What to do when a transaction's counters differ on a remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDrift {
+    /// Roll it back and stop the remote there.
+    Halt,
+    /// Commit it, count it, and go on.
+    Continue,
+}
+
+/// Integer counters of a summary, added into `acc` (booleans such as `contains-updates`
+/// are not counters).
+fn add_counters(acc: &mut std::collections::BTreeMap<String, i64>, stats: &Map) {
+    for (k, v) in stats.iter() {
+        if let Some(n) = v.as_int() {
+            *acc.entry(k.to_owned()).or_default() += n;
+        }
+    }
+}
+
+/// The counters that differ (absent counts as 0).
+fn differences(primary: &Map, remote: &std::collections::BTreeMap<String, i64>) -> Vec<String> {
+    let mut expected = std::collections::BTreeMap::new();
+    add_counters(&mut expected, primary);
+    let keys: std::collections::BTreeSet<&String> = expected.keys().chain(remote.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (a, b) = (
+                expected.get(k).copied().unwrap_or(0),
+                remote.get(k).copied().unwrap_or(0),
+            );
+            (a != b).then(|| format!("{k}: {a} → {b}"))
+        })
+        .collect()
 }
 
 /// The statements of `intent` and its BEGIN's extra, decoded, targeted at `db` (or the
@@ -76,34 +139,66 @@ fn own_transactions(run: &Run) -> bool {
     crate::cypher::classify(&run.query).own_transactions
 }
 
-/// Applies the committed transaction at outcome LSN `lsn`, moving the marker from `prev`.
+/// Applies the committed transaction at outcome LSN `lsn`, moving the marker from `prev`;
+/// `expected` are the primary's update counters. Returns the drift it committed anyway
+/// (`OnDrift::Continue`).
 pub async fn apply(
     client: &mut BoltClient,
     intent: &Intent,
     lsn: u64,
     prev: u64,
+    expected: &Map,
     db: Option<&str>,
-) -> Result<(), ApplyError> {
+    on_drift: OnDrift,
+) -> Result<Option<Drift>, ApplyError> {
     let (runs, extra) = decode(intent, lsn, db)?;
     let remote = |source| ApplyError::Remote { lsn, source };
+    let first = runs.first().map(|r| r.query.clone()).unwrap_or_default();
+    let mut counters = std::collections::BTreeMap::new();
+    let drift = |counters: &std::collections::BTreeMap<String, i64>| {
+        let differences = differences(expected, counters);
+        (!differences.is_empty()).then(|| Drift {
+            lsn,
+            statement: first.chars().take(200).collect(),
+            differences,
+        })
+    };
     if intent.mode == TxMode::Auto && runs.iter().any(own_transactions) {
         for r in runs {
-            client
+            let result = client
                 .query(&r.query, r.parameters, extra.clone())
                 .await
                 .map_err(remote)?;
+            if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
+                add_counters(&mut counters, stats);
+            }
         }
+        // Committed already: a drift can only be reported.
         client.begin(extra).await.map_err(remote)?;
-        return advance_and_commit(client, lsn, prev).await;
+        advance_and_commit(client, lsn, prev).await?;
+        return Ok(drift(&counters));
     }
     client.begin(extra).await.map_err(remote)?;
     for r in runs {
-        if let Err(e) = client.query(&r.query, r.parameters, Map::new()).await {
-            let _ = client.reset().await;
-            return Err(remote(e));
+        match client.query(&r.query, r.parameters, Map::new()).await {
+            Ok(result) => {
+                if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
+                    add_counters(&mut counters, stats);
+                }
+            }
+            Err(e) => {
+                let _ = client.reset().await;
+                return Err(remote(e));
+            }
         }
     }
-    advance_and_commit(client, lsn, prev).await
+    let found = drift(&counters);
+    if let (Some(d), OnDrift::Halt) = (&found, on_drift) {
+        let _ = client.rollback().await;
+        return Err(ApplyError::Drift(d.clone()));
+    }
+    advance_and_commit(client, lsn, prev).await?;
+    Ok(found)
 }
 
 async fn advance_and_commit(

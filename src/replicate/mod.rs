@@ -101,6 +101,10 @@ impl Replication {
                         config.replication.max_backoff_ms,
                     ),
                     timeout: std::time::Duration::from_millis(config.replication.apply_timeout_ms),
+                    on_drift: match config.replication.on_drift {
+                        crate::config::OnDrift::Halt => apply::OnDrift::Halt,
+                        crate::config::OnDrift::Continue => apply::OnDrift::Continue,
+                    },
                 },
             )));
         }

@@ -78,6 +78,8 @@ pub struct RemoteStatus {
     pub lag_more: bool,
     /// Transactions applied since boltward started.
     pub applied_total: u64,
+    /// Transactions whose update counters differed on the remote since boltward started.
+    pub drift_total: u64,
     /// The seed it descends from (a snapshot id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generation: Option<String>,
@@ -98,6 +100,8 @@ pub struct Deps {
     pub(crate) max_backoff: Duration,
     /// Longest wait for one step on the remote.
     pub(crate) timeout: Duration,
+    /// What a drift does.
+    pub(crate) on_drift: apply::OnDrift,
 }
 
 /// One remote.
@@ -134,6 +138,7 @@ impl Remote {
             lag_transactions: 0,
             lag_more: false,
             applied_total: 0,
+            drift_total: 0,
             generation: None,
             last_error: None,
         };
@@ -300,10 +305,18 @@ impl Remote {
             return Ok(Pass::Wait);
         }
         self.state(RemoteState::Streaming, None);
+        // The journal's newest LSN when it last held nothing more for this remote.
+        let mut seen = u64::MAX;
         loop {
             if self.paused.load(Ordering::Acquire) || self.reseed.load(Ordering::Acquire) {
                 let _ = client.close().await;
                 return Ok(Pass::Again);
+            }
+            let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
+            if newest == seen {
+                // Nothing new since the last read: no need to read the journal again.
+                let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+                continue;
             }
             let dir = self.deps.journal.dir().to_owned();
             let (after, limit) = (at.lsn, self.deps.batch);
@@ -312,6 +325,9 @@ impl Remote {
                     .await
                     .map_err(|e| PassError::Journal(e.to_string()))?
                     .map_err(|e| PassError::Journal(e.to_string()))?;
+            if batch.committed.is_empty() && batch.in_doubt.is_none() {
+                seen = newest;
+            }
             self.set(|s| {
                 s.journal_lsn = batch.last_lsn;
                 s.lag_transactions = batch.committed.len() as u64;
@@ -327,15 +343,30 @@ impl Remote {
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            for (lsn, intent) in &batch.committed {
+            for tx in &batch.committed {
+                let lsn = tx.lsn;
                 let started = Instant::now();
                 let applied = tokio::time::timeout(
                     self.deps.timeout,
-                    apply::apply(&mut client, intent, *lsn, at.lsn, self.db()),
+                    apply::apply(
+                        &mut client,
+                        &tx.intent,
+                        lsn,
+                        at.lsn,
+                        &tx.stats,
+                        self.db(),
+                        self.deps.on_drift,
+                    ),
                 )
                 .await;
-                match applied {
-                    Ok(Ok(())) => {}
+                let drift = match applied {
+                    Ok(Ok(drift)) => drift,
+                    Ok(Err(ApplyError::Drift(d))) => {
+                        self.drifted(&d);
+                        let reason = format!("{d}; the transaction was rolled back on the remote (replication.on_drift = \"halt\"): check the remote, then reseed it");
+                        self.state(RemoteState::Stopped, Some(reason));
+                        return Ok(Pass::Wait);
+                    }
                     Ok(Err(e @ ApplyError::Decode { .. })) => {
                         self.state(RemoteState::Stopped, Some(e.to_string()));
                         return Ok(Pass::Wait);
@@ -347,21 +378,35 @@ impl Remote {
                             self.deps.timeout.as_millis()
                         )))
                     }
+                };
+                if let Some(d) = &drift {
+                    self.drifted(d);
                 }
                 self.deps
                     .metrics
                     .apply_seconds
                     .with_label_values(&[self.cfg.name.as_str()])
                     .observe(started.elapsed().as_secs_f64());
-                at.lsn = *lsn;
+                at.lsn = lsn;
                 self.set(|s| {
-                    s.applied_lsn = *lsn;
+                    s.applied_lsn = lsn;
                     s.applied_total += 1;
                     s.lag_transactions = s.lag_transactions.saturating_sub(1);
                     s.last_error = None;
                 });
             }
         }
+    }
+
+    /// Counts and logs a drift.
+    fn drifted(&self, d: &apply::Drift) {
+        warn!(remote = %self.cfg.name, lsn = d.lsn, statement = %d.statement, differences = %d.differences.join(", "), "mirror: drift: the remote's update counters differ from the primary's");
+        self.deps
+            .metrics
+            .drift
+            .with_label_values(&[self.cfg.name.as_str()])
+            .inc();
+        self.set(|s| s.drift_total += 1);
     }
 
     /// Overwrites the remote with a fresh snapshot of the primary and seeds the marker at

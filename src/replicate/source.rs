@@ -9,11 +9,22 @@ use boltward_journal::{Entry, Intent};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// One committed transaction a remote has not applied.
+#[derive(Debug)]
+pub struct Pending {
+    /// Its outcome LSN (its place in commit order).
+    pub lsn: u64,
+    /// What was written.
+    pub intent: Intent,
+    /// The primary's update counters, summed over its statements.
+    pub stats: boltward_protocol::Map,
+}
+
 /// The next transactions a remote applies.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// `(outcome LSN, intent)` of committed transactions after the marker, oldest first.
-    pub committed: Vec<(u64, Intent)>,
+    /// Committed transactions after the marker, oldest first.
+    pub committed: Vec<Pending>,
     /// The outcome LSN of a transaction in doubt the remote has reached: nothing after it
     /// is applied until it is resolved.
     pub in_doubt: Option<u64>,
@@ -44,8 +55,8 @@ pub fn committed_after(dir: &Path, after: u64, limit: usize) -> Result<Batch, Re
                     return;
                 }
                 match o.result {
-                    TxResult::Committed { .. } if batch.committed.len() < limit => {
-                        batch.committed.push((lsn, intent));
+                    TxResult::Committed { stats, .. } if batch.committed.len() < limit => {
+                        batch.committed.push(Pending { lsn, intent, stats });
                     }
                     TxResult::Committed { .. } => {
                         batch.more = true;
