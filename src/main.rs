@@ -157,6 +157,7 @@ fn replication(cmd: ReplicationCommand) -> ExitCode {
         ReplicationCommand::Pause(a) => (a.control, "pause", a.remote),
         ReplicationCommand::Resume(a) => (a.control, "resume", a.remote),
         ReplicationCommand::Reseed(a) => (a.control, "reseed", a.remote),
+        ReplicationCommand::Verify(a) => return boltward::cli::replication::verify(&a),
     };
     let path = format!("/v1/replication/{remote}/{verb}");
     control(&args, "POST", &path, |r: &api::ReplicationRemote| {

@@ -206,6 +206,12 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
     };
     assert_eq!(values(&primary.addr()), values(&remote.addr()));
 
+    // An on-demand comparison at a snapshot's LSN (the remote stops there; the primary's
+    // writes are held only for the snapshot itself).
+    let out = cli(&bw, &["verify", "vps"]);
+    assert!(out.contains("vps: equal to snapshot"), "{out}");
+    assert_eq!(status(&bw)["last_verify"]["equal"], true);
+
     // The marker holds the LSN of the last committed transaction.
     let marker = rt().block_on(async {
         let mut c = connect(&remote.addr()).await;
@@ -292,9 +298,9 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
     let dir = tempfile::tempdir().unwrap();
     let bw = start_at(&primary, &relay.addr, dir.path());
     cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded", Duration::from_secs(60), || {
+    common::wait_until("seeded and verified", Duration::from_secs(60), || {
         let s = status(&bw);
-        s["state"] == "streaming" && s["generation"].is_string()
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
     });
     let before = relay.connections();
     for i in 0..before {
@@ -338,23 +344,47 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
     let bw = start(&primary, &remote, dir.path());
     write_load(&bw, 3);
     cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded", Duration::from_secs(60), || {
+    // A reseed verifies the remote against the snapshot it was seeded from.
+    common::wait_until("seeded and verified", Duration::from_secs(60), || {
         let s = status(&bw);
-        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
     });
-    // Someone deletes a node on the remote, not through boltward.
+
+    // Someone writes on the remote, not through boltward: `verify` sees it.
     rt().block_on(async {
         let mut c = connect(&remote.addr()).await;
-        c.query(
-            "MATCH (n:Acc {k: 1}) DETACH DELETE n",
-            Map::new(),
-            Map::new(),
-        )
-        .await
+        c.query("CREATE (:Stray)", Map::new(), Map::new())
+            .await
+            .unwrap();
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(["replication", "verify", "vps", "--control", &bw.control])
+        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
+        .output()
         .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("DIFFERS"), "{text}");
+    let s = status(&bw);
+    assert_eq!(s["state"], "stopped", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(reason.contains("fingerprint differs"), "{reason}");
+    assert_eq!(s["drift_total"], 1);
+
+    // Reseeded, it is equal again; then a deletion on the remote is caught by the update
+    // counters of the next write that touches it.
+    cli(&bw, &["reseed", "vps"]);
+    common::wait_until("reseeded and verified", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
+    });
+    rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        let q = "MATCH (n:Acc {k: 1}) DETACH DELETE n";
+        c.query(q, Map::new(), Map::new()).await.unwrap();
     });
     let applied_before = applied(&bw);
-    // The next update of that node sets a property on the primary and none on the remote.
+    // The update sets a property on the primary and none on the remote.
     rt().block_on(async {
         let mut c = connect(&bw.addr).await;
         let mut p = Map::new();
@@ -373,17 +403,13 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
         reason.contains("SET n.v = n.v + 1"),
         "names the statement: {reason}"
     );
-    assert_eq!(s["drift_total"], 1);
+    assert_eq!(s["drift_total"], 2);
     assert_eq!(
         applied(&bw),
         applied_before,
         "the drifting transaction was not committed"
     );
-    assert_eq!(
-        common::metric_value(
-            &bw.metrics(),
-            "boltward_replication_drift_total{remote=\"vps\"}"
-        ),
-        1.0
-    );
+    let metrics = bw.metrics();
+    let drift = common::metric_value(&metrics, "boltward_replication_drift_total{remote=\"vps\"}");
+    assert_eq!(drift, 2.0);
 }

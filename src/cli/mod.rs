@@ -173,6 +173,9 @@ pub enum ReplicationCommand {
     Resume(RemoteArgs),
     /// Overwrite a remote with a fresh snapshot of the primary and stream from its LSN.
     Reseed(RemoteArgs),
+    /// Take a snapshot of the primary and compare the remote with it at its LSN. Exit 0
+    /// equal, 1 different, 3 no answer in time.
+    Verify(RemoteArgs),
 }
 
 /// A command about one remote.

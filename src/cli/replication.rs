@@ -1,6 +1,11 @@
 //! `boltward replication status`: one line per remote.
 
+use super::client::{call, Failed};
+use super::RemoteArgs;
+use crate::control::api;
 use crate::replicate::RemoteStatus;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 /// The remotes as a table: name, state, applied LSN, lag, then why it waits if it does.
 pub fn table(remotes: &[RemoteStatus]) -> String {
@@ -32,4 +37,54 @@ pub fn table(remotes: &[RemoteStatus]) -> String {
         ));
     }
     out
+}
+
+/// `boltward replication verify NAME`: takes the snapshot, then waits for the remote's
+/// comparison with it.
+pub fn verify(args: &RemoteArgs) -> ExitCode {
+    let path = format!("/v1/replication/{}/verify", args.remote);
+    let started = match call::<api::ReplicationVerify>(&args.control, "POST", &path) {
+        Ok(a) => a.body,
+        Err(Failed(code)) => return code,
+    };
+    let deadline = Instant::now() + Duration::from_secs(args.control.timeout_secs);
+    loop {
+        let status = match call::<api::Replication>(&args.control, "GET", "/v1/replication") {
+            Ok(a) => a,
+            Err(Failed(code)) => return code,
+        };
+        let remote = status.body.remotes.iter().find(|r| r.name == args.remote);
+        if let Some(v) = remote
+            .and_then(|r| r.last_verify.as_ref())
+            .filter(|v| v.snapshot == started.snapshot)
+        {
+            if args.control.json {
+                println!("{}", serde_json::to_string(v).unwrap_or_default());
+            } else if v.equal {
+                println!(
+                    "{}: equal to snapshot {} at LSN {} ({} nodes, {} relationships; fingerprint {})",
+                    args.remote, v.snapshot, v.lsn, v.nodes, v.relationships, v.remote
+                );
+            } else {
+                println!(
+                    "{}: DIFFERS from snapshot {} at LSN {}: primary {} remote {}",
+                    args.remote, v.snapshot, v.lsn, v.primary, v.remote
+                );
+            }
+            return if v.equal {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            };
+        }
+        if Instant::now() >= deadline {
+            let state = remote.map(|r| format!("{:?}", r.state)).unwrap_or_default();
+            eprintln!(
+                "boltward: {} has not compared itself with snapshot {} within {}s (state {state}); see `boltward replication status`",
+                args.remote, started.snapshot, args.control.timeout_secs
+            );
+            return ExitCode::from(3);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -398,3 +398,14 @@ pub struct Replication {
 
 /// One remote (the answer to `POST /v1/replication/{remote}/…` too).
 pub type ReplicationRemote = crate::replicate::RemoteStatus;
+
+/// `POST /v1/replication/{remote}/verify`: the snapshot every remote compares itself with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicationVerify {
+    /// The remote asked about.
+    pub remote: String,
+    /// The snapshot taken.
+    pub snapshot: String,
+    /// Its journal LSN.
+    pub lsn: u64,
+}

@@ -209,6 +209,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/replication/{remote}/pause", post(replication::pause))
         .route("/v1/replication/{remote}/resume", post(replication::resume))
         .route("/v1/replication/{remote}/reseed", post(replication::reseed))
+        .route("/v1/replication/{remote}/verify", post(replication::verify))
         .route("/health/graph", get(status::health_graph))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/verify", get(audit::verify).post(audit::verify))

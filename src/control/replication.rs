@@ -1,6 +1,6 @@
 //! Mirrors: `GET /v1/replication`, `POST /v1/replication/{remote}/pause|resume|reseed`.
 
-use super::api::{Replication, ReplicationRemote};
+use super::api::{Replication, ReplicationRemote, ReplicationVerify};
 use super::{ApiError, Shared};
 use crate::replicate::ReplicationError;
 use axum::extract::{Path, State};
@@ -44,4 +44,16 @@ pub(super) async fn reseed(
 ) -> Result<Json<ReplicationRemote>, ApiError> {
     tracing::info!(remote = %remote, "mirror reseed requested through the control port");
     s.replication.reseed(&remote).map(Json).map_err(error)
+}
+
+pub(super) async fn verify(
+    State(s): State<Shared>,
+    Path(remote): Path<String>,
+) -> Result<Json<ReplicationVerify>, ApiError> {
+    let (snapshot, lsn) = s.replication.verify(&remote).await.map_err(error)?;
+    Ok(Json(ReplicationVerify {
+        remote,
+        snapshot,
+        lsn,
+    }))
 }

@@ -20,7 +20,7 @@ use crate::journal::Journal;
 use crate::metrics::ReplicationMetrics;
 use crate::snapshot::service::Snapshots;
 use crate::upstream::{ConnectError, Connector};
-pub use remote::{RemoteState, RemoteStatus};
+pub use remote::{RemoteState, RemoteStatus, Verification};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -46,6 +46,9 @@ pub enum ReplicationError {
         /// Cause.
         source: ConnectError,
     },
+    /// The snapshot a verification compares against could not be taken.
+    #[error("verify: {0}")]
+    Snapshot(String),
     /// No remote has this name.
     #[error("no remote named '{0}' (see `boltward replication status`)")]
     Unknown(String),
@@ -142,6 +145,19 @@ impl Replication {
         let r = self.remote(name)?;
         r.resume();
         Ok(r.status())
+    }
+
+    /// Takes a snapshot of the primary; every remote stops at its LSN and compares its
+    /// fingerprint with it (the result is in the remote's `last_verify`). The snapshot id
+    /// and LSN.
+    pub async fn verify(&self, name: &str) -> Result<(String, u64), ReplicationError> {
+        let r = self.remote(name)?;
+        let m = r
+            .snapshots()
+            .create("verify")
+            .await
+            .map_err(|e| ReplicationError::Snapshot(e.to_string()))?;
+        Ok((m.id, m.journal_lsn.unwrap_or(0)))
     }
 
     /// Overwrites `name` with a fresh snapshot of the primary and streams from its LSN.

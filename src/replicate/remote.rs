@@ -8,7 +8,7 @@ use super::source;
 use crate::config::{self, ReplicationMode};
 use crate::journal::Journal;
 use crate::metrics::ReplicationMetrics;
-use crate::snapshot::service::Snapshots;
+use crate::snapshot::service::{SnapshotEvent, Snapshots};
 use crate::upstream::{BoltClient, Connector};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,6 +86,35 @@ pub struct RemoteStatus {
     /// The last failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The last comparison with a snapshot of the primary, made at the snapshot's LSN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_verify: Option<Verification>,
+}
+
+/// A remote compared with a snapshot of the primary at the snapshot's LSN.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verification {
+    /// The snapshot.
+    pub snapshot: String,
+    /// The journal LSN both were at.
+    pub lsn: u64,
+    /// The fingerprints are equal.
+    pub equal: bool,
+    /// The primary's fingerprint (the snapshot's).
+    pub primary: String,
+    /// The remote's fingerprint (its marker excluded).
+    pub remote: String,
+    /// Nodes and relationships on the remote.
+    pub nodes: u64,
+    /// Relationships on the remote.
+    pub relationships: u64,
+}
+
+/// A snapshot the remote stops at to compare itself with.
+struct VerifyPoint {
+    id: String,
+    lsn: u64,
+    manifest: Option<Box<crate::snapshot::store::Manifest>>,
 }
 
 /// What a remote works with.
@@ -112,6 +141,8 @@ pub struct Remote {
     paused: AtomicBool,
     reseed: AtomicBool,
     wake: Notify,
+    /// The primary's snapshots, which the remote verifies itself against.
+    events: Mutex<tokio::sync::broadcast::Receiver<SnapshotEvent>>,
 }
 
 /// Why a pass over the remote ended.
@@ -141,7 +172,9 @@ impl Remote {
             drift_total: 0,
             generation: None,
             last_error: None,
+            last_verify: None,
         };
+        let events = Mutex::new(deps.snapshots.subscribe());
         Remote {
             cfg,
             deps,
@@ -149,7 +182,12 @@ impl Remote {
             paused: AtomicBool::new(false),
             reseed: AtomicBool::new(false),
             wake: Notify::new(),
+            events,
         }
+    }
+
+    pub(crate) fn snapshots(&self) -> &Arc<Snapshots> {
+        &self.deps.snapshots
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -307,25 +345,35 @@ impl Remote {
         self.state(RemoteState::Streaming, None);
         // The journal's newest LSN when it last held nothing more for this remote.
         let mut seen = u64::MAX;
+        let mut point: Option<VerifyPoint> = None;
         loop {
             if self.paused.load(Ordering::Acquire) || self.reseed.load(Ordering::Acquire) {
                 let _ = client.close().await;
                 return Ok(Pass::Again);
             }
+            self.follow_snapshots(&mut point);
             let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
-            if newest == seen {
+            if newest == seen && point.is_none() {
                 // Nothing new since the last read: no need to read the journal again.
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
             let dir = self.deps.journal.dir().to_owned();
             let (after, limit) = (at.lsn, self.deps.batch);
-            let batch =
+            let mut batch =
                 tokio::task::spawn_blocking(move || source::committed_after(&dir, after, limit))
                     .await
                     .map_err(|e| PassError::Journal(e.to_string()))?
                     .map_err(|e| PassError::Journal(e.to_string()))?;
-            if batch.committed.is_empty() && batch.in_doubt.is_none() {
+            if let Some(p) = &point {
+                // Stop exactly at the snapshot's LSN until it is compared.
+                if batch.committed.iter().any(|t| t.lsn > p.lsn) {
+                    batch.committed.retain(|t| t.lsn <= p.lsn);
+                    batch.more = true;
+                }
+                batch.in_doubt = batch.in_doubt.filter(|l| *l <= p.lsn);
+            }
+            if batch.committed.is_empty() && batch.in_doubt.is_none() && point.is_none() {
                 seen = newest;
             }
             self.set(|s| {
@@ -339,6 +387,12 @@ impl Remote {
                     warn!(remote = %self.cfg.name, lsn, "mirror: stopped before a transaction in doubt");
                     self.state(RemoteState::Stopped, Some(reason));
                     return Ok(Pass::Wait);
+                }
+                if let Some(p) = point.take_if(|p| p.manifest.is_some()) {
+                    if !self.verify_at(&mut client, p).await? {
+                        return Ok(Pass::Wait);
+                    }
+                    continue;
                 }
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
@@ -396,6 +450,80 @@ impl Remote {
                 });
             }
         }
+    }
+
+    /// Takes in the primary's snapshot events: a snapshot marked at LSN L becomes the
+    /// point this remote stops at; its manifest (fingerprint) arrives when it is written.
+    fn follow_snapshots(&self, point: &mut Option<VerifyPoint>) {
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match events.try_recv() {
+                Ok(SnapshotEvent::Marked { id, lsn }) => {
+                    *point = Some(VerifyPoint {
+                        id,
+                        lsn,
+                        manifest: None,
+                    });
+                }
+                Ok(SnapshotEvent::Taken(m)) => {
+                    if let Some(p) = point.as_mut().filter(|p| p.id == m.id) {
+                        p.manifest = Some(m);
+                    }
+                }
+                Ok(SnapshotEvent::Failed { .. }) => *point = None,
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Compares the remote, stopped at the snapshot's LSN, with the snapshot; `false` when
+    /// it differs and `replication.on_drift` halts the remote.
+    async fn verify_at(&self, client: &mut BoltClient, p: VerifyPoint) -> Result<bool, PassError> {
+        let Some(manifest) = p.manifest else {
+            return Ok(true);
+        };
+        let scope = crate::snapshot::export::Scope {
+            database: self.cfg.database.clone(),
+            batch: self.deps.snapshots.config().snapshot.batch as i64,
+        };
+        let digest = crate::recovery::digest_of(client, &scope)
+            .await
+            .map_err(|e| PassError::Remote(format!("fingerprinting the remote: {e}")))?;
+        let remote = digest.fingerprint.hex();
+        let v = Verification {
+            snapshot: manifest.id.clone(),
+            lsn: p.lsn,
+            equal: remote == manifest.fingerprint,
+            primary: manifest.fingerprint.clone(),
+            remote,
+            nodes: digest.fingerprint.nodes(),
+            relationships: digest.fingerprint.relationships(),
+        };
+        let equal = v.equal;
+        if equal {
+            info!(remote = %self.cfg.name, snapshot = %v.snapshot, lsn = v.lsn, "mirror: verified: the remote equals the primary's snapshot at its LSN");
+        } else {
+            warn!(remote = %self.cfg.name, snapshot = %v.snapshot, lsn = v.lsn, primary = %v.primary, remote_fingerprint = %v.remote, "mirror: drift: the remote differs from the primary's snapshot at its LSN");
+            self.deps
+                .metrics
+                .drift
+                .with_label_values(&[self.cfg.name.as_str()])
+                .inc();
+        }
+        let reason = format!(
+            "drift: the remote's fingerprint differs from snapshot {} at LSN {}: check the remote, then reseed it",
+            v.snapshot, v.lsn
+        );
+        self.set(|s| {
+            s.drift_total += u64::from(!equal);
+            s.last_verify = Some(v);
+        });
+        if !equal && self.deps.on_drift == apply::OnDrift::Halt {
+            self.state(RemoteState::Stopped, Some(reason));
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Counts and logs a drift.

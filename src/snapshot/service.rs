@@ -10,7 +10,7 @@ use crate::gate::{BarrierTimeout, WriteGate};
 use crate::journal::Journal;
 use crate::metrics::SnapshotMetrics;
 use crate::upstream::{BoltClient, ClientError, Connector, UpstreamHandle};
-use boltward_journal::entry::{Entry, Event};
+use boltward_journal::entry::{Entry, Event as JournalEvent};
 use boltward_protocol::Map;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,6 +65,28 @@ pub struct Snapshots {
     journal: Option<Journal>,
     metrics: SnapshotMetrics,
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// What mirrors follow: each snapshot's LSN while writes are held, then its outcome.
+    events: tokio::sync::broadcast::Sender<SnapshotEvent>,
+}
+
+/// A snapshot's progress, for mirrors that verify themselves against it.
+#[derive(Debug, Clone)]
+pub enum SnapshotEvent {
+    /// Writes are held and the journal is at `lsn`: the snapshot holds exactly the
+    /// transactions committed up to it.
+    Marked {
+        /// Snapshot id.
+        id: String,
+        /// Journal LSN.
+        lsn: u64,
+    },
+    /// The snapshot was written.
+    Taken(Box<Manifest>),
+    /// The snapshot failed.
+    Failed {
+        /// Snapshot id, when it got one.
+        id: Option<String>,
+    },
 }
 
 impl Snapshots {
@@ -92,6 +114,7 @@ impl Snapshots {
             journal,
             metrics,
             one_at_a_time: tokio::sync::Mutex::new(()),
+            events: tokio::sync::broadcast::channel(16).0,
         }
     }
 
@@ -141,6 +164,11 @@ impl Snapshots {
         })
     }
 
+    /// Follows the snapshots taken from now on (see [`SnapshotEvent`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SnapshotEvent> {
+        self.events.subscribe()
+    }
+
     /// Snapshots the upstream in force, holding writes while it reads.
     pub async fn create(&self, kind: &str) -> Result<Manifest, SnapshotError> {
         let target = Target {
@@ -179,11 +207,13 @@ impl Snapshots {
                     lsn = ?m.journal_lsn,
                     "snapshot taken"
                 );
+                let _ = self.events.send(SnapshotEvent::Taken(Box::new(m.clone())));
                 if let Err(e) = self.prune() {
                     warn!(error = %e, "retention failed");
                 }
             }
             Err(e) => {
+                let _ = self.events.send(SnapshotEvent::Failed { id: None });
                 self.metrics.failures.inc();
                 warn!(error = %e, kind, "snapshot failed");
             }
@@ -220,6 +250,12 @@ impl Snapshots {
             (Some(j), true) => Some(self.mark(j, &id).await),
             _ => None,
         };
+        if let Some(lsn) = journal_lsn {
+            let _ = self.events.send(SnapshotEvent::Marked {
+                id: id.clone(),
+                lsn,
+            });
+        }
         let (schema, schema_skipped) = export::read_schema(&mut client, &scope)
             .await
             .map_err(ExportError::from)?;
@@ -264,7 +300,7 @@ impl Snapshots {
     /// Records the snapshot in the journal while writes are held; its LSN is the point
     /// the snapshot's contents correspond to.
     async fn mark(&self, journal: &Journal, id: &str) -> u64 {
-        let event = Entry::Event(Event {
+        let event = Entry::Event(JournalEvent {
             name: "snapshot".into(),
             details: Map::from([("id", id)]),
         });
