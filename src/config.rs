@@ -94,6 +94,24 @@ pub struct Replication {
     /// When a remote's update counters differ from the primary's: `halt` (roll the
     /// transaction back and stop that remote) or `continue` (commit, count, log).
     pub on_drift: OnDrift,
+    /// Writes whose replay on a mirror can differ (`rand()`, `datetime()`, `id()`, …; see
+    /// docs/policy.md, "Replay safety"): `allow`, `warn` (log and count) or `refuse`
+    /// (a FAILURE telling the writer to pass the value as a parameter). Only with remotes.
+    #[serde(rename = "unsafe")]
+    pub unsafe_replay: UnsafeReplay,
+}
+
+/// `replication.unsafe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsafeReplay {
+    /// Run them as sent.
+    Allow,
+    /// Run them; log and count each.
+    #[default]
+    Warn,
+    /// Refuse them with a FAILURE that says what to do.
+    Refuse,
 }
 
 /// `replication.on_drift`.
@@ -116,6 +134,7 @@ impl Default for Replication {
             max_backoff_ms: 10_000,
             apply_timeout_ms: 10_000,
             on_drift: OnDrift::Halt,
+            unsafe_replay: UnsafeReplay::Warn,
         }
     }
 }
@@ -835,6 +854,7 @@ pub const KEYS: &[&str] = &[
     "replication.max_backoff_ms",
     "replication.apply_timeout_ms",
     "replication.on_drift",
+    "replication.unsafe",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

@@ -103,6 +103,8 @@ pub struct ProxyMetrics {
     pub autocommit_retries: IntCounter,
     /// Client COMMITs boltward replaced by a ROLLBACK, by rule.
     pub commits_rolled_back: IntCounterVec,
+    /// Writes whose replay on a mirror can differ, by hazard.
+    pub replay_unsafe: IntCounterVec,
     /// Statements the classifier could not escape, lex or parse (classed as writes).
     pub statements_unparsed: IntCounter,
     /// Policy reloads by outcome.
@@ -315,6 +317,12 @@ impl Metrics {
                 &r,
                 "boltward_autocommit_retries_total",
                 "Auto-commit writes run again after boltward's COMMIT of them failed with a transient error (nothing of their result had been shown)",
+            ),
+            replay_unsafe: counter_vec(
+                &r,
+                "boltward_statements_replay_unsafe_total",
+                "Writes whose replay on a mirror can differ (rand(), datetime(), id(), unordered LIMIT, …), by hazard; counted with replication.unsafe = warn or refuse",
+                &["hazard"],
             ),
             commits_rolled_back: counter_vec(
                 &r,

@@ -63,6 +63,31 @@ pub fn apply_delete_rate(verdict: &mut Verdict, deletes: bool, used: impl FnOnce
     }
 }
 
+/// `replication:unsafe`: a write whose replay on a mirror can differ from what the primary
+/// wrote (see [`crate::cypher::replay`]). With `refuse` an allowing verdict becomes a
+/// refusal that says what to do; with `warn` and `refuse` the hazards are returned (to log
+/// and count).
+pub fn replay_unsafe(
+    verdict: &mut Verdict,
+    c: &crate::cypher::Classification,
+    mode: crate::config::UnsafeReplay,
+) -> Vec<&'static str> {
+    use crate::config::UnsafeReplay;
+    if mode == UnsafeReplay::Allow || c.is_read() || c.replay.is_empty() {
+        return Vec::new();
+    }
+    let hazards: Vec<&'static str> = c.replay.iter().map(|h| h.as_str()).collect();
+    if mode == UnsafeReplay::Refuse && !verdict.denied() {
+        verdict.verdict = Decision::Deny;
+        verdict.rule = "replication:unsafe".into();
+        verdict.reason = format!(
+            "this write would replay differently on a mirror ({}): compute the value in the application and pass it as a parameter (e.g. `SET n.id = $id`, `SET n.at = $now`), order rows before SKIP/LIMIT, or set replication.unsafe = \"warn\"",
+            hazards.join(", ")
+        );
+    }
+    hazards
+}
+
 /// `guard:deletion-budget`: the transaction deleted `deleted` entities, `budget` allowed.
 pub fn deletion_budget(deleted: i64, budget: Option<u64>) -> Option<Refusal> {
     let max = budget?;

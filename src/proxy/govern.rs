@@ -124,6 +124,8 @@ pub(crate) struct Governor {
     rate: Option<(u64, Duration)>,
     /// Whether the session journals (only then is [`Decision::decided`] filled).
     journaling: bool,
+    /// What happens to writes whose replay on a mirror can differ.
+    unsafe_replay: crate::config::UnsafeReplay,
 }
 
 /// What governance decided about one request, by value.
@@ -171,11 +173,17 @@ impl Governor {
             actor,
             version,
             journaling,
+            unsafe_replay: crate::config::UnsafeReplay::Allow,
             failed: false,
             tx: None,
             last: None,
             rate: None,
         }
+    }
+
+    /// What happens to writes whose replay on a mirror can differ (`allow` without mirrors).
+    pub(crate) fn set_unsafe_replay(&mut self, mode: crate::config::UnsafeReplay) {
+        self.unsafe_replay = mode;
     }
 
     fn refuse(&mut self, verdict: &Verdict) -> Action {
@@ -357,6 +365,14 @@ impl Governor {
                 crate::policy::guards::apply_delete_rate(&mut verdict, c.deletes, |window| {
                     rates.used(&actor, window)
                 });
+                for hazard in
+                    crate::policy::guards::replay_unsafe(&mut verdict, &c, self.unsafe_replay)
+                {
+                    metrics.replay_unsafe.with_label_values(&[hazard]).inc();
+                    if !verdict.denied() {
+                        warn!(hazard, "a write whose replay on a mirror can differ (replication.unsafe = \"warn\"); pass such values as parameters");
+                    }
+                }
                 log_verdict(&actor, &c, &verdict, &run.query);
                 let decided = self.journaling.then(|| {
                     super::audit::StmtInfo::new(

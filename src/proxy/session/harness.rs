@@ -126,7 +126,13 @@ impl Harness {
     pub(crate) fn new(journaling: bool) -> Self {
         let version = Version::new(5, 4);
         Harness {
-            machine: Machine::new(version, Actor::default(), 1, journaling),
+            machine: Machine::new(
+                version,
+                Actor::default(),
+                1,
+                journaling,
+                crate::config::UnsafeReplay::Allow,
+            ),
             policy: &fixed().0,
             rates: DeleteRates::default(),
             metrics: &fixed().1,
@@ -159,6 +165,12 @@ impl Harness {
         h.server(Answer::Success { records: 0 });
         h.server(Answer::Success { records: 0 });
         h
+    }
+
+    /// Sets `replication.unsafe` for this session.
+    #[cfg(test)]
+    pub(crate) fn set_unsafe_replay(&mut self, mode: crate::config::UnsafeReplay) {
+        self.machine.governor.set_unsafe_replay(mode);
     }
 
     /// The machine, to ask it directly.

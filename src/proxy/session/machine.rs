@@ -196,8 +196,14 @@ pub(crate) struct Machine {
 
 impl Machine {
     /// A session that negotiated `version`; `journaling` when a journal records its writes.
-    pub(crate) fn new(version: Version, actor: Actor, conn: u64, journaling: bool) -> Self {
-        Machine {
+    pub(crate) fn new(
+        version: Version,
+        actor: Actor,
+        conn: u64,
+        journaling: bool,
+        unsafe_replay: crate::config::UnsafeReplay,
+    ) -> Self {
+        let mut m = Machine {
             version,
             conn,
             tracker: Tracker::new(version),
@@ -209,7 +215,9 @@ impl Machine {
             unresolved: Vec::new(),
             wrapped: None,
             write_slot: None,
-        }
+        };
+        m.governor.set_unsafe_replay(unsafe_replay);
+        m
     }
 
     pub(crate) fn version(&self) -> Version {

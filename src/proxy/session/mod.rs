@@ -222,7 +222,13 @@ pub(crate) async fn run(
         cert_subject,
         ..Actor::default()
     };
-    let machine = Machine::new(version, actor, conn, ctx.journal.is_some());
+    // Replay safety matters only where writes are replayed: on mirrors.
+    let unsafe_replay = if ctx.config.replication.remote.is_empty() {
+        crate::config::UnsafeReplay::Allow
+    } else {
+        ctx.config.replication.unsafe_replay
+    };
+    let machine = Machine::new(version, actor, conn, ctx.journal.is_some(), unsafe_replay);
     let shared = Shared::new(machine, current.generation);
     let (client_r, client_w) = tokio::io::split(client);
     let (upstream_r, upstream_w) = tokio::io::split(upstream);

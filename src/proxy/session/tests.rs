@@ -324,3 +324,46 @@ fn an_ignored_request_of_boltwards_own_is_not_shown() {
         ]
     ));
 }
+
+#[test]
+fn writes_that_replay_differently_are_refused_warned_or_allowed() {
+    use crate::config::UnsafeReplay;
+    for (mode, forwarded, answers) in [
+        (UnsafeReplay::Refuse, vec!["RESET"], "SSFIS"),
+        (
+            UnsafeReplay::Warn,
+            vec!["BEGIN", "RUN", "PULL", "COMMIT", "RESET"],
+            "SSSSS",
+        ),
+        (
+            UnsafeReplay::Allow,
+            vec!["BEGIN", "RUN", "PULL", "COMMIT", "RESET"],
+            "SSSSS",
+        ),
+    ] {
+        let mut h = Harness::logged_in(true, "writer");
+        h.set_unsafe_replay(mode);
+        h.client(run("CREATE (:A {id: randomUUID(), at: datetime()})"));
+        h.client(pull(-1));
+        h.client(Request::Reset);
+        answer_all(&mut h);
+        assert_eq!(after_login(&h), forwarded, "{mode:?}");
+        assert_eq!(h.summaries(), answers, "{mode:?}");
+        if mode == UnsafeReplay::Refuse {
+            let Response::Failure(f) = &h.received[2] else {
+                panic!("{:?}", h.received[2])
+            };
+            let message = f.message().unwrap_or("");
+            assert!(message.contains("replication:unsafe"), "{message}");
+            assert!(message.contains("random, clock"), "{message}");
+            assert!(message.contains("pass it as a parameter"), "{message}");
+        }
+    }
+    // A write with its values as parameters is never flagged.
+    let mut h = Harness::logged_in(true, "writer");
+    h.set_unsafe_replay(UnsafeReplay::Refuse);
+    h.client(run("CREATE (:A {id: $id, at: $now})"));
+    h.client(pull(-1));
+    answer_all(&mut h);
+    assert_eq!(h.summaries(), "SSSS");
+}
