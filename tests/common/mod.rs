@@ -79,6 +79,43 @@ impl Server {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// SIGKILLs the server process (its files stay: `restart` brings it back).
+    pub fn kill(&self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+    }
+
+    /// Starts the server again on the same port and files (after `kill`).
+    pub fn restart(&mut self, databases: &[&str]) {
+        let mut cmd = Command::new(repo().join("scripts/arcadedb.sh"));
+        cmd.args([
+            "start",
+            "--port",
+            &self.port.to_string(),
+            "--password",
+            PASSWORD,
+        ])
+        .args(["--heap", "768m"])
+        .arg("--dir")
+        .arg(self.dir.path())
+        .args(["--watch-pid", &std::process::id().to_string()]);
+        for db in databases {
+            cmd.args(["--database", db]);
+        }
+        let out = cmd
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/arcadedb.sh");
+        assert!(out.status.success(), "ArcadeDB did not restart");
+        let env = String::from_utf8(out.stdout).unwrap();
+        self.pid = env
+            .lines()
+            .find_map(|l| l.strip_prefix("PID="))
+            .and_then(|p| p.parse().ok())
+            .expect("PID in arcadedb.sh output");
+    }
+
     pub fn stop(&self) {
         let _ = Command::new(repo().join("scripts/arcadedb.sh"))
             .arg("stop")
