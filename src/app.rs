@@ -167,6 +167,7 @@ impl App {
             started: Instant::now(),
         });
         // Everything is resolved: bind.
+        let prepared = prepared.with_replication(runtime.replication.clone());
         let proxy = Proxy::bind_prepared(prepared).await?;
         let control = if config.control.enabled {
             let listener = TcpListener::bind(&config.control.addr)

@@ -146,6 +146,9 @@ pub enum ReplicationMode {
     /// Clients never wait for the remote.
     #[default]
     Async,
+    /// A client's COMMIT is answered once the remote applied it, or after
+    /// `sync_timeout_ms`, when the remote degrades to async until it catches up.
+    Sync,
 }
 
 /// `[[replication.remote]]`: one mirror.
@@ -172,6 +175,13 @@ pub struct Remote {
     /// Connect timeout, in milliseconds.
     #[serde(default = "remote_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// `mode = "sync"`: longest wait for the remote before a COMMIT is answered anyway.
+    #[serde(default = "sync_timeout_ms")]
+    pub sync_timeout_ms: u64,
+}
+
+fn sync_timeout_ms() -> u64 {
+    2_000
 }
 
 fn neo4j_user() -> String {

@@ -142,6 +142,8 @@ pub struct ReplicationMetrics {
     pub errors: IntCounterVec,
     /// Transactions whose update counters differed on the remote.
     pub drift: IntCounterVec,
+    /// 1 while a sync remote is degraded to async.
+    pub degraded: IntGaugeVec,
 }
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -185,6 +187,12 @@ impl ReplicationMetrics {
                 &["remote"],
             ),
             apply_seconds,
+            degraded: gauge_vec(
+                r,
+                "boltward_replication_degraded",
+                "1 while a sync remote is degraded to async (it missed sync_timeout_ms; COMMITs do not wait for it until it catches up)",
+                &["remote"],
+            ),
             drift: counter_vec(
                 r,
                 "boltward_replication_drift_total",

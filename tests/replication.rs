@@ -75,11 +75,17 @@ fn start(primary: &Server, remote: &Server, dir: &std::path::Path) -> Boltward {
 }
 
 fn start_at(primary: &Server, remote: &str, dir: &std::path::Path) -> Boltward {
+    start_with(primary, remote, dir, "")
+}
+
+/// boltward in front of `primary`, mirroring to `remote` ("vps") with `extra` lines in its
+/// `[[replication.remote]]` table.
+fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str) -> Boltward {
     let config = dir.join("boltward.toml");
     std::fs::write(
         &config,
         format!(
-            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{remote}\"\nuser = \"root\"\n"
+            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{remote}\"\nuser = \"root\"\n{extra}\n"
         ),
     )
     .unwrap();
@@ -475,4 +481,93 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
         Some(journal_lsn(&bw) as i64),
         "the marker is at the journal's end"
     );
+}
+
+#[test]
+fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_degrades() {
+    let primary = Server::start(&["neo4j"]);
+    let mut remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start_with(
+        &primary,
+        &remote.addr(),
+        dir.path(),
+        "mode = \"sync\"\nsync_timeout_ms = 2000",
+    );
+    cli(&bw, &["reseed", "vps"]);
+    common::wait_until("seeded and verified", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
+    });
+    let count = |addr: &str| {
+        rt().block_on(async {
+            let mut c = connect(addr).await;
+            c.query("MATCH (s:S) RETURN count(s)", Map::new(), Map::new())
+                .await
+                .unwrap()
+                .first_int()
+        })
+    };
+    rt().block_on(async {
+        let mut c = connect(&bw.addr).await;
+        let mut r = connect(&remote.addr()).await;
+        for i in 0..20i64 {
+            let mut p = Map::new();
+            p.insert("i", i);
+            if i % 2 == 0 {
+                c.query("CREATE (:S {i: $i})", p, Map::new()).await.unwrap();
+            } else {
+                c.begin(Map::new()).await.unwrap();
+                c.query("CREATE (:S {i: $i})", p, Map::new()).await.unwrap();
+                c.commit().await.unwrap();
+            }
+            // Acknowledged: already on the remote.
+            let on_remote = r
+                .query("MATCH (s:S) RETURN count(s)", Map::new(), Map::new())
+                .await
+                .unwrap()
+                .first_int();
+            assert_eq!(
+                on_remote,
+                Some(i + 1),
+                "commit {i} acknowledged before the remote had it"
+            );
+        }
+    });
+    assert_eq!(status(&bw)["degraded"], false);
+
+    // The remote dies: clients are still served, after at most sync_timeout_ms once, and
+    // the remote is degraded to async.
+    remote.kill();
+    rt().block_on(async {
+        let mut c = connect(&bw.addr).await;
+        for i in 20..25i64 {
+            let started = std::time::Instant::now();
+            let mut p = Map::new();
+            p.insert("i", i);
+            c.query("CREATE (:S {i: $i})", p, Map::new()).await.unwrap();
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "a client is never hung by a remote"
+            );
+        }
+    });
+    let s = status(&bw);
+    assert_eq!(s["degraded"], true, "{s}");
+    assert_eq!(
+        common::metric_value(
+            &bw.metrics(),
+            "boltward_replication_degraded{remote=\"vps\"}"
+        ),
+        1.0
+    );
+    assert_eq!(count(&primary.addr()), Some(25));
+
+    // Back: it catches up and is sync again.
+    remote.restart(&["neo4j"]);
+    common::wait_until("caught up and sync again", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["degraded"] == false && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+    });
+    assert_eq!(count(&remote.addr()), Some(25));
 }

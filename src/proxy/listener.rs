@@ -78,9 +78,16 @@ pub struct Prepared {
     journal: Option<crate::journal::Journal>,
     gate: Arc<crate::gate::WriteGate>,
     metrics: crate::metrics::ProxyMetrics,
+    sync: Option<Arc<crate::replicate::Replication>>,
 }
 
 impl Prepared {
+    /// COMMITs wait for the sync remotes of `replication` (if it has any).
+    pub fn with_replication(mut self, replication: Arc<crate::replicate::Replication>) -> Self {
+        self.sync = replication.has_sync().then_some(replication);
+        self
+    }
+
     /// Resolves what the proxy needs from `config` without binding anything; `gate` is the
     /// write gate shared with snapshots and restores.
     pub fn new(
@@ -145,6 +152,7 @@ impl Prepared {
             journal,
             gate,
             metrics: metrics.proxy.clone(),
+            sync: None,
         })
     }
 
@@ -229,6 +237,7 @@ impl Proxy {
             gate: p.gate,
             tickets: p.journal.as_ref().map(|j| j.tickets()),
             journal: p.journal,
+            sync: p.sync,
         });
         let members = member_listeners
             .into_iter()

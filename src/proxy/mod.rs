@@ -51,6 +51,8 @@ pub(crate) struct Context {
     pub(crate) journal: Option<crate::journal::Journal>,
     /// The journal's order of outcomes (with the journal).
     pub(crate) tickets: Option<crate::journal::Tickets>,
+    /// Mirrors a COMMIT waits for (`mode = "sync"`), when any.
+    pub(crate) sync: Option<Arc<crate::replicate::Replication>>,
 }
 
 impl Context {
@@ -73,6 +75,7 @@ impl Context {
             gate: self.gate.clone(),
             journal: self.journal.clone(),
             tickets: self.tickets.clone(),
+            sync: self.sync.clone(),
         }
     }
 }

@@ -121,6 +121,19 @@ impl Replication {
         }
     }
 
+    /// Whether a COMMIT may wait for a remote (`mode = "sync"`).
+    pub fn has_sync(&self) -> bool {
+        self.remotes.iter().any(|r| r.is_sync())
+    }
+
+    /// Waits until every sync remote applied the committed write whose outcome is at
+    /// `lsn`, each at most its `sync_timeout_ms` (then it degrades to async).
+    pub async fn synced(&self, lsn: u64) {
+        for r in self.remotes.iter().filter(|r| r.is_sync()) {
+            r.synced(lsn).await;
+        }
+    }
+
     /// Every remote's status, in configuration order.
     pub fn status(&self) -> Vec<RemoteStatus> {
         self.remotes.iter().map(|r| r.status()).collect()

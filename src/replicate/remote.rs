@@ -80,6 +80,9 @@ pub struct RemoteStatus {
     pub applied_total: u64,
     /// Transactions whose update counters differed on the remote since boltward started.
     pub drift_total: u64,
+    /// `mode = "sync"` only: the remote missed `sync_timeout_ms` and COMMITs no longer
+    /// wait for it until it has caught up again.
+    pub degraded: bool,
     /// The seed it descends from (a snapshot id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generation: Option<String>,
@@ -143,6 +146,10 @@ pub struct Remote {
     wake: Notify,
     /// The primary's snapshots, which the remote verifies itself against.
     events: Mutex<tokio::sync::broadcast::Receiver<SnapshotEvent>>,
+    /// The marker's LSN, for COMMITs waiting in sync mode.
+    applied: tokio::sync::watch::Sender<u64>,
+    /// Sync mode: missed a deadline, COMMITs do not wait until it catches up.
+    degraded: AtomicBool,
 }
 
 /// Why a pass over the remote ended.
@@ -170,6 +177,7 @@ impl Remote {
             lag_more: false,
             applied_total: 0,
             drift_total: 0,
+            degraded: false,
             generation: None,
             last_error: None,
             last_verify: None,
@@ -183,11 +191,58 @@ impl Remote {
             reseed: AtomicBool::new(false),
             wake: Notify::new(),
             events,
+            applied: tokio::sync::watch::channel(0).0,
+            degraded: AtomicBool::new(false),
+        }
+    }
+
+    /// Sync mode: waits until the remote applied `lsn` (a committed write's outcome), at
+    /// most `sync_timeout_ms`; past it the remote degrades to async (metric, log, status)
+    /// until it catches up. Async remotes and degraded ones return at once.
+    pub(crate) async fn synced(&self, lsn: u64) {
+        if self.cfg.mode != ReplicationMode::Sync || self.degraded.load(Ordering::Acquire) {
+            return;
+        }
+        let mut rx = self.applied.subscribe();
+        self.wake.notify_one();
+        let limit = Duration::from_millis(self.cfg.sync_timeout_ms);
+        if tokio::time::timeout(limit, rx.wait_for(|a| *a >= lsn))
+            .await
+            .is_ok_and(|r| r.is_ok())
+        {
+            return;
+        }
+        if !self.degraded.swap(true, Ordering::AcqRel) {
+            warn!(remote = %self.cfg.name, lsn, timeout_ms = self.cfg.sync_timeout_ms, "mirror: sync remote did not apply a commit in time: degraded to async until it catches up");
+            self.deps
+                .metrics
+                .degraded
+                .with_label_values(&[self.cfg.name.as_str()])
+                .set(1);
+            self.set(|s| s.degraded = true);
+        }
+    }
+
+    /// A degraded sync remote that reached the journal's end is sync again.
+    fn caught_up(&self, applied: u64) {
+        let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
+        if applied >= newest && self.degraded.swap(false, Ordering::AcqRel) {
+            info!(remote = %self.cfg.name, "mirror: sync remote caught up: COMMITs wait for it again");
+            self.deps
+                .metrics
+                .degraded
+                .with_label_values(&[self.cfg.name.as_str()])
+                .set(0);
+            self.set(|s| s.degraded = false);
         }
     }
 
     pub(crate) fn snapshots(&self) -> &Arc<Snapshots> {
         &self.deps.snapshots
+    }
+
+    pub(crate) fn is_sync(&self) -> bool {
+        self.cfg.mode == ReplicationMode::Sync
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -211,6 +266,11 @@ impl Remote {
         m.applied_lsn
             .with_label_values(&[name])
             .set(s.applied_lsn as i64);
+        self.applied.send_if_modified(|a| {
+            let changed = *a != s.applied_lsn;
+            *a = s.applied_lsn;
+            changed
+        });
         m.lag_transactions
             .with_label_values(&[name])
             .set(s.lag_transactions as i64);
@@ -375,6 +435,7 @@ impl Remote {
             }
             if batch.committed.is_empty() && batch.in_doubt.is_none() && point.is_none() {
                 seen = newest;
+                self.caught_up(at.lsn);
             }
             self.set(|s| {
                 s.journal_lsn = batch.last_lsn;

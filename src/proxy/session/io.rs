@@ -621,6 +621,11 @@ async fn journal_outcome(ctx: &Context, wait: Await) -> Result<(), SessionError>
     let Some(journal) = ctx.journal.as_ref() else {
         return Ok(());
     };
+    let committed = matches!(
+        &wait,
+        Await::Outcome(_, boltward_journal::TxResult::Committed { .. })
+            | Await::Late(_, boltward_journal::TxResult::Committed { .. })
+    );
     let result = match wait {
         Await::Outcome(ticket, result) => ticket.resolve(result).await,
         Await::Late(intent, result) => {
@@ -633,8 +638,13 @@ async fn journal_outcome(ctx: &Context, wait: Await) -> Result<(), SessionError>
             }
         }
     };
-    result.map(|_| ()).map_err(|e| {
+    let lsn = result.map_err(|e| {
         warn!(error = %e, "closing: the outcome of a committed write could not be journaled");
         SessionError::Journal(e)
-    })
+    })?;
+    if let (true, Some(sync)) = (committed, &ctx.sync) {
+        // Sync mirrors apply it before the client hears it committed (bounded).
+        sync.synced(lsn).await;
+    }
+    Ok(())
 }
