@@ -571,3 +571,69 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
     });
     assert_eq!(count(&remote.addr()), Some(25));
 }
+
+#[test]
+fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bw = start(&primary, &remote, dir.path());
+    cli(&bw, &["reseed", "vps"]);
+    common::wait_until("seeded and verified", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
+    });
+    // A backlog: the remote is paused while the writes happen (none in flight at the kill,
+    // so nothing on the primary is in doubt).
+    cli(&bw, &["pause", "vps"]);
+    common::wait_until("paused", Duration::from_secs(10), || {
+        status(&bw)["state"] == "paused"
+    });
+    let seeded = applied(&bw);
+    write_load(&bw, 300);
+    cli(&bw, &["resume", "vps"]);
+    common::wait_until("applying the backlog", Duration::from_secs(30), || {
+        applied(&bw) > seeded
+    });
+    bw.signal("KILL");
+    bw.wait_exit(Duration::from_secs(10))
+        .expect("boltward exits on SIGKILL");
+    let at_kill = rt().block_on(async {
+        let mut c = connect(&remote.addr()).await;
+        c.query(
+            "MATCH (m:__BoltwardMirror) RETURN m.lsn",
+            Map::new(),
+            Map::new(),
+        )
+        .await
+        .unwrap()
+        .first_int()
+    });
+    eprintln!("marker at the kill: {at_kill:?}");
+
+    // Restarted on the same journal: the remote resumes after its marker.
+    let bw = start(&primary, &remote, dir.path());
+    let events = |addr: &str| {
+        rt().block_on(async {
+            let mut c = connect(addr).await;
+            c.query("MATCH (e:Event) RETURN count(e)", Map::new(), Map::new())
+                .await
+                .unwrap()
+                .first_int()
+        })
+    };
+    common::wait_until(
+        "caught up after the restart",
+        Duration::from_secs(60),
+        || {
+            let s = status(&bw);
+            s["state"] == "streaming"
+                && s["lag_transactions"] == 0
+                && events(&remote.addr()) == Some(100)
+        },
+    );
+    assert_eq!(events(&primary.addr()), Some(100));
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    let out = cli(&bw, &["verify", "vps"]);
+    assert!(out.contains("vps: equal to snapshot"), "{out}");
+}
