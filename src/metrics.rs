@@ -138,6 +138,9 @@ pub struct ReplicationMetrics {
     pub state: IntGaugeVec,
     /// Time to apply one transaction.
     pub apply_seconds: HistogramVec,
+    /// From a transaction's commit on the primary (its journaled outcome) to its commit on
+    /// the remote.
+    pub lag_seconds: HistogramVec,
     /// Failed passes (each retried from the marker).
     pub errors: IntCounterVec,
     /// Transactions whose update counters differed on the remote.
@@ -167,6 +170,20 @@ impl ReplicationMetrics {
         .expect("valid metric");
         r.register(Box::new(apply_seconds.clone()))
             .expect("unique metric");
+        let lag_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "boltward_replication_lag_seconds",
+                "From a transaction's commit on the primary (its journaled outcome) to its commit on a remote",
+            )
+            .buckets(vec![
+                0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
+                60.0, 300.0,
+            ]),
+            &["remote"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(lag_seconds.clone()))
+            .expect("unique metric");
         ReplicationMetrics {
             applied_lsn: gauge_vec(
                 r,
@@ -187,6 +204,7 @@ impl ReplicationMetrics {
                 &["remote"],
             ),
             apply_seconds,
+            lag_seconds,
             degraded: gauge_vec(
                 r,
                 "boltward_replication_degraded",

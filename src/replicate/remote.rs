@@ -502,6 +502,12 @@ impl Remote {
                     .apply_seconds
                     .with_label_values(&[self.cfg.name.as_str()])
                     .observe(started.elapsed().as_secs_f64());
+                let lag = crate::journal::now_micros().saturating_sub(tx.ts_micros);
+                self.deps
+                    .metrics
+                    .lag_seconds
+                    .with_label_values(&[self.cfg.name.as_str()])
+                    .observe(lag.max(0) as f64 / 1e6);
                 at.lsn = lsn;
                 self.set(|s| {
                     s.applied_lsn = lsn;

@@ -18,6 +18,8 @@ pub struct Pending {
     pub intent: Intent,
     /// The primary's update counters, summed over its statements.
     pub stats: boltward_protocol::Map,
+    /// When its outcome was journaled (µs since the Unix epoch).
+    pub ts_micros: i64,
 }
 
 /// The next transactions a remote applies.
@@ -41,7 +43,7 @@ pub fn committed_after(dir: &Path, after: u64, limit: usize) -> Result<Batch, Re
     let mut open: HashMap<u64, Intent> = HashMap::new();
     let mut batch = Batch::default();
     let mut stopped = false;
-    scan(&segments, |lsn, _, entry| {
+    scan(&segments, |lsn, ts_micros, entry| {
         batch.last_lsn = lsn;
         match entry {
             Entry::Intent(i) => {
@@ -56,7 +58,12 @@ pub fn committed_after(dir: &Path, after: u64, limit: usize) -> Result<Batch, Re
                 }
                 match o.result {
                     TxResult::Committed { stats, .. } if batch.committed.len() < limit => {
-                        batch.committed.push(Pending { lsn, intent, stats });
+                        batch.committed.push(Pending {
+                            lsn,
+                            intent,
+                            stats,
+                            ts_micros,
+                        });
                     }
                     TxResult::Committed { .. } => {
                         batch.more = true;
