@@ -406,6 +406,7 @@ impl Remote {
         // The journal's newest LSN when it last held nothing more for this remote.
         let mut seen = u64::MAX;
         let mut point: Option<VerifyPoint> = None;
+        let mut tail = Some(source::Tail::new(self.deps.journal.dir(), at.lsn));
         loop {
             if self.paused.load(Ordering::Acquire) || self.reseed.load(Ordering::Acquire) {
                 let _ = client.close().await;
@@ -413,37 +414,40 @@ impl Remote {
             }
             self.follow_snapshots(&mut point);
             let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
-            if newest == seen && point.is_none() {
+            let Some(mut t) = tail.take() else {
+                return Err(PassError::Journal("the journal reader was lost".into()));
+            };
+            if t.pending.is_empty() && newest == seen && point.is_none() {
                 // Nothing new since the last read: no need to read the journal again.
+                tail = Some(t);
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            let dir = self.deps.journal.dir().to_owned();
-            let (after, limit) = (at.lsn, self.deps.batch);
-            let mut batch =
-                tokio::task::spawn_blocking(move || source::committed_after(&dir, after, limit))
-                    .await
-                    .map_err(|e| PassError::Journal(e.to_string()))?
-                    .map_err(|e| PassError::Journal(e.to_string()))?;
-            if let Some(p) = &point {
-                // Stop exactly at the snapshot's LSN until it is compared.
-                if batch.committed.iter().any(|t| t.lsn > p.lsn) {
-                    batch.committed.retain(|t| t.lsn <= p.lsn);
-                    batch.more = true;
-                }
-                batch.in_doubt = batch.in_doubt.filter(|l| *l <= p.lsn);
-            }
-            if batch.committed.is_empty() && batch.in_doubt.is_none() && point.is_none() {
+            let limit = self.deps.batch;
+            let (mut t, read) = tokio::task::spawn_blocking(move || {
+                let r = t.fill(limit);
+                (t, r)
+            })
+            .await
+            .map_err(|e| PassError::Journal(e.to_string()))?;
+            read.map_err(|e| PassError::Journal(e.to_string()))?;
+            // Stop exactly at a snapshot's LSN until it is compared.
+            let stop = point.as_ref().map_or(u64::MAX, |p| p.lsn);
+            let due = t.pending.iter().take_while(|tx| tx.lsn <= stop).count();
+            let in_doubt = t.in_doubt.filter(|l| *l <= stop);
+            if t.pending.is_empty() && in_doubt.is_none() && point.is_none() {
                 seen = newest;
                 self.caught_up(at.lsn);
             }
             self.set(|s| {
-                s.journal_lsn = batch.last_lsn;
-                s.lag_transactions = batch.committed.len() as u64;
-                s.lag_more = batch.more;
+                s.journal_lsn = t.last_lsn;
+                s.lag_transactions = t.pending.len() as u64;
+                s.lag_more = t.more;
             });
-            if batch.committed.is_empty() {
-                if let Some(lsn) = batch.in_doubt {
+            let batch: Vec<source::Pending> = t.pending.drain(..due).collect();
+            tail = Some(t);
+            if batch.is_empty() {
+                if let Some(lsn) = in_doubt {
                     let reason = format!("the transaction at LSN {lsn} is in doubt (boltward lost track of its commit); the mirror stops before it: reseed the remote once the primary is checked");
                     warn!(remote = %self.cfg.name, lsn, "mirror: stopped before a transaction in doubt");
                     self.state(RemoteState::Stopped, Some(reason));
@@ -458,7 +462,7 @@ impl Remote {
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            for tx in &batch.committed {
+            for tx in &batch {
                 let lsn = tx.lsn;
                 let started = Instant::now();
                 let applied = tokio::time::timeout(

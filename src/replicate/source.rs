@@ -1,13 +1,20 @@
 //! What a remote still needs from the journal: the committed transactions after its
-//! marker, in commit order (the order outcomes were journaled), with their outcome LSNs.
-//! Memory holds only the intents whose outcome is not yet read and at most `limit`
-//! transactions; a transaction in doubt stops the batch (it is resolved, never guessed).
+//! marker, in commit order (the order outcomes were journaled), read incrementally.
+//!
+//! A [`Tail`] follows the journal files as they grow: it remembers the segment and byte
+//! offset it reached, so each record is read once (segments are preallocated with zeros;
+//! only written records are read). Memory holds the intents whose outcome is not yet read
+//! and at most `limit` transactions waiting to be applied. A transaction in doubt stops
+//! the reading before it: it is resolved, never guessed.
 
-use crate::journal::read::{list_segments, scan, ReadError};
+use crate::journal::read::{list_segments, ReadError};
 use boltward_journal::entry::Result as TxResult;
+use boltward_journal::record::{Record, MAX_PAYLOAD};
+use boltward_journal::segment::SEGMENT_HEADER_LEN;
 use boltward_journal::{Entry, Intent};
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// One committed transaction a remote has not applied.
 #[derive(Debug)]
@@ -22,62 +29,179 @@ pub struct Pending {
     pub ts_micros: i64,
 }
 
-/// The next transactions a remote applies.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Committed transactions after the marker, oldest first.
-    pub committed: Vec<Pending>,
-    /// The outcome LSN of a transaction in doubt the remote has reached: nothing after it
-    /// is applied until it is resolved.
+/// Bytes read from a segment at a time (grown for a larger record).
+const CHUNK: usize = 1 << 20;
+
+/// The journal followed from a remote's marker.
+pub struct Tail {
+    dir: PathBuf,
+    /// Outcomes at or before this LSN were applied already.
+    after: u64,
+    /// The segment being read (its first LSN) and the offset of its next record.
+    segment: Option<u64>,
+    pos: u64,
+    /// Intents without an outcome yet, by LSN.
+    open: HashMap<u64, Intent>,
+    /// Committed transactions read and not yet taken.
+    pub pending: VecDeque<Pending>,
+    /// The outcome LSN of a transaction in doubt reached (reading stops before it).
     pub in_doubt: Option<u64>,
-    /// More committed transactions follow (the batch is full).
-    pub more: bool,
-    /// The newest LSN in the journal.
+    /// The LSN of the last record read.
     pub last_lsn: u64,
+    /// Reading stopped because `pending` is full (more may follow).
+    pub more: bool,
 }
 
-/// Reads up to `limit` committed transactions whose outcome LSN is after `after`.
-pub fn committed_after(dir: &Path, after: u64, limit: usize) -> Result<Batch, ReadError> {
-    let segments =
-        list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
-    let mut open: HashMap<u64, Intent> = HashMap::new();
-    let mut batch = Batch::default();
-    let mut stopped = false;
-    scan(&segments, |lsn, ts_micros, entry| {
-        batch.last_lsn = lsn;
+impl Tail {
+    /// Follows the journal in `dir`, yielding outcomes after `after`. The first read goes
+    /// through the journal from its start (an intent journaled before `after` may commit
+    /// after it); later reads continue where the last one stopped.
+    pub fn new(dir: &Path, after: u64) -> Tail {
+        Tail {
+            dir: dir.to_owned(),
+            after,
+            segment: None,
+            pos: SEGMENT_HEADER_LEN as u64,
+            open: HashMap::new(),
+            pending: VecDeque::new(),
+            in_doubt: None,
+            last_lsn: 0,
+            more: false,
+        }
+    }
+
+    /// Reads until `limit` transactions wait, the journal's written end, or a transaction
+    /// in doubt.
+    pub fn fill(&mut self, limit: usize) -> Result<(), ReadError> {
+        self.more = false;
+        self.in_doubt = None;
+        let dir = self.dir.clone();
+        let io = |e: std::io::Error| ReadError::Io(format!("{}: {e}", dir.display()));
+        loop {
+            if self.pending.len() >= limit {
+                self.more = true;
+                return Ok(());
+            }
+            let segments = list_segments(&self.dir).map_err(io)?;
+            let current = match self.segment {
+                Some(first) => segments.iter().find(|s| s.first_lsn == first),
+                None => segments.first(),
+            };
+            let Some(current) = current else {
+                return Ok(()); // no journal yet (or it was replaced: the marker check says so)
+            };
+            self.segment = Some(current.first_lsn);
+            let path = current.path.clone();
+            let next = segments
+                .iter()
+                .find(|s| s.first_lsn > current.first_lsn)
+                .map(|s| s.path.clone());
+            let progressed = self.read_segment(&path, limit)?;
+            if self.in_doubt.is_some() || self.pending.len() >= limit {
+                self.more = self.pending.len() >= limit;
+                return Ok(());
+            }
+            // The written end of this segment: move on once the next one has records (the
+            // writer only writes there after it is done with this one).
+            match next {
+                Some(next) if has_records(&next) => {
+                    self.segment = segments
+                        .iter()
+                        .find(|s| s.path == next)
+                        .map(|s| s.first_lsn);
+                    self.pos = SEGMENT_HEADER_LEN as u64;
+                }
+                _ if progressed => continue,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads the records of `path` from `self.pos`; whether any was read.
+    fn read_segment(&mut self, path: &Path, limit: usize) -> Result<bool, ReadError> {
+        let err = |e: String| ReadError::Io(format!("{}: {e}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        let mut chunk = CHUNK;
+        let mut progressed = false;
+        loop {
+            file.seek(SeekFrom::Start(self.pos))
+                .map_err(|e| err(e.to_string()))?;
+            let mut buf = Vec::with_capacity(chunk);
+            (&mut file)
+                .take(chunk as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| err(e.to_string()))?;
+            let mut at = 0;
+            let mut whole = false;
+            while self.pending.len() < limit {
+                match Record::decode(&buf[at..]) {
+                    Ok(Some((r, n))) => {
+                        let entry = Entry::decode(r.kind, r.payload)
+                            .map_err(|e| err(format!("LSN {}: {e}", r.lsn)))?;
+                        if !self.take(r.lsn, r.ts_micros, entry) {
+                            return Ok(progressed); // in doubt: stop before it
+                        }
+                        self.last_lsn = r.lsn;
+                        at += n;
+                        self.pos += n as u64;
+                        progressed = true;
+                    }
+                    // The chunk ends inside a record: read on from it.
+                    Ok(None) if buf.len() == chunk && at == 0 => {
+                        whole = true;
+                        break;
+                    }
+                    Ok(None) if buf.len() == chunk => break,
+                    // Zeros (preallocated space), a record still being written, or the
+                    // file's end: the written end for now.
+                    Ok(None) | Err(_) => return Ok(progressed),
+                }
+            }
+            if self.pending.len() >= limit {
+                return Ok(progressed);
+            }
+            if whole {
+                if chunk >= MAX_PAYLOAD + 1024 {
+                    return Ok(progressed);
+                }
+                chunk *= 4;
+            }
+        }
+    }
+
+    /// Takes one record in; `false` for an outcome in doubt (not consumed).
+    fn take(&mut self, lsn: u64, ts_micros: i64, entry: Entry) -> bool {
         match entry {
             Entry::Intent(i) => {
-                open.insert(lsn, i);
+                self.open.insert(lsn, i);
             }
             Entry::Outcome(o) => {
-                let Some(intent) = open.remove(&o.intent) else {
-                    return;
-                };
-                if lsn <= after || stopped {
-                    return;
+                if lsn > self.after && matches!(o.result, TxResult::InDoubt { .. }) {
+                    if self.open.contains_key(&o.intent) {
+                        self.in_doubt = Some(lsn);
+                        return false;
+                    }
+                    return true;
                 }
-                match o.result {
-                    TxResult::Committed { stats, .. } if batch.committed.len() < limit => {
-                        batch.committed.push(Pending {
-                            lsn,
-                            intent,
-                            stats,
-                            ts_micros,
-                        });
-                    }
-                    TxResult::Committed { .. } => {
-                        batch.more = true;
-                        stopped = true;
-                    }
-                    TxResult::InDoubt { .. } => {
-                        batch.in_doubt = Some(lsn);
-                        stopped = true;
-                    }
-                    _ => {}
+                let Some(intent) = self.open.remove(&o.intent) else {
+                    return true;
+                };
+                if let (TxResult::Committed { stats, .. }, true) = (o.result, lsn > self.after) {
+                    self.pending.push_back(Pending {
+                        lsn,
+                        intent,
+                        stats,
+                        ts_micros,
+                    });
                 }
             }
             _ => {}
         }
-    })?;
-    Ok(batch)
+        true
+    }
+}
+
+/// Whether a segment file holds at least one record.
+fn has_records(path: &Path) -> bool {
+    matches!(crate::journal::read::first_timestamp(path), Ok(Some(_)))
 }
