@@ -139,34 +139,65 @@ fn own_transactions(run: &Run) -> bool {
     crate::cypher::classify(&run.query).own_transactions
 }
 
-/// Applies the committed transaction at outcome LSN `lsn`, moving the marker from `prev`;
-/// `expected` are the primary's update counters. Returns the drift it committed anyway
-/// (`OnDrift::Continue`).
-pub async fn apply(
-    client: &mut BoltClient,
+/// A committed transaction, decoded and ready to apply.
+pub struct Prepared {
+    /// Its outcome LSN.
+    pub lsn: u64,
+    runs: Vec<Run>,
+    /// The BEGIN extra it runs under (transactions with equal extras can share one remote
+    /// transaction).
+    pub extra: Map,
+    expected: Map,
+    /// It must run alone, auto-commit (`CALL { … } IN TRANSACTIONS`).
+    pub alone: bool,
+}
+
+/// Decodes one committed transaction (`expected`: the primary's update counters).
+pub fn prepare(
     intent: &Intent,
     lsn: u64,
-    prev: u64,
     expected: &Map,
     db: Option<&str>,
-    on_drift: OnDrift,
-) -> Result<Option<Drift>, ApplyError> {
+) -> Result<Prepared, ApplyError> {
     let (runs, extra) = decode(intent, lsn, db)?;
-    let remote = |source| ApplyError::Remote { lsn, source };
-    let first = runs.first().map(|r| r.query.clone()).unwrap_or_default();
-    let mut counters = std::collections::BTreeMap::new();
-    let drift = |counters: &std::collections::BTreeMap<String, i64>| {
-        let differences = differences(expected, counters);
-        (!differences.is_empty()).then(|| Drift {
-            lsn,
-            statement: first.chars().take(200).collect(),
-            differences,
-        })
+    let alone = intent.mode == TxMode::Auto && runs.iter().any(own_transactions);
+    Ok(Prepared {
+        lsn,
+        runs,
+        extra,
+        expected: expected.clone(),
+        alone,
+    })
+}
+
+/// Applies consecutive committed transactions as one remote transaction (one BEGIN, their
+/// statements in order, the marker moved from `prev` to the last one's LSN, one COMMIT):
+/// all of them or none. A transaction that must run `alone` comes as a group of one.
+/// Returns the drifts committed anyway (`OnDrift::Continue`).
+pub async fn apply(
+    client: &mut BoltClient,
+    group: Vec<Prepared>,
+    prev: u64,
+    on_drift: OnDrift,
+) -> Result<Vec<Drift>, ApplyError> {
+    let Some(last) = group.last().map(|t| t.lsn) else {
+        return Ok(Vec::new());
     };
-    if intent.mode == TxMode::Auto && runs.iter().any(own_transactions) {
-        for r in runs {
+    let first_lsn = group[0].lsn;
+    let remote = move |source| ApplyError::Remote {
+        lsn: first_lsn,
+        source,
+    };
+    let mut drifts = Vec::new();
+    if group.len() == 1 && group[0].alone {
+        let Some(tx) = group.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let mut counters = std::collections::BTreeMap::new();
+        let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
+        for r in tx.runs {
             let result = client
-                .query(&r.query, r.parameters, extra.clone())
+                .query(&r.query, r.parameters, tx.extra.clone())
                 .await
                 .map_err(remote)?;
             if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
@@ -174,31 +205,56 @@ pub async fn apply(
             }
         }
         // Committed already: a drift can only be reported.
-        client.begin(extra).await.map_err(remote)?;
-        advance_and_commit(client, lsn, prev).await?;
-        return Ok(drift(&counters));
+        drifts.extend(drift(tx.lsn, &first, &tx.expected, &counters));
+        client.begin(tx.extra).await.map_err(remote)?;
+        advance_and_commit(client, last, prev).await?;
+        return Ok(drifts);
     }
-    client.begin(extra).await.map_err(remote)?;
-    for r in runs {
-        match client.query(&r.query, r.parameters, Map::new()).await {
-            Ok(result) => {
-                if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
-                    add_counters(&mut counters, stats);
+    client.begin(group[0].extra.clone()).await.map_err(remote)?;
+    for tx in group {
+        let mut counters = std::collections::BTreeMap::new();
+        let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
+        for r in tx.runs {
+            match client.query(&r.query, r.parameters, Map::new()).await {
+                Ok(result) => {
+                    if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
+                        add_counters(&mut counters, stats);
+                    }
+                }
+                Err(e) => {
+                    let _ = client.reset().await;
+                    return Err(ApplyError::Remote {
+                        lsn: tx.lsn,
+                        source: e,
+                    });
                 }
             }
-            Err(e) => {
-                let _ = client.reset().await;
-                return Err(remote(e));
+        }
+        if let Some(d) = drift(tx.lsn, &first, &tx.expected, &counters) {
+            if on_drift == OnDrift::Halt {
+                let _ = client.rollback().await;
+                return Err(ApplyError::Drift(d));
             }
+            drifts.push(d);
         }
     }
-    let found = drift(&counters);
-    if let (Some(d), OnDrift::Halt) = (&found, on_drift) {
-        let _ = client.rollback().await;
-        return Err(ApplyError::Drift(d.clone()));
-    }
-    advance_and_commit(client, lsn, prev).await?;
-    Ok(found)
+    advance_and_commit(client, last, prev).await?;
+    Ok(drifts)
+}
+
+/// The drift of one transaction, if its counters differ.
+fn drift(
+    lsn: u64,
+    statement: &str,
+    expected: &Map,
+    counters: &std::collections::BTreeMap<String, i64>,
+) -> Option<Drift> {
+    let differences = differences(expected, counters);
+    (!differences.is_empty()).then(|| Drift {
+        lsn,
+        statement: statement.chars().take(200).collect(),
+        differences,
+    })
 }
 
 async fn advance_and_commit(

@@ -462,61 +462,61 @@ impl Remote {
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            for tx in &batch {
-                let lsn = tx.lsn;
+            for group in groups(batch, self.db())? {
+                let (group, meta) = match group {
+                    Ok(g) => g,
+                    Err(e) => {
+                        self.state(RemoteState::Stopped, Some(e.to_string()));
+                        return Ok(Pass::Wait);
+                    }
+                };
+                let last = group.last().map_or(at.lsn, |t| t.lsn);
+                let n = group.len();
                 let started = Instant::now();
                 let applied = tokio::time::timeout(
                     self.deps.timeout,
-                    apply::apply(
-                        &mut client,
-                        &tx.intent,
-                        lsn,
-                        at.lsn,
-                        &tx.stats,
-                        self.db(),
-                        self.deps.on_drift,
-                    ),
+                    apply::apply(&mut client, group, at.lsn, self.deps.on_drift),
                 )
                 .await;
-                let drift = match applied {
-                    Ok(Ok(drift)) => drift,
+                let drifts = match applied {
+                    Ok(Ok(drifts)) => drifts,
                     Ok(Err(ApplyError::Drift(d))) => {
                         self.drifted(&d);
                         let reason = format!("{d}; the transaction was rolled back on the remote (replication.on_drift = \"halt\"): check the remote, then reseed it");
                         self.state(RemoteState::Stopped, Some(reason));
                         return Ok(Pass::Wait);
                     }
-                    Ok(Err(e @ ApplyError::Decode { .. })) => {
-                        self.state(RemoteState::Stopped, Some(e.to_string()));
-                        return Ok(Pass::Wait);
-                    }
                     Ok(Err(e)) => return Err(PassError::Apply(e)),
                     Err(_) => {
                         return Err(PassError::Remote(format!(
-                            "LSN {lsn}: no answer within {} ms (the connection is dropped; the marker decides whether it committed)",
+                            "LSN {last}: no answer within {} ms (the connection is dropped; the marker decides whether it committed)",
                             self.deps.timeout.as_millis()
                         )))
                     }
                 };
-                if let Some(d) = &drift {
+                for d in &drifts {
                     self.drifted(d);
                 }
-                self.deps
-                    .metrics
-                    .apply_seconds
-                    .with_label_values(&[self.cfg.name.as_str()])
-                    .observe(started.elapsed().as_secs_f64());
-                let lag = crate::journal::now_micros().saturating_sub(tx.ts_micros);
-                self.deps
-                    .metrics
-                    .lag_seconds
-                    .with_label_values(&[self.cfg.name.as_str()])
-                    .observe(lag.max(0) as f64 / 1e6);
-                at.lsn = lsn;
+                let name = self.cfg.name.as_str();
+                let per_tx = started.elapsed().as_secs_f64() / n as f64;
+                let now = crate::journal::now_micros();
+                for ts in meta {
+                    self.deps
+                        .metrics
+                        .apply_seconds
+                        .with_label_values(&[name])
+                        .observe(per_tx);
+                    self.deps
+                        .metrics
+                        .lag_seconds
+                        .with_label_values(&[name])
+                        .observe(now.saturating_sub(ts).max(0) as f64 / 1e6);
+                }
+                at.lsn = last;
                 self.set(|s| {
-                    s.applied_lsn = lsn;
-                    s.applied_total += 1;
-                    s.lag_transactions = s.lag_transactions.saturating_sub(1);
+                    s.applied_lsn = last;
+                    s.applied_total += n as u64;
+                    s.lag_transactions = s.lag_transactions.saturating_sub(n as u64);
                     s.last_error = None;
                 });
             }
@@ -651,6 +651,52 @@ impl Remote {
         });
         Ok(())
     }
+}
+
+/// Transactions applied in one remote transaction at most.
+const MAX_GROUP: usize = 64;
+
+/// A group ready to apply, with each transaction's commit time; or why the journal cannot
+/// be applied.
+type Group = Result<(Vec<apply::Prepared>, Vec<i64>), ApplyError>;
+
+/// Splits committed transactions into groups that share one remote transaction:
+/// consecutive, under the same BEGIN extra, at most [`MAX_GROUP`]; a transaction that
+/// must run alone is a group of its own. Stops at the first that does not decode.
+fn groups(batch: Vec<source::Pending>, db: Option<&str>) -> Result<Vec<Group>, PassError> {
+    let mut out: Vec<Group> = Vec::new();
+    let mut current: Vec<apply::Prepared> = Vec::new();
+    let mut times: Vec<i64> = Vec::new();
+    let flush = |out: &mut Vec<Group>, current: &mut Vec<apply::Prepared>, times: &mut Vec<i64>| {
+        if !current.is_empty() {
+            out.push(Ok((std::mem::take(current), std::mem::take(times))));
+        }
+    };
+    for tx in batch {
+        let p = match apply::prepare(&tx.intent, tx.lsn, &tx.stats, db) {
+            Ok(p) => p,
+            Err(e) => {
+                flush(&mut out, &mut current, &mut times);
+                out.push(Err(e));
+                return Ok(out);
+            }
+        };
+        let fits = !p.alone
+            && current.len() < MAX_GROUP
+            && current
+                .first()
+                .is_none_or(|f| !f.alone && f.extra == p.extra);
+        if !fits {
+            flush(&mut out, &mut current, &mut times);
+        }
+        current.push(p);
+        times.push(tx.ts_micros);
+        if current.last().is_some_and(|p| p.alone) {
+            flush(&mut out, &mut current, &mut times);
+        }
+    }
+    flush(&mut out, &mut current, &mut times);
+    Ok(out)
 }
 
 /// Why a pass failed (retried with backoff).
