@@ -149,6 +149,35 @@ fn write_load(bw: &Boltward, rounds: i64) {
     });
 }
 
+/// The first column of the first row of `q` on the server at `addr`.
+fn scalar(addr: &str, q: &str) -> Option<i64> {
+    rt().block_on(async {
+        let mut c = connect(addr).await;
+        c.query(q, Map::new(), Map::new())
+            .await
+            .unwrap()
+            .first_int()
+    })
+}
+
+/// Runs `q` on the server at `addr` (directly, not through boltward).
+fn execute(addr: &str, q: &str) {
+    rt().block_on(async {
+        let mut c = connect(addr).await;
+        c.query(q, Map::new(), Map::new()).await.unwrap();
+    });
+}
+
+/// `boltward replication reseed vps`, then waits until the remote streams and has compared
+/// itself with the snapshot it was seeded from.
+fn reseed(bw: &Boltward) {
+    cli(bw, &["reseed", "vps"]);
+    common::wait_until("seeded and verified", Duration::from_secs(60), || {
+        let s = status(bw);
+        s["state"] == "streaming" && s["last_verify"]["equal"] == true
+    });
+}
+
 fn journal_lsn(bw: &Boltward) -> u64 {
     common::metric_value(&bw.metrics(), "boltward_journal_lsn") as u64
 }
@@ -219,17 +248,7 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
     assert_eq!(status(&bw)["last_verify"]["equal"], true);
 
     // The marker holds the LSN of the last committed transaction.
-    let marker = rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        c.query(
-            "MATCH (m:__BoltwardMirror) RETURN m.lsn",
-            Map::new(),
-            Map::new(),
-        )
-        .await
-        .unwrap()
-        .first_int()
-    });
+    let marker = scalar(&remote.addr(), "MATCH (m:__BoltwardMirror) RETURN m.lsn");
     assert_eq!(marker, Some(applied(&bw) as i64));
     assert!(applied(&bw) <= journal_lsn(&bw));
     let metrics = bw.metrics();
@@ -248,12 +267,7 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
 fn a_remote_holding_another_database_is_never_streamed_into() {
     let primary = Server::start(&["neo4j"]);
     let remote = Server::start(&["neo4j"]);
-    rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        c.query("CREATE (:Foreign {x: 1})", Map::new(), Map::new())
-            .await
-            .unwrap();
-    });
+    execute(&remote.addr(), "CREATE (:Foreign {x: 1})");
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     write_load(&bw, 6);
@@ -267,13 +281,7 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
         s["reason"].as_str().unwrap().contains("another database"),
         "{s}"
     );
-    let foreign = rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        c.query("MATCH (n) RETURN count(n)", Map::new(), Map::new())
-            .await
-            .unwrap()
-            .first_int()
-    });
+    let foreign = scalar(&remote.addr(), "MATCH (n) RETURN count(n)");
     assert_eq!(foreign, Some(1), "untouched");
     // Pause and resume answer with the remote; an unknown remote is a 404 named.
     assert!(cli(&bw, &["pause", "vps"]).contains("vps"));
@@ -303,11 +311,7 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
     let relay = common::Relay::start(&remote.addr());
     let dir = tempfile::tempdir().unwrap();
     let bw = start_at(&primary, &relay.addr, dir.path());
-    cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
+    reseed(&bw);
     let before = relay.connections();
     for i in 0..before {
         relay.hold(i, true);
@@ -330,15 +334,7 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
     );
     assert!(errors >= 1.0, "the timeout was counted: {errors}");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
-    let events = |addr: &str| {
-        rt().block_on(async {
-            let mut c = connect(addr).await;
-            c.query("MATCH (e:Event) RETURN count(e)", Map::new(), Map::new())
-                .await
-                .unwrap()
-                .first_int()
-        })
-    };
+    let events = |addr: &str| scalar(addr, "MATCH (e:Event) RETURN count(e)");
     assert_eq!(events(&remote.addr()), Some(10), "each event exactly once");
 }
 
@@ -349,20 +345,11 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     write_load(&bw, 3);
-    cli(&bw, &["reseed", "vps"]);
     // A reseed verifies the remote against the snapshot it was seeded from.
-    common::wait_until("seeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
+    reseed(&bw);
 
     // Someone writes on the remote, not through boltward: `verify` sees it.
-    rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        c.query("CREATE (:Stray)", Map::new(), Map::new())
-            .await
-            .unwrap();
-    });
+    execute(&remote.addr(), "CREATE (:Stray)");
     let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
         .args(["replication", "verify", "vps", "--control", &bw.control])
         .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
@@ -379,16 +366,8 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
 
     // Reseeded, it is equal again; then a deletion on the remote is caught by the update
     // counters of the next write that touches it.
-    cli(&bw, &["reseed", "vps"]);
-    common::wait_until("reseeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
-    rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        let q = "MATCH (n:Acc {k: 1}) DETACH DELETE n";
-        c.query(q, Map::new(), Map::new()).await.unwrap();
-    });
+    reseed(&bw);
+    execute(&remote.addr(), "MATCH (n:Acc {k: 1}) DETACH DELETE n");
     let applied_before = applied(&bw);
     // The update sets a property on the primary and none on the remote.
     rt().block_on(async {
@@ -426,11 +405,7 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
     let mut remote = Server::start(&["neo4j"]);
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
-    cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
+    reseed(&bw);
     let seeded = applied(&bw);
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| write_load(&bw, 150));
@@ -494,20 +469,8 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
         dir.path(),
         "mode = \"sync\"\nsync_timeout_ms = 2000",
     );
-    cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
-    let count = |addr: &str| {
-        rt().block_on(async {
-            let mut c = connect(addr).await;
-            c.query("MATCH (s:S) RETURN count(s)", Map::new(), Map::new())
-                .await
-                .unwrap()
-                .first_int()
-        })
-    };
+    reseed(&bw);
+    let count = |addr: &str| scalar(addr, "MATCH (s:S) RETURN count(s)");
     rt().block_on(async {
         let mut c = connect(&bw.addr).await;
         let mut r = connect(&remote.addr()).await;
@@ -578,11 +541,7 @@ fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
     let remote = Server::start(&["neo4j"]);
     let dir = tempfile::tempdir().unwrap();
     let mut bw = start(&primary, &remote, dir.path());
-    cli(&bw, &["reseed", "vps"]);
-    common::wait_until("seeded and verified", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["last_verify"]["equal"] == true
-    });
+    reseed(&bw);
     // A backlog: the remote is paused while the writes happen (none in flight at the kill,
     // so nothing on the primary is in doubt).
     cli(&bw, &["pause", "vps"]);
@@ -598,30 +557,12 @@ fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10))
         .expect("boltward exits on SIGKILL");
-    let at_kill = rt().block_on(async {
-        let mut c = connect(&remote.addr()).await;
-        c.query(
-            "MATCH (m:__BoltwardMirror) RETURN m.lsn",
-            Map::new(),
-            Map::new(),
-        )
-        .await
-        .unwrap()
-        .first_int()
-    });
+    let at_kill = scalar(&remote.addr(), "MATCH (m:__BoltwardMirror) RETURN m.lsn");
     eprintln!("marker at the kill: {at_kill:?}");
 
     // Restarted on the same journal: the remote resumes after its marker.
     let bw = start(&primary, &remote, dir.path());
-    let events = |addr: &str| {
-        rt().block_on(async {
-            let mut c = connect(addr).await;
-            c.query("MATCH (e:Event) RETURN count(e)", Map::new(), Map::new())
-                .await
-                .unwrap()
-                .first_int()
-        })
-    };
+    let events = |addr: &str| scalar(addr, "MATCH (e:Event) RETURN count(e)");
     common::wait_until(
         "caught up after the restart",
         Duration::from_secs(60),

@@ -28,6 +28,36 @@ pub fn python(which: &str) -> PathBuf {
     testenv(&format!("{which}/bin/python"))
 }
 
+/// Starts ArcadeDB on `port` (0: a free one) with its files in `dir`; its port and PID.
+/// A watchdog stops it if this test process dies first.
+fn launch(dir: &Path, port: u16, databases: &[&str]) -> (u16, u32) {
+    let mut cmd = Command::new(repo().join("scripts/arcadedb.sh"));
+    cmd.args(["start", "--port", &port.to_string(), "--password", PASSWORD])
+        .args(["--heap", "768m"])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--watch-pid", &std::process::id().to_string()]);
+    for db in databases {
+        cmd.args(["--database", db]);
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/arcadedb.sh");
+    assert!(out.status.success(), "ArcadeDB did not start");
+    let env = String::from_utf8(out.stdout).unwrap();
+    let get = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} missing in {env}"))
+            .to_owned()
+    };
+    (
+        get("BOLT_PORT").parse().unwrap(),
+        get("PID").parse().unwrap(),
+    )
+}
+
 /// A real ArcadeDB Bolt server on a free loopback port.
 pub struct Server {
     pub port: u16,
@@ -40,39 +70,8 @@ impl Server {
     /// stops it if this test process dies before `Drop` runs.
     pub fn start(databases: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(repo().join("scripts/arcadedb.sh"));
-        cmd.args([
-            "start",
-            "--port",
-            "0",
-            "--password",
-            PASSWORD,
-            "--heap",
-            "768m",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--watch-pid", &std::process::id().to_string()]);
-        for db in databases {
-            cmd.args(["--database", db]);
-        }
-        let out = cmd
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/arcadedb.sh");
-        assert!(out.status.success(), "ArcadeDB did not start");
-        let env = String::from_utf8(out.stdout).unwrap();
-        let get = |k: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("{k} missing in {env}"))
-                .to_owned()
-        };
-        Server {
-            port: get("BOLT_PORT").parse().unwrap(),
-            pid: get("PID").parse().unwrap(),
-            dir,
-        }
+        let (port, pid) = launch(dir.path(), 0, databases);
+        Server { port, pid, dir }
     }
 
     pub fn addr(&self) -> String {
@@ -88,32 +87,7 @@ impl Server {
 
     /// Starts the server again on the same port and files (after `kill`).
     pub fn restart(&mut self, databases: &[&str]) {
-        let mut cmd = Command::new(repo().join("scripts/arcadedb.sh"));
-        cmd.args([
-            "start",
-            "--port",
-            &self.port.to_string(),
-            "--password",
-            PASSWORD,
-        ])
-        .args(["--heap", "768m"])
-        .arg("--dir")
-        .arg(self.dir.path())
-        .args(["--watch-pid", &std::process::id().to_string()]);
-        for db in databases {
-            cmd.args(["--database", db]);
-        }
-        let out = cmd
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/arcadedb.sh");
-        assert!(out.status.success(), "ArcadeDB did not restart");
-        let env = String::from_utf8(out.stdout).unwrap();
-        self.pid = env
-            .lines()
-            .find_map(|l| l.strip_prefix("PID="))
-            .and_then(|p| p.parse().ok())
-            .expect("PID in arcadedb.sh output");
+        self.pid = launch(self.dir.path(), self.port, databases).1;
     }
 
     pub fn stop(&self) {
