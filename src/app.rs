@@ -113,6 +113,8 @@ pub struct App {
     proxy: Proxy,
     control: Option<Control>,
     sink: Option<crate::journal::sink::SinkConfig>,
+    /// Run the graph health probes on `health.interval_secs`.
+    periodic_health: bool,
 }
 
 impl App {
@@ -128,7 +130,9 @@ impl App {
         let upstream = prepared.upstream();
         let journal = prepared.journal();
         let prober = Arc::new(Prober::new(upstream.clone(), &config.health)?);
-        config.health.password()?;
+        // Periodic probes need their password; read once, here.
+        let periodic_health =
+            config.health.interval_secs > 0 && config.health.password()?.is_some();
         let sink = sink_config(&config)?;
         let control_tls = control_tls(&config)?;
         let snapshots = Arc::new(Snapshots::new(
@@ -190,6 +194,7 @@ impl App {
             proxy,
             control,
             sink,
+            periodic_health,
         })
     }
 
@@ -220,6 +225,7 @@ impl App {
             proxy,
             control,
             sink,
+            periodic_health,
         } = self;
         let listen = proxy.local_addr().map_err(|source| AppError::Bind {
             what: "listen.addr",
@@ -229,7 +235,7 @@ impl App {
         if let Some(schedule) = crate::snapshot::service::schedule_of(&rt.config) {
             tokio::spawn(rt.snapshots.clone().run_schedule(schedule));
         }
-        if rt.config.health.interval_secs > 0 && rt.config.health.password()?.is_some() {
+        if periodic_health {
             tokio::spawn(crate::health::periodic(
                 rt.prober.clone(),
                 Duration::from_secs(rt.config.health.interval_secs),

@@ -6,7 +6,7 @@ use super::committed::Committed;
 use super::read::ReadError;
 use crate::upstream::client::{BoltClient, ClientError};
 use boltward_journal::{Intent, TxMode};
-use boltward_protocol::message::Begin;
+use boltward_protocol::message::{Begin, Run};
 use boltward_protocol::{Map, Request};
 use std::path::Path;
 
@@ -41,6 +41,35 @@ pub enum ReplayError {
     Client(#[from] ClientError),
 }
 
+/// The RUN messages of a journaled write, decoded (why not, when one does not decode).
+pub fn runs(intent: &Intent) -> Result<Vec<Run>, String> {
+    let dialect = intent.dialect();
+    intent
+        .statements
+        .iter()
+        .map(|s| match Request::decode(&s.run, dialect) {
+            Ok(Request::Run(r)) => Ok(r),
+            Ok(other) => Err(format!("{} is not RUN", other.kind().name())),
+            Err(e) => Err(e.to_string()),
+        })
+        .collect()
+}
+
+/// The extra of a journaled write's BEGIN (`None` for an auto-commit write, or a BEGIN
+/// body that decodes as another message, which replays without one as it always did).
+pub fn begin_extra(intent: &Intent) -> Result<Option<Map>, String> {
+    match intent
+        .begin
+        .as_deref()
+        .map(|b| Request::decode(b, intent.dialect()))
+    {
+        None => Ok(None),
+        Some(Ok(Request::Begin(Begin { extra }))) => Ok(Some(extra)),
+        Some(Ok(_)) => Ok(None),
+        Some(Err(e)) => Err(e.to_string()),
+    }
+}
+
 /// Runs one committed write against `client`, into `db` (or the database it was written
 /// to). Bookmarks of the source server are dropped.
 pub async fn apply(
@@ -48,7 +77,6 @@ pub async fn apply(
     intent: &Intent,
     db: Option<&str>,
 ) -> Result<(), ReplayError> {
-    let dialect = intent.dialect();
     let target = |mut extra: Map| {
         extra.remove("bookmarks");
         extra.remove("db");
@@ -57,19 +85,7 @@ pub async fn apply(
         }
         extra
     };
-    let mut runs = Vec::with_capacity(intent.statements.len());
-    for s in &intent.statements {
-        match Request::decode(&s.run, dialect) {
-            Ok(Request::Run(r)) => runs.push(r),
-            Ok(other) => {
-                return Err(ReplayError::Decode(format!(
-                    "{:?} is not RUN",
-                    other.kind()
-                )))
-            }
-            Err(e) => return Err(ReplayError::Decode(e.to_string())),
-        }
-    }
+    let runs = runs(intent).map_err(ReplayError::Decode)?;
     match intent.mode {
         TxMode::Auto => {
             for r in runs {
@@ -79,11 +95,9 @@ pub async fn apply(
             }
         }
         TxMode::Explicit => {
-            let extra = match intent.begin.as_deref().map(|b| Request::decode(b, dialect)) {
-                Some(Ok(Request::Begin(Begin { extra }))) => extra,
-                Some(Err(e)) => return Err(ReplayError::Decode(e.to_string())),
-                _ => Map::new(),
-            };
+            let extra = begin_extra(intent)
+                .map_err(ReplayError::Decode)?
+                .unwrap_or_default();
             client.begin(target(extra)).await?;
             for r in runs {
                 if let Err(e) = client.query(&r.query, r.parameters, Map::new()).await {

@@ -10,8 +10,8 @@
 use super::marker;
 use crate::upstream::{BoltClient, ClientError};
 use boltward_journal::{Intent, TxMode};
-use boltward_protocol::message::{Begin, Run};
-use boltward_protocol::{Map, Request, Value};
+use boltward_protocol::message::Run;
+use boltward_protocol::{Map, Value};
 
 /// Why a transaction could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -109,20 +109,11 @@ fn differences(primary: &Map, remote: &std::collections::BTreeMap<String, i64>) 
 /// The statements of `intent` and its BEGIN's extra, decoded, targeted at `db` (or the
 /// database it was written to); bookmarks of the primary are dropped.
 pub fn decode(intent: &Intent, lsn: u64, db: Option<&str>) -> Result<(Vec<Run>, Map), ApplyError> {
-    let dialect = intent.dialect();
+    use crate::journal::replay;
     let bad = |reason: String| ApplyError::Decode { lsn, reason };
-    let mut runs = Vec::with_capacity(intent.statements.len());
-    for s in &intent.statements {
-        match Request::decode(&s.run, dialect) {
-            Ok(Request::Run(r)) => runs.push(r),
-            Ok(other) => return Err(bad(format!("{} is not RUN", other.kind().name()))),
-            Err(e) => return Err(bad(e.to_string())),
-        }
-    }
-    let mut extra = match intent.begin.as_deref().map(|b| Request::decode(b, dialect)) {
-        Some(Ok(Request::Begin(Begin { extra }))) => extra,
-        Some(Ok(other)) => return Err(bad(format!("{} is not BEGIN", other.kind().name()))),
-        Some(Err(e)) => return Err(bad(e.to_string())),
+    let runs = replay::runs(intent).map_err(bad)?;
+    let mut extra = match replay::begin_extra(intent).map_err(bad)? {
+        Some(extra) => extra,
         None => runs.first().map(|r| r.extra.clone()).unwrap_or_default(),
     };
     for key in ["bookmarks", "db", "imp_user", "tx_timeout"] {
