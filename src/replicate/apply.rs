@@ -165,11 +165,16 @@ pub fn prepare(
 /// statements in order, the marker moved from `prev` to the last one's LSN, one COMMIT):
 /// all of them or none. A transaction that must run `alone` comes as a group of one.
 /// Returns the drifts committed anyway (`OnDrift::Continue`).
+///
+/// Every round trip is bounded by `limit` (`replication.apply_timeout_ms`): a step with no
+/// answer fails the group with a timeout and the caller drops the connection. Bounding each
+/// step rather than the whole group keeps a long backlog progressing on a slow remote.
 pub async fn apply(
     client: &mut BoltClient,
     group: Vec<Prepared>,
     prev: u64,
     on_drift: OnDrift,
+    limit: std::time::Duration,
 ) -> Result<Vec<Drift>, ApplyError> {
     let Some(last) = group.last().map(|t| t.lsn) else {
         return Ok(Vec::new());
@@ -187,33 +192,39 @@ pub async fn apply(
         let mut counters = std::collections::BTreeMap::new();
         let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
         for r in tx.runs {
-            let result = client
-                .query(&r.query, r.parameters, tx.extra.clone())
-                .await
-                .map_err(remote)?;
+            let result = within(
+                limit,
+                client.query(&r.query, r.parameters, tx.extra.clone()),
+            )
+            .await
+            .map_err(remote)?;
             if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
                 add_counters(&mut counters, stats);
             }
         }
         // Committed already: a drift can only be reported.
         drifts.extend(drift(tx.lsn, &first, &tx.expected, &counters));
-        client.begin(tx.extra).await.map_err(remote)?;
-        advance_and_commit(client, last, prev).await?;
+        within(limit, client.begin(tx.extra))
+            .await
+            .map_err(remote)?;
+        advance_and_commit(client, last, prev, limit).await?;
         return Ok(drifts);
     }
-    client.begin(group[0].extra.clone()).await.map_err(remote)?;
+    within(limit, client.begin(group[0].extra.clone()))
+        .await
+        .map_err(remote)?;
     for tx in group {
         let mut counters = std::collections::BTreeMap::new();
         let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
         for r in tx.runs {
-            match client.query(&r.query, r.parameters, Map::new()).await {
+            match within(limit, client.query(&r.query, r.parameters, Map::new())).await {
                 Ok(result) => {
                     if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
                         add_counters(&mut counters, stats);
                     }
                 }
                 Err(e) => {
-                    let _ = client.reset().await;
+                    let _ = within(limit, client.reset()).await;
                     return Err(ApplyError::Remote {
                         lsn: tx.lsn,
                         source: e,
@@ -223,14 +234,30 @@ pub async fn apply(
         }
         if let Some(d) = drift(tx.lsn, &first, &tx.expected, &counters) {
             if on_drift == OnDrift::Halt {
-                let _ = client.rollback().await;
+                let _ = within(limit, client.rollback()).await;
                 return Err(ApplyError::Drift(d));
             }
             drifts.push(d);
         }
     }
-    advance_and_commit(client, last, prev).await?;
+    advance_and_commit(client, last, prev, limit).await?;
     Ok(drifts)
+}
+
+/// `step`, failed with a timeout once `limit` passes without its answer.
+async fn within<T>(
+    limit: std::time::Duration,
+    step: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    tokio::time::timeout(limit, step).await.unwrap_or_else(|_| {
+        Err(ClientError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer within {} ms (the connection is dropped; the marker decides what committed)",
+                limit.as_millis()
+            ),
+        )))
+    })
 }
 
 /// The drift of one transaction, if its counters differ.
@@ -252,19 +279,20 @@ async fn advance_and_commit(
     client: &mut BoltClient,
     lsn: u64,
     prev: u64,
+    limit: std::time::Duration,
 ) -> Result<(), ApplyError> {
     let remote = |source| ApplyError::Remote { lsn, source };
-    match marker::advance(client, prev, lsn).await {
+    match within(limit, marker::advance(client, prev, lsn)).await {
         Ok(true) => {}
         Ok(false) => {
-            let _ = client.rollback().await;
+            let _ = within(limit, client.rollback()).await;
             return Err(ApplyError::MarkerMoved { lsn, prev });
         }
         Err(e) => {
-            let _ = client.reset().await;
+            let _ = within(limit, client.reset()).await;
             return Err(remote(e));
         }
     }
-    client.commit().await.map_err(remote)?;
+    within(limit, client.commit()).await.map_err(remote)?;
     Ok(())
 }

@@ -473,26 +473,23 @@ impl Remote {
                 let last = group.last().map_or(at.lsn, |t| t.lsn);
                 let n = group.len();
                 let started = Instant::now();
-                let applied = tokio::time::timeout(
+                let applied = apply::apply(
+                    &mut client,
+                    group,
+                    at.lsn,
+                    self.deps.on_drift,
                     self.deps.timeout,
-                    apply::apply(&mut client, group, at.lsn, self.deps.on_drift),
                 )
                 .await;
                 let drifts = match applied {
-                    Ok(Ok(drifts)) => drifts,
-                    Ok(Err(ApplyError::Drift(d))) => {
+                    Ok(drifts) => drifts,
+                    Err(ApplyError::Drift(d)) => {
                         self.drifted(&d);
                         let reason = format!("{d}; the transaction was rolled back on the remote (replication.on_drift = \"halt\"): check the remote, then reseed it");
                         self.state(RemoteState::Stopped, Some(reason));
                         return Ok(Pass::Wait);
                     }
-                    Ok(Err(e)) => return Err(PassError::Apply(e)),
-                    Err(_) => {
-                        return Err(PassError::Remote(format!(
-                            "LSN {last}: no answer within {} ms (the connection is dropped; the marker decides whether it committed)",
-                            self.deps.timeout.as_millis()
-                        )))
-                    }
+                    Err(e) => return Err(PassError::Apply(e)),
                 };
                 for d in &drifts {
                     self.drifted(d);

@@ -297,6 +297,8 @@ pub struct Relay {
 #[derive(Default)]
 pub struct RelayConn {
     hold: std::sync::atomic::AtomicBool,
+    /// Start holding once the client sends a COMMIT (which still reaches the server).
+    trap_commit: std::sync::atomic::AtomicBool,
     /// What the server sent while held.
     held: std::sync::Mutex<Vec<u8>>,
 }
@@ -322,9 +324,17 @@ impl Relay {
                 list.lock().unwrap().push(conn.clone());
                 let (mut c_read, mut s_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let trap = conn.clone();
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16 * 1024];
+                    // A COMMIT: a one-chunk message, an empty struct tagged 0x12.
+                    const COMMIT: [u8; 6] = [0x00, 0x02, 0xB0, 0x12, 0x00, 0x00];
                     while let Ok(n @ 1..) = c_read.read(&mut buf) {
+                        if trap.trap_commit.load(Ordering::Acquire)
+                            && buf[..n].windows(COMMIT.len()).any(|w| w == COMMIT)
+                        {
+                            trap.hold.store(true, Ordering::Release);
+                        }
                         if s_write.write_all(&buf[..n]).is_err() {
                             break;
                         }
@@ -381,6 +391,15 @@ impl Relay {
         conns[i]
             .hold
             .store(hold, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Holds what the server sends on connection `i` from the first COMMIT its client
+    /// sends on: the server commits, and the client never hears.
+    pub fn hold_from_commit(&self, i: usize) {
+        let conns = self.conns.lock().unwrap();
+        conns[i]
+            .trap_commit
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// What the server sent on connection `i` that is being held.
