@@ -178,4 +178,4 @@ impl Iterator for Committed {
 
 #[cfg(test)]
 #[path = "committed_tests.rs"]
-mod tests;
+pub(crate) mod tests;

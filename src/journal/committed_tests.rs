@@ -12,7 +12,7 @@ use boltward_protocol::Map;
 
 /// Writes segments the way the writer does: consecutive LSNs, chained hashes, a rollover
 /// at the end of every sealed segment.
-struct Builder {
+pub(crate) struct Builder {
     dir: tempfile::TempDir,
     segment: Vec<u8>,
     first_lsn: u64,
@@ -21,7 +21,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn new() -> Builder {
+    pub(crate) fn new() -> Builder {
         let mut b = Builder {
             dir: tempfile::tempdir().unwrap(),
             segment: Vec::new(),
@@ -59,29 +59,29 @@ impl Builder {
         lsn
     }
 
-    fn intent(&mut self, conn: u64) -> u64 {
+    pub(crate) fn intent(&mut self, conn: u64) -> u64 {
         self.push(&Entry::Intent(intent(conn)))
     }
 
-    fn outcome(&mut self, intent: u64, result: TxResult) -> u64 {
+    pub(crate) fn outcome(&mut self, intent: u64, result: TxResult) -> u64 {
         self.push(&Entry::Outcome(Outcome { intent, result }))
     }
 
     /// Seals the segment with a rollover and starts the next one.
-    fn roll(&mut self) {
+    pub(crate) fn roll(&mut self) {
         let next_lsn = self.lsn + 1;
         self.push(&Entry::Rollover { next_lsn });
         self.flush();
         self.start();
     }
 
-    fn flush(&self) {
+    pub(crate) fn flush(&self) {
         let path = self.dir.path().join(file_name(self.first_lsn));
         std::fs::write(path, &self.segment).unwrap();
     }
 
     /// Writes the open segment; the directory to read.
-    fn finish(&self) -> &Path {
+    pub(crate) fn finish(&self) -> &Path {
         self.flush();
         self.dir.path()
     }
@@ -110,7 +110,7 @@ fn intent(conn: u64) -> Intent {
     }
 }
 
-fn committed() -> TxResult {
+pub(crate) fn committed() -> TxResult {
     TxResult::Committed {
         bookmark: Some("bm".into()),
         query_type: Some("w".into()),

@@ -205,3 +205,115 @@ impl Tail {
 fn has_records(path: &Path) -> bool {
     matches!(crate::journal::read::first_timestamp(path), Ok(Some(_)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::committed::tests::{committed, Builder};
+
+    fn lsns(t: &mut Tail) -> Vec<u64> {
+        t.pending.drain(..).map(|p| p.lsn).collect()
+    }
+
+    /// Zero bytes after the written records, as the writer preallocates them.
+    fn pad(dir: &Path) {
+        use std::io::Write;
+        for s in list_segments(dir).unwrap() {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&s.path)
+                .unwrap();
+            f.write_all(&[0u8; 4096]).unwrap();
+        }
+    }
+
+    #[test]
+    fn committed_outcomes_come_in_commit_order_across_segments_a_batch_at_a_time() {
+        let mut b = Builder::new();
+        let i1 = b.intent(1);
+        let i2 = b.intent(2);
+        let a = b.outcome(i2, committed());
+        b.roll();
+        let c = b.outcome(i1, committed()); // its intent is in the first segment
+        let i3 = b.intent(3);
+        b.outcome(
+            i3,
+            TxResult::RolledBack {
+                reason: "client".into(),
+            },
+        );
+        let i4 = b.intent(4);
+        b.roll();
+        let d = b.outcome(i4, committed());
+        let dir = b.finish().to_owned();
+        pad(&dir);
+
+        let mut t = Tail::new(&dir, 0);
+        t.fill(2).unwrap();
+        assert!(t.more, "the batch is full");
+        assert_eq!(lsns(&mut t), [a, c]);
+        t.fill(2).unwrap();
+        assert!(!t.more);
+        assert_eq!(lsns(&mut t), [d], "rolled-back transactions are skipped");
+        t.fill(2).unwrap();
+        assert!(t.pending.is_empty(), "nothing is read twice");
+
+        // After a marker: an intent journaled before it that committed after it counts.
+        let mut t = Tail::new(&dir, a);
+        t.fill(10).unwrap();
+        assert_eq!(lsns(&mut t), [c, d]);
+        assert_eq!(t.last_lsn, d);
+    }
+
+    #[test]
+    fn reading_stops_before_a_transaction_in_doubt() {
+        let mut b = Builder::new();
+        let i1 = b.intent(1);
+        let a = b.outcome(i1, committed());
+        let i2 = b.intent(2);
+        let doubt = b.outcome(
+            i2,
+            TxResult::InDoubt {
+                reason: "crash".into(),
+            },
+        );
+        let i3 = b.intent(3);
+        b.outcome(i3, committed());
+        let dir = b.finish().to_owned();
+        let mut t = Tail::new(&dir, 0);
+        t.fill(10).unwrap();
+        assert_eq!(lsns(&mut t), [a]);
+        assert_eq!(t.in_doubt, Some(doubt));
+        t.fill(10).unwrap();
+        assert_eq!(t.in_doubt, Some(doubt), "it stays stopped there");
+        assert!(t.pending.is_empty());
+    }
+
+    #[test]
+    fn a_growing_journal_is_followed_from_where_reading_stopped() {
+        let mut b = Builder::new();
+        let i1 = b.intent(1);
+        let a = b.outcome(i1, committed());
+        let dir = b.finish().to_owned();
+        pad(&dir);
+        let mut t = Tail::new(&dir, 0);
+        t.fill(10).unwrap();
+        assert_eq!(lsns(&mut t), [a]);
+
+        // The writer appends over the preallocated zeros, then rolls to a new segment.
+        let i2 = b.intent(2);
+        let c = b.outcome(i2, committed());
+        b.finish();
+        pad(&dir);
+        t.fill(10).unwrap();
+        assert_eq!(lsns(&mut t), [c]);
+        let i3 = b.intent(3);
+        b.roll();
+        let d = b.outcome(i3, committed());
+        b.finish();
+        pad(&dir);
+        t.fill(10).unwrap();
+        assert_eq!(lsns(&mut t), [d]);
+        assert_eq!(t.last_lsn, d);
+    }
+}
