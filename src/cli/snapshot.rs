@@ -8,7 +8,9 @@
 
 use super::client::{call, call_with, Answer, Failed};
 use super::ControlArgs;
-use crate::control::api::{RecoveryState, SnapshotDeleted, SnapshotList, StartRequest};
+use crate::control::api::{
+    RecoveryState, RestorePlan, SnapshotDeleted, SnapshotList, StartRequest, Until,
+};
 use crate::recovery::state::Phase;
 use crate::snapshot::store::{self, Manifest};
 use clap::{Args, Subcommand};
@@ -83,8 +85,17 @@ pub enum RestoreCommand {
 /// `restore start`.
 #[derive(Debug, Args, Clone)]
 pub struct StartArgs {
-    /// Snapshot id.
-    pub snapshot: String,
+    /// Snapshot id (with --until: the newest snapshot at or before the target when omitted).
+    #[arg(required_unless_present = "until")]
+    pub snapshot: Option<String>,
+    /// Point-in-time restore: replay the journal after the snapshot up to this LSN or
+    /// RFC 3339 commit time (inclusive).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Print what a point-in-time restore would do (snapshot, transactions, time range,
+    /// statements unsafe to replay) and change nothing.
+    #[arg(long, requires = "until")]
+    pub dry_run: bool,
     /// Target server: bolt://host:port.
     #[arg(long)]
     pub target: String,
@@ -267,11 +278,54 @@ fn state_line(s: &RecoveryState) -> String {
             r.database.as_deref().unwrap_or("(default)"),
             r.safety_snapshot.as_deref().unwrap_or("-"),
         ));
+        if let Some(until) = &r.until {
+            out.push_str(&format!(
+                "\n  point in time {until} (LSN {}): {}/{} transaction(s) replayed",
+                r.end_lsn.unwrap_or(0),
+                r.replayed,
+                r.replay_total
+            ));
+        }
     }
     for e in &s.errors {
         out.push_str(&format!("\n  error: {e}"));
     }
     out.push('\n');
+    out
+}
+
+/// `restore start --until … --dry-run`, for people.
+fn plan_text(p: &RestorePlan) -> String {
+    let mut out = format!(
+        "plan: restore snapshot {} (LSN {}, taken {}), then replay {} transaction(s) up to {} (LSN {})\n",
+        p.snapshot, p.snapshot_lsn, p.snapshot_created, p.transactions, p.until, p.end_lsn
+    );
+    if let (Some(first), Some(last)) = (&p.first_commit, &p.last_commit) {
+        out.push_str(&format!(
+            "  commits from {first} to {last}; the last replayed is LSN {}\n",
+            p.last_lsn.unwrap_or(p.snapshot_lsn)
+        ));
+    }
+    out.push_str(&format!(
+        "  journal holds LSN {} to {}\n",
+        p.journal_first_lsn, p.journal_last_lsn
+    ));
+    if p.unsafe_total == 0 {
+        out.push_str("  no statement in the range is unsafe to replay\n");
+    } else {
+        out.push_str(&format!(
+            "  {} statement(s) may replay differently (update counters are checked for each transaction):\n",
+            p.unsafe_total
+        ));
+        for u in &p.unsafe_statements {
+            out.push_str(&format!(
+                "    LSN {} [{}] {}\n",
+                u.lsn,
+                u.hazards.join(", "),
+                u.statement
+            ));
+        }
+    }
     out
 }
 
@@ -286,12 +340,30 @@ pub fn run_restore(cmd: &RestoreCommand) -> ExitCode {
     };
     match cmd {
         RestoreCommand::Start(a) => done((|| {
+            let until = match a.until.as_deref().map(Until::parse).transpose() {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("boltward: {e}");
+                    return Err(Failed(ExitCode::from(2)));
+                }
+            };
             let body = StartRequest {
                 snapshot: a.snapshot.clone(),
+                until,
                 target: a.target.clone(),
                 database: a.database.clone(),
                 force: a.force,
             };
+            if a.dry_run {
+                let p: Answer<RestorePlan> =
+                    call_with(&a.control, "POST", "/v1/restores/plan", Some(&body))?;
+                if a.control.json {
+                    print_json(&p.json);
+                } else {
+                    print!("{}", plan_text(&p.body));
+                }
+                return Ok(());
+            }
             let mut v: Answer<RecoveryState> =
                 call_with(&a.control, "POST", "/v1/restores", Some(&body))?;
             if a.wait {

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+pub use crate::recovery::pitr::{Plan as RestorePlan, Until};
 pub use crate::recovery::state::State as RecoveryState;
 pub use crate::recovery::StartRequest;
 

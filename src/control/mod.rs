@@ -223,6 +223,7 @@ pub fn router(state: ControlState) -> Router {
         )
         .route("/v1/snapshots/{id}/verify", post(snapshots::verify))
         .route("/v1/restores", get(restores::status).post(restores::start))
+        .route("/v1/restores/plan", post(restores::plan))
         .route("/v1/restores/promote", post(restores::promote))
         .route("/v1/restores/cancel", post(restores::cancel));
     let metrics_route = Router::new().route("/metrics", get(status::metrics));

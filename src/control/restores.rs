@@ -1,7 +1,8 @@
-//! Restores and promotion: `/v1/restores` (status, start), `/v1/restores/promote` and
-//! `/v1/restores/cancel`. Every answer is the recovery state.
+//! Restores and promotion: `/v1/restores` (status, start), `/v1/restores/plan` (what a
+//! point-in-time restore would do), `/v1/restores/promote` and `/v1/restores/cancel`.
+//! Every answer but the plan is the recovery state.
 
-use super::api::{RecoveryState, StartRequest};
+use super::api::{RecoveryState, RestorePlan, StartRequest};
 use super::{ApiError, Shared};
 use crate::recovery::RecoveryError;
 use axum::extract::State;
@@ -32,6 +33,14 @@ pub(super) async fn start(
 ) -> Result<(StatusCode, Json<RecoveryState>), ApiError> {
     let state = s.recovery.start(req).await.map_err(recovery_error)?;
     Ok((StatusCode::ACCEPTED, Json(state)))
+}
+
+/// What `start` would do with the same request (`restore start --until … --dry-run`).
+pub(super) async fn plan(
+    State(s): State<Shared>,
+    Json(req): Json<StartRequest>,
+) -> Result<Json<RestorePlan>, ApiError> {
+    Ok(Json(s.recovery.plan(&req).await.map_err(recovery_error)?))
 }
 
 pub(super) async fn promote(State(s): State<Shared>) -> Result<Json<RecoveryState>, ApiError> {

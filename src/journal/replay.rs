@@ -70,13 +70,51 @@ pub fn begin_extra(intent: &Intent) -> Result<Option<Map>, String> {
     }
 }
 
+/// Update counters summed over statements (integer counters only: booleans such as
+/// `contains-updates` are not counters).
+pub type Counters = std::collections::BTreeMap<String, i64>;
+
+/// Adds the integer counters of a summary's `stats` into `acc`.
+pub fn add_counters(acc: &mut Counters, stats: &Map) {
+    for (k, v) in stats.iter() {
+        if let Some(n) = v.as_int() {
+            *acc.entry(k.to_owned()).or_default() += n;
+        }
+    }
+}
+
+/// The counters that differ between what the journal recorded (`journaled`, a summary's
+/// `stats`) and a replay (`replayed`), as `counter: journaled → replayed` (absent is 0).
+pub fn differences(journaled: &Map, replayed: &Counters) -> Vec<String> {
+    let mut expected = Counters::new();
+    add_counters(&mut expected, journaled);
+    let keys: std::collections::BTreeSet<&String> =
+        expected.keys().chain(replayed.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (a, b) = (
+                expected.get(k).copied().unwrap_or(0),
+                replayed.get(k).copied().unwrap_or(0),
+            );
+            (a != b).then(|| format!("{k}: {a} → {b}"))
+        })
+        .collect()
+}
+
 /// Runs one committed write against `client`, into `db` (or the database it was written
-/// to). Bookmarks of the source server are dropped.
+/// to); the update counters the target reported, summed. Bookmarks of the source server
+/// are dropped.
 pub async fn apply(
     client: &mut BoltClient,
     intent: &Intent,
     db: Option<&str>,
-) -> Result<(), ReplayError> {
+) -> Result<Counters, ReplayError> {
+    let mut counters = Counters::new();
+    let mut count = |r: &crate::upstream::client::QueryResult| {
+        if let Some(boltward_protocol::Value::Map(stats)) = r.summary.metadata.get("stats") {
+            add_counters(&mut counters, stats);
+        }
+    };
     let target = |mut extra: Map| {
         extra.remove("bookmarks");
         extra.remove("db");
@@ -89,9 +127,11 @@ pub async fn apply(
     match intent.mode {
         TxMode::Auto => {
             for r in runs {
-                client
-                    .query(&r.query, r.parameters, target(r.extra))
-                    .await?;
+                count(
+                    &client
+                        .query(&r.query, r.parameters, target(r.extra))
+                        .await?,
+                );
             }
         }
         TxMode::Explicit => {
@@ -100,13 +140,16 @@ pub async fn apply(
                 .unwrap_or_default();
             client.begin(target(extra)).await?;
             for r in runs {
-                if let Err(e) = client.query(&r.query, r.parameters, Map::new()).await {
-                    let _ = client.reset().await;
-                    return Err(e.into());
+                match client.query(&r.query, r.parameters, Map::new()).await {
+                    Ok(result) => count(&result),
+                    Err(e) => {
+                        let _ = client.reset().await;
+                        return Err(e.into());
+                    }
                 }
             }
             client.commit().await?;
         }
     }
-    Ok(())
+    Ok(counters)
 }

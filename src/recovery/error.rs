@@ -70,6 +70,9 @@ pub enum StepError {
     /// What the target holds is not a graph a snapshot could have come from.
     #[error(transparent)]
     Digest(#[from] DigestError),
+    /// Replaying the journal for a point-in-time restore failed.
+    #[error("replaying the journal: {0}")]
+    Replay(String),
     /// A rollback did not bring back the safety snapshot's contents.
     #[error("after rollback the fingerprint is {actual}, the safety snapshot's is {expected}")]
     RollbackFingerprint {

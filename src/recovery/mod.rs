@@ -10,6 +10,7 @@
 //! snapshot when anything fails.
 
 mod error;
+pub mod pitr;
 pub mod state;
 
 pub use error::{RecoveryError, StepError};
@@ -35,8 +36,12 @@ use tracing::{info, warn};
 /// `restore start` (`POST /v1/restores`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartRequest {
-    /// Snapshot id.
-    pub snapshot: String,
+    /// Snapshot id (with `until`: optional, the newest at or before the target by default).
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// Point in time: replay the journal after the snapshot up to here (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<pitr::Until>,
     /// Target: `bolt://host:port`, `neo4j://host:port` or `host:port`.
     pub target: String,
     /// Target database (default: the target's default).
@@ -180,8 +185,24 @@ impl Recovery {
     pub async fn start(self: &Arc<Self>, req: StartRequest) -> Result<State, RecoveryError> {
         state::next(self.lock().state, Action::Start)?;
         let dir = self.snapshots.dir().to_owned();
-        let manifest = store::manifest(&dir, &req.snapshot)
-            .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+        let (manifest, plan) = match &req.until {
+            Some(_) => {
+                let plan = self.plan(&req).await?;
+                let m = store::manifest(&dir, &plan.snapshot)
+                    .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+                (m, Some(plan))
+            }
+            None => {
+                let id = req.snapshot.as_deref().ok_or_else(|| {
+                    RecoveryError::BadRequest(
+                        "name a snapshot, or give --until for a point-in-time restore".into(),
+                    )
+                })?;
+                let m = store::manifest(&dir, id)
+                    .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+                (m, None)
+            }
+        };
         let addr = target_addr(&req.target)?;
         let connector = self.connector(&addr)?;
         let config = &*self.config;
@@ -210,15 +231,26 @@ impl Recovery {
             s.apply(Action::Start)?;
             s.progress = 0.0;
             s.errors.clear();
-            s.message = format!("restoring snapshot {} into {addr}", manifest.id);
+            s.message = match &plan {
+                Some(p) => format!(
+                    "restoring snapshot {} into {addr}, then replaying {} transaction(s) up to {}",
+                    manifest.id, p.transactions, p.until
+                ),
+                None => format!("restoring snapshot {} into {addr}", manifest.id),
+            };
             s.restore = Some(state::Restore {
                 snapshot: manifest.id.clone(),
                 target: addr.clone(),
                 database: req.database.clone(),
                 in_place,
                 forced: nodes > 0 || in_place,
-                total: manifest.counts.nodes + manifest.counts.relationships,
+                total: manifest.counts.nodes
+                    + manifest.counts.relationships
+                    + plan.as_ref().map_or(0, |p| p.transactions),
                 started: state::now(),
+                until: plan.as_ref().map(|p| p.until.clone()),
+                end_lsn: plan.as_ref().map(|p| p.end_lsn),
+                replay_total: plan.as_ref().map_or(0, |p| p.transactions),
                 ..Default::default()
             });
             Ok(())
@@ -235,6 +267,7 @@ impl Recovery {
             wipe: nodes > 0 || in_place,
             in_place,
             cancel,
+            plan,
         };
         tokio::spawn(async move { me.run(job).await });
         Ok(started)
@@ -321,16 +354,42 @@ impl Recovery {
         self.load_into(&mut client, &job.manifest, &how, Some(&job.cancel))
             .await
             .map_err(|e| one(e.to_string()))?;
+        // A point-in-time restore checks the snapshot as loaded, then replays the journal
+        // after it, checking each transaction's update counters.
+        let loaded = match &job.plan {
+            Some(plan) => {
+                let loaded = self
+                    .compare(&mut client, job)
+                    .await
+                    .map_err(|e| one(format!("validation of the loaded snapshot: {e}")))?;
+                if !loaded.failures.is_empty() {
+                    return Err(loaded.failures);
+                }
+                let replayed = self
+                    .replay(&mut client, job, plan)
+                    .await
+                    .map_err(|e| one(e.to_string()))?;
+                Some((loaded, replayed))
+            }
+            None => None,
+        };
         self.update(|s| {
             s.apply(Action::Validate)?;
-            s.message = "validating: counts, fingerprint, health probes".into();
+            s.message = match loaded {
+                Some(_) => "validating: health probes, fingerprint after the replay".into(),
+                None => "validating: counts, fingerprint, health probes".into(),
+            };
             Ok(())
         })
         .map_err(|e| one(e.to_string()))?;
-        let validation = self
-            .validate(&mut client, job)
-            .await
-            .map_err(|e| one(format!("validation: {e}")))?;
+        let validation = match loaded {
+            Some((loaded, replayed)) => {
+                self.validate_replayed(&mut client, job, loaded, replayed)
+                    .await
+            }
+            None => self.validate(&mut client, job).await,
+        }
+        .map_err(|e| one(format!("validation: {e}")))?;
         let _ = client.close().await;
         if job.cancel.load(Ordering::Acquire) {
             return Err(one("cancelled by the operator".into()));
@@ -392,12 +451,69 @@ impl Recovery {
 
     /// Reads the target back and compares it with the manifest; probes its health.
     async fn validate(&self, client: &mut BoltClient, job: &Job) -> Result<Validation, StepError> {
-        let config = &*self.config;
-        let scope = Scope {
+        let mut v = self.compare(client, job).await?;
+        let report = self.probe(job).await;
+        if !report.healthy() {
+            v.failures.push(probe_failure(&report));
+        }
+        v.health = report.status;
+        Ok(v)
+    }
+
+    /// After a replay: the target's fingerprint now, and its health probes.
+    async fn validate_replayed(
+        &self,
+        client: &mut BoltClient,
+        job: &Job,
+        loaded: Validation,
+        replayed: state::Replayed,
+    ) -> Result<Validation, StepError> {
+        let digest = digest_of(client, &self.scope(job)).await?;
+        let report = self.probe(job).await;
+        let mut failures = Vec::new();
+        if !report.healthy() {
+            failures.push(probe_failure(&report));
+        }
+        Ok(Validation {
+            failures,
+            health: report.status,
+            fingerprint: digest.fingerprint.hex(),
+            nodes: digest.fingerprint.nodes(),
+            relationships: digest.fingerprint.relationships(),
+            replay: Some(state::ReplayCheck {
+                loaded_fingerprint: loaded.fingerprint,
+                ..replayed.check()
+            }),
+            ..loaded
+        })
+    }
+
+    fn scope(&self, job: &Job) -> Scope {
+        Scope {
             database: job.database.clone(),
-            batch: config.snapshot.batch as i64,
-        };
-        let digest = digest_of(client, &scope).await?;
+            batch: self.config.snapshot.batch as i64,
+        }
+    }
+
+    /// The health probes on the target.
+    async fn probe(&self, job: &Job) -> crate::health::Report {
+        let config = &*self.config;
+        let mut health_cfg = config.health.clone();
+        health_cfg.database = job.database.clone();
+        let password = config.snapshot.password(&config.health).ok();
+        let prober = Prober::with_login(
+            UpstreamHandle::new(job.connector.clone()),
+            &health_cfg,
+            &config.snapshot.user,
+            password,
+        );
+        prober.run(false).await
+    }
+
+    /// Reads the target back and compares its counts and fingerprint with the manifest's
+    /// (health not probed yet).
+    async fn compare(&self, client: &mut BoltClient, job: &Job) -> Result<Validation, StepError> {
+        let digest = digest_of(client, &self.scope(job)).await?;
         let mut failures = Vec::new();
         let actual = ManifestCounts::of(&digest);
         let expected = &job.manifest.counts;
@@ -425,30 +541,16 @@ impl Recovery {
                 job.manifest.fingerprint
             ));
         }
-        let mut health_cfg = config.health.clone();
-        health_cfg.database = job.database.clone();
-        let password = config.snapshot.password(&config.health).ok();
-        let prober = Prober::with_login(
-            UpstreamHandle::new(job.connector.clone()),
-            &health_cfg,
-            &config.snapshot.user,
-            password,
-        );
-        let report = prober.run(false).await;
-        if !report.healthy() {
-            failures.push(format!(
-                "health probes on the target: {}",
-                serde_json::to_string(&report.checks).unwrap_or_default()
-            ));
-        }
         Ok(Validation {
             counts_equal: failures.iter().all(|f| !f.starts_with("counts")),
             expected_fingerprint: job.manifest.fingerprint.clone(),
             failures,
             fingerprint,
-            health: report.status,
+            // The probes run after this comparison and set it.
+            health: crate::health::Health::Unhealthy,
             nodes: actual.nodes,
             relationships: actual.relationships,
+            replay: None,
         })
     }
 
@@ -629,7 +731,141 @@ impl Recovery {
     }
 }
 
+fn probe_failure(report: &crate::health::Report) -> String {
+    format!(
+        "health probes on the target: {}",
+        serde_json::to_string(&report.checks).unwrap_or_default()
+    )
+}
+
 impl Recovery {
+    /// Plans a point-in-time restore (`restore start --until`, `--dry-run`): reads the
+    /// snapshot directory and the journal, changes nothing.
+    pub async fn plan(&self, req: &StartRequest) -> Result<pitr::Plan, RecoveryError> {
+        let Some(until) = req.until.clone() else {
+            return Err(RecoveryError::BadRequest(
+                "a plan is for a point-in-time restore: give --until".into(),
+            ));
+        };
+        let Some(journal) = self.journal.as_ref() else {
+            return Err(RecoveryError::BadRequest(
+                "a point-in-time restore replays the journal, and the journal is disabled".into(),
+            ));
+        };
+        let journal_dir = journal.dir().to_owned();
+        let journal_lsn = journal.status().lsn.load(Ordering::Acquire);
+        let snapshots_dir = self.snapshots.dir().to_owned();
+        let database = self.config.snapshot.database.clone();
+        let snapshot = req.snapshot.clone();
+        tokio::task::spawn_blocking(move || {
+            let (listed, _) = store::list(&snapshots_dir)
+                .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
+            let complete: Vec<Manifest> = listed
+                .into_iter()
+                .filter(|l| l.complete)
+                .map(|l| l.manifest)
+                .collect();
+            let inputs = pitr::Inputs {
+                journal: &journal_dir,
+                journal_lsn,
+                snapshots: &complete,
+                snapshot: snapshot.as_deref(),
+                database: database.as_deref(),
+            };
+            pitr::plan(&inputs, &until).map_err(|e| RecoveryError::BadRequest(e.to_string()))
+        })
+        .await
+        .map_err(|e| RecoveryError::Unavailable(e.to_string()))?
+    }
+
+    /// Replays the plan's transactions onto the target in commit order; each one's update
+    /// counters must equal the journaled ones.
+    async fn replay(
+        &self,
+        client: &mut BoltClient,
+        job: &Job,
+        plan: &pitr::Plan,
+    ) -> Result<state::Replayed, StepError> {
+        let Some(journal) = self.journal.as_ref() else {
+            return Err(StepError::Replay("the journal is disabled".into()));
+        };
+        let (tx_send, mut rx) = tokio::sync::mpsc::channel(64);
+        let dir = journal.dir().to_owned();
+        let (after, end) = (plan.snapshot_lsn, plan.end_lsn);
+        let database = self.config.snapshot.database.clone();
+        // The journal is read on a blocking thread, a bounded channel ahead of the replay.
+        let reader = tokio::task::spawn_blocking(move || {
+            let txs = match pitr::replayed(&dir, after, end, database.as_deref()) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = tx_send.blocking_send(Err(e));
+                    return;
+                }
+            };
+            for tx in txs {
+                if tx_send.blocking_send(tx).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut done = state::Replayed::default();
+        let loaded = job.manifest.counts.nodes + job.manifest.counts.relationships;
+        let total = (loaded + plan.transactions).max(1);
+        while let Some(tx) = rx.recv().await {
+            if job.cancel.load(Ordering::Acquire) {
+                return Err(StepError::Replay("cancelled by the operator".into()));
+            }
+            let tx = tx.map_err(|e| StepError::Replay(format!("reading the journal: {e}")))?;
+            let counters =
+                crate::journal::replay::apply(client, &tx.intent, job.database.as_deref())
+                    .await
+                    .map_err(|e| StepError::Replay(format!("LSN {}: {e}", tx.lsn)))?;
+            let journaled = pitr::journaled_stats(&tx.result)
+                .cloned()
+                .unwrap_or_default();
+            let differences = crate::journal::replay::differences(&journaled, &counters);
+            if !differences.is_empty() {
+                let statement = crate::journal::replay::runs(&tx.intent)
+                    .ok()
+                    .and_then(|r| r.into_iter().next())
+                    .map(|r| r.query.chars().take(200).collect::<String>())
+                    .unwrap_or_default();
+                return Err(StepError::Replay(format!(
+                    "LSN {}: the target's update counters differ from the journaled ones ({}) for `{statement}`: the replay does not reproduce the primary",
+                    tx.lsn,
+                    differences.join(", ")
+                )));
+            }
+            done.transactions += 1;
+            done.last_lsn = Some(tx.lsn);
+            let pct = (loaded + done.transactions) as f64 * 100.0 / total as f64;
+            let mut s = self.lock();
+            s.progress = pct;
+            if let Some(r) = s.restore.as_mut() {
+                r.replayed = done.transactions;
+            }
+            self.metrics.restore_progress.set(pct / 100.0);
+            if done.transactions % 100 == 0 {
+                let _ = s.save(&self.path);
+            }
+        }
+        reader.await?;
+        if done.transactions != plan.transactions {
+            return Err(StepError::Replay(format!(
+                "replayed {} transaction(s), the plan had {}: the journal changed under the restore",
+                done.transactions, plan.transactions
+            )));
+        }
+        info!(
+            transactions = done.transactions,
+            after_lsn = after,
+            end_lsn = end,
+            "point-in-time restore: journal replayed"
+        );
+        done.end_lsn = end;
+        Ok(done)
+    }
+
     /// With writes held: replays onto the target every write the journal committed after
     /// the snapshot's LSN (when the snapshot was taken of this upstream), so promotion
     /// loses nothing written since. Returns how many writes were replayed.
@@ -638,6 +874,10 @@ impl Recovery {
         restore: &state::Restore,
         target: &Connector,
     ) -> Result<usize, RecoveryError> {
+        if restore.until.is_some() {
+            // A point-in-time restore stops where it was asked to.
+            return Ok(0);
+        }
         let manifest = store::manifest(self.snapshots.dir(), &restore.snapshot)
             .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
         let (Some(journal), Some(lsn)) = (self.journal.as_ref(), manifest.journal_lsn) else {
@@ -696,6 +936,8 @@ struct Job {
     wipe: bool,
     in_place: bool,
     cancel: Arc<AtomicBool>,
+    /// A point-in-time restore: what to replay after the snapshot.
+    plan: Option<pitr::Plan>,
 }
 
 async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<i64, StepError> {

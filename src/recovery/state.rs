@@ -163,6 +163,57 @@ pub struct Restore {
     pub started: String,
     /// Finished, RFC 3339.
     pub finished: Option<String>,
+    /// A point-in-time restore: how far it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<super::pitr::Until>,
+    /// A point-in-time restore: the last LSN it replays up to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_lsn: Option<u64>,
+    /// Transactions to replay after the snapshot.
+    #[serde(default)]
+    pub replay_total: u64,
+    /// Transactions replayed so far.
+    #[serde(default)]
+    pub replayed: u64,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Replayed {
+    /// Transactions replayed, each with the journaled update counters.
+    pub transactions: u64,
+    /// The outcome LSN of the last one.
+    pub last_lsn: Option<u64>,
+    /// The LSN the replay went up to.
+    pub end_lsn: u64,
+}
+
+impl Replayed {
+    /// The check it amounts to (the fingerprint after loading is the caller's).
+    pub fn check(&self) -> ReplayCheck {
+        ReplayCheck {
+            counters_equal: true,
+            end_lsn: self.end_lsn,
+            last_lsn: self.last_lsn,
+            loaded_fingerprint: String::new(),
+            transactions: self.transactions,
+        }
+    }
+}
+
+/// A point-in-time restore's replay, as validated (`restore.validation.replay`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayCheck {
+    /// Every replayed transaction's update counters equal the journaled ones.
+    pub counters_equal: bool,
+    /// The LSN the replay went up to.
+    pub end_lsn: u64,
+    /// The outcome LSN of the last transaction replayed.
+    pub last_lsn: Option<u64>,
+    /// The target's fingerprint after the snapshot was loaded (equal to the snapshot's).
+    pub loaded_fingerprint: String,
+    /// Transactions replayed.
+    pub transactions: u64,
 }
 
 /// What validating a restored target found (`restore.validation`). Fields in
@@ -183,6 +234,9 @@ pub struct Validation {
     pub nodes: u64,
     /// Relationships on the target.
     pub relationships: u64,
+    /// A point-in-time restore's replay (`fingerprint` is then the target's after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayCheck>,
 }
 
 /// A transition as it happened.

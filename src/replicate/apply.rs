@@ -8,6 +8,7 @@
 //! are reported as not exactly-once (docs/operations.md, "Mirror").
 
 use super::marker;
+use crate::journal::replay::{add_counters, differences, Counters};
 use crate::upstream::{BoltClient, ClientError};
 use boltward_journal::{Intent, TxMode};
 use boltward_protocol::message::Run;
@@ -78,32 +79,6 @@ pub enum OnDrift {
     Halt,
     /// Commit it, count it, and go on.
     Continue,
-}
-
-/// Integer counters of a summary, added into `acc` (booleans such as `contains-updates`
-/// are not counters).
-fn add_counters(acc: &mut std::collections::BTreeMap<String, i64>, stats: &Map) {
-    for (k, v) in stats.iter() {
-        if let Some(n) = v.as_int() {
-            *acc.entry(k.to_owned()).or_default() += n;
-        }
-    }
-}
-
-/// The counters that differ (absent counts as 0).
-fn differences(primary: &Map, remote: &std::collections::BTreeMap<String, i64>) -> Vec<String> {
-    let mut expected = std::collections::BTreeMap::new();
-    add_counters(&mut expected, primary);
-    let keys: std::collections::BTreeSet<&String> = expected.keys().chain(remote.keys()).collect();
-    keys.into_iter()
-        .filter_map(|k| {
-            let (a, b) = (
-                expected.get(k).copied().unwrap_or(0),
-                remote.get(k).copied().unwrap_or(0),
-            );
-            (a != b).then(|| format!("{k}: {a} → {b}"))
-        })
-        .collect()
 }
 
 /// The statements of `intent` and its BEGIN's extra, decoded, targeted at `db` (or the
@@ -189,7 +164,7 @@ pub async fn apply(
         let Some(tx) = group.into_iter().next() else {
             return Ok(Vec::new());
         };
-        let mut counters = std::collections::BTreeMap::new();
+        let mut counters = Counters::new();
         let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
         for r in tx.runs {
             let result = within(
@@ -214,7 +189,7 @@ pub async fn apply(
         .await
         .map_err(remote)?;
     for tx in group {
-        let mut counters = std::collections::BTreeMap::new();
+        let mut counters = Counters::new();
         let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
         for r in tx.runs {
             match within(limit, client.query(&r.query, r.parameters, Map::new())).await {
@@ -261,12 +236,7 @@ async fn within<T>(
 }
 
 /// The drift of one transaction, if its counters differ.
-fn drift(
-    lsn: u64,
-    statement: &str,
-    expected: &Map,
-    counters: &std::collections::BTreeMap<String, i64>,
-) -> Option<Drift> {
+fn drift(lsn: u64, statement: &str, expected: &Map, counters: &Counters) -> Option<Drift> {
     let differences = differences(expected, counters);
     (!differences.is_empty()).then(|| Drift {
         lsn,
