@@ -156,6 +156,8 @@ impl App {
             snapshots.clone(),
             metrics.replication.clone(),
         )?);
+        let mirrors: Arc<dyn crate::snapshot::service::Mirrors> = replication.clone();
+        snapshots.set_mirrors(Arc::downgrade(&mirrors));
         let runtime = Arc::new(Runtime {
             policy: prepared.policy(),
             config: config.clone(),

@@ -697,6 +697,10 @@ pub struct Snapshot {
     pub password_file: Option<PathBuf>,
     /// Database to snapshot (default: the server's default).
     pub database: Option<String>,
+    /// What scheduled and `snapshot create` snapshots read: `"primary"` (the upstream,
+    /// with writes held for the read) or `"remote:NAME"` (a mirror, its apply held at a
+    /// known LSN; the primary's writes are never held).
+    pub source: String,
     /// Cron expression (seconds minutes hours day-of-month month day-of-week [year], UTC);
     /// empty: no schedule.
     pub schedule: String,
@@ -725,6 +729,7 @@ impl Default for Snapshot {
             user: "neo4j".into(),
             password_file: None,
             database: None,
+            source: "primary".into(),
             schedule: String::new(),
             retries: 3,
             retry_backoff_secs: 30,
@@ -739,6 +744,11 @@ impl Default for Snapshot {
 }
 
 impl Snapshot {
+    /// The mirror snapshots are read from (`snapshot.source = "remote:NAME"`), if any.
+    pub fn remote_source(&self) -> Option<&str> {
+        self.source.strip_prefix("remote:")
+    }
+
     /// The password: `BOLTWARD_SNAPSHOT_PASSWORD`, else the file's first line, else the
     /// health probe password.
     pub fn password(&self, health: &Health) -> Result<String, ConfigError> {
@@ -840,6 +850,7 @@ pub const KEYS: &[&str] = &[
     "snapshot.user",
     "snapshot.password_file",
     "snapshot.database",
+    "snapshot.source",
     "snapshot.schedule",
     "snapshot.retries",
     "snapshot.retry_backoff_secs",
@@ -1137,6 +1148,17 @@ impl Config {
         self.policy()
             .map_err(|e| invalid("policy", e.to_string()))?;
         self.replication.validate()?;
+        if self.snapshot.source != "primary" {
+            let name = self.snapshot.remote_source().ok_or_else(|| {
+                invalid("snapshot.source", "must be \"primary\" or \"remote:NAME\"")
+            })?;
+            if !self.replication.remote.iter().any(|r| r.name == name) {
+                return Err(invalid(
+                    "snapshot.source",
+                    format!("no [[replication.remote]] is named {name:?}"),
+                ));
+            }
+        }
         if !self.replication.remote.is_empty() && !self.journal.enabled {
             return Err(invalid(
                 "replication.remote",

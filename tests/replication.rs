@@ -583,3 +583,87 @@ fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
     let out = cli(&bw, &["verify", "vps"]);
     assert!(out.contains("vps: equal to snapshot"), "{out}");
 }
+
+/// The fingerprint of database `db` at `addr`.
+fn fingerprint_of(addr: &str, db: &str) -> String {
+    rt().block_on(async {
+        let mut client = connect(addr).await;
+        let scope = Scope {
+            database: Some(db.into()),
+            batch: 1000,
+        };
+        boltward::recovery::digest_of(&mut client, &scope)
+            .await
+            .unwrap()
+            .fingerprint
+            .hex()
+    })
+}
+
+/// Replays every write the journal committed up to `lsn` into the empty database `db` at
+/// `addr`; how many.
+fn replay_into(journal: &std::path::Path, lsn: u64, addr: &str, db: &str) -> usize {
+    let writes = boltward::journal::replay::committed(journal, Some(lsn)).unwrap();
+    rt().block_on(async {
+        let mut client = connect(addr).await;
+        for w in &writes {
+            boltward::journal::replay::apply(&mut client, w, Some(db))
+                .await
+                .unwrap();
+        }
+    });
+    writes.len()
+}
+
+#[test]
+fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
+    let primary = Server::start(&["neo4j", "replay"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start_with(
+        &primary,
+        &remote.addr(),
+        dir.path(),
+        "\n[snapshot]\nsource = \"remote:vps\"",
+    );
+    reseed(&bw);
+    let paused = |bw: &common::Boltward| {
+        common::metric_value(&bw.metrics(), "boltward_snapshot_write_pause_seconds_sum")
+    };
+    let paused_before = paused(&bw);
+    let manifest = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write_load(&bw, 120));
+        common::wait_until("the mirror is applying", Duration::from_secs(60), || {
+            applied(&bw) > 20
+        });
+        let out = common::run(
+            Command::new(env!("CARGO_BIN_EXE_boltward"))
+                .args(["snapshot", "create", "--json", "--control", &bw.control])
+                .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
+        );
+        let m: serde_json::Value = serde_json::from_str(&out).unwrap();
+        writer.join().unwrap();
+        m
+    });
+    assert_eq!(manifest["source"]["remote"], "vps", "{manifest}");
+    assert_eq!(manifest["timings"]["write_pause_ms"], 0.0, "{manifest}");
+    let lsn = manifest["journal_lsn"].as_u64().unwrap();
+    assert!(
+        lsn > 0 && lsn < journal_lsn(&bw),
+        "read mid-load at LSN {lsn}"
+    );
+    // The primary's writes were not held: the pause it reports is 0 and the total pause
+    // did not grow.
+    assert_eq!(paused(&bw), paused_before);
+    // The mirror applies again, and the snapshot is the primary at its LSN.
+    common::wait_until("the mirror applies again", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+    });
+    let replayed = replay_into(&dir.path().join("journal"), lsn, &primary.addr(), "replay");
+    assert_eq!(
+        fingerprint_of(&primary.addr(), "replay"),
+        manifest["fingerprint"].as_str().unwrap(),
+        "the snapshot differs from the journal replayed up to its LSN ({replayed} writes)"
+    );
+}

@@ -323,6 +323,8 @@ impl Recovery {
                 connector: job.connector.clone(),
                 database: job.database.clone(),
                 barrier: false,
+                login: None,
+                remote: None,
             };
             let safety = self
                 .snapshots
@@ -883,7 +885,9 @@ impl Recovery {
         let (Some(journal), Some(lsn)) = (self.journal.as_ref(), manifest.journal_lsn) else {
             return Ok(0);
         };
-        if manifest.source.server != self.upstream.addr() {
+        // A snapshot of another server is not a past state of this journal; one read from
+        // a mirror is (its LSN is the mirror's marker).
+        if manifest.source.server != self.upstream.addr() && manifest.source.remote.is_none() {
             return Ok(0);
         }
         let dir = journal.dir().to_owned();

@@ -49,6 +49,9 @@ pub enum ReplicationError {
     /// The snapshot a verification compares against could not be taken.
     #[error("verify: {0}")]
     Snapshot(String),
+    /// The remote cannot be held still to be read.
+    #[error("{0}")]
+    Hold(String),
     /// No remote has this name.
     #[error("no remote named '{0}' (see `boltward replication status`)")]
     Unknown(String),
@@ -160,6 +163,14 @@ impl Replication {
         Ok(r.status())
     }
 
+    /// Stops applying to `name` until the hold is dropped (see [`remote::Remote::hold`]).
+    pub async fn hold(&self, name: &str) -> Result<remote::Hold, ReplicationError> {
+        self.remote(name)?
+            .hold()
+            .await
+            .map_err(ReplicationError::Hold)
+    }
+
     /// Takes a snapshot of the primary; every remote stops at its LSN and compares its
     /// fingerprint with it (the result is in the remote's `last_verify`). The snapshot id
     /// and LSN.
@@ -167,7 +178,7 @@ impl Replication {
         let r = self.remote(name)?;
         let m = r
             .snapshots()
-            .create("verify")
+            .create_of_primary("verify")
             .await
             .map_err(|e| ReplicationError::Snapshot(e.to_string()))?;
         Ok((m.id, m.journal_lsn.unwrap_or(0)))
@@ -178,5 +189,20 @@ impl Replication {
         let r = self.remote(name)?;
         r.request_reseed();
         Ok(r.status())
+    }
+}
+
+impl crate::snapshot::service::Mirrors for Replication {
+    fn hold<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<remote::Hold, String>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            Replication::hold(self, name)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 }

@@ -11,7 +11,7 @@ use crate::metrics::ReplicationMetrics;
 use crate::snapshot::service::{SnapshotEvent, Snapshots};
 use crate::upstream::{BoltClient, Connector};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -142,6 +142,11 @@ pub struct Remote {
     deps: Deps,
     status: Mutex<RemoteStatus>,
     paused: AtomicBool,
+    /// Holds taken by readers of the remote (snapshots, bootstraps): applying stops
+    /// between transactions while any is held.
+    holds: AtomicUsize,
+    /// The state, for holders waiting until applying has stopped.
+    state_tx: tokio::sync::watch::Sender<RemoteState>,
     reseed: AtomicBool,
     wake: Notify,
     /// The primary's snapshots, which the remote verifies itself against.
@@ -188,6 +193,8 @@ impl Remote {
             deps,
             status: Mutex::new(status),
             paused: AtomicBool::new(false),
+            holds: AtomicUsize::new(0),
+            state_tx: tokio::sync::watch::channel(RemoteState::Connecting).0,
             reseed: AtomicBool::new(false),
             wake: Notify::new(),
             events,
@@ -263,6 +270,11 @@ impl Remote {
         let name = self.cfg.name.as_str();
         let m = &self.deps.metrics;
         m.state.with_label_values(&[name]).set(s.state.gauge());
+        self.state_tx.send_if_modified(|st| {
+            let changed = *st != s.state;
+            *st = s.state;
+            changed
+        });
         m.applied_lsn
             .with_label_values(&[name])
             .set(s.applied_lsn as i64);
@@ -291,6 +303,52 @@ impl Remote {
     pub(crate) fn resume(&self) {
         self.paused.store(false, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    /// Whether applying must stop (paused by an operator, or held by a reader).
+    fn stopped_applying(&self) -> bool {
+        self.paused.load(Ordering::Acquire) || self.holds.load(Ordering::Acquire) > 0
+    }
+
+    /// Stops applying between transactions, so the remote can be read at the LSN its
+    /// marker holds; applying resumes when the returned [`Hold`] is dropped (unless an
+    /// operator paused it too). Refused when the remote does not mirror the primary
+    /// (needs a reseed, is being reseeded, or stopped on drift or doubt).
+    pub(crate) async fn hold(self: &Arc<Self>) -> Result<Hold, String> {
+        let now = self.status();
+        if matches!(
+            now.state,
+            RemoteState::NeedsReseed | RemoteState::Reseeding | RemoteState::Stopped
+        ) {
+            return Err(format!(
+                "remote {} cannot be read as a mirror of the primary: it is {}{}",
+                self.cfg.name,
+                serde_json::to_value(now.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                now.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ));
+        }
+        self.holds.fetch_add(1, Ordering::AcqRel);
+        let hold = Hold {
+            remote: self.clone(),
+        };
+        self.wake.notify_one();
+        let mut rx = self.state_tx.subscribe();
+        // An apply in flight finishes first; each of its steps is bounded.
+        let limit = self.deps.timeout * 4 + Duration::from_secs(5);
+        let stopped = tokio::time::timeout(limit, rx.wait_for(|s| *s == RemoteState::Paused))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if !stopped {
+            return Err(format!(
+                "remote {} did not stop applying within {} ms",
+                self.cfg.name,
+                limit.as_millis()
+            ));
+        }
+        Ok(hold)
     }
 
     pub(crate) fn request_reseed(&self) {
@@ -362,8 +420,10 @@ impl Remote {
 
     /// Connects, reads the marker and applies until caught up, paused or failed.
     async fn pass(&self) -> Result<Pass, PassError> {
-        if self.paused.load(Ordering::Acquire) && !self.reseed.load(Ordering::Acquire) {
-            self.state(RemoteState::Paused, None);
+        if self.stopped_applying() && !self.reseed.load(Ordering::Acquire) {
+            let why = (self.holds.load(Ordering::Acquire) > 0)
+                .then(|| "held while it is read (a snapshot or a bootstrap)".to_owned());
+            self.state(RemoteState::Paused, why);
             return Ok(Pass::Wait);
         }
         self.state(RemoteState::Connecting, None);
@@ -408,7 +468,7 @@ impl Remote {
         let mut point: Option<VerifyPoint> = None;
         let mut tail = Some(source::Tail::new(self.deps.journal.dir(), at.lsn));
         loop {
-            if self.paused.load(Ordering::Acquire) || self.reseed.load(Ordering::Acquire) {
+            if self.stopped_applying() || self.reseed.load(Ordering::Acquire) {
                 let _ = client.close().await;
                 return Ok(Pass::Again);
             }
@@ -613,7 +673,7 @@ impl Remote {
         let manifest = self
             .deps
             .snapshots
-            .create("seed")
+            .create_of_primary("seed")
             .await
             .map_err(|e| PassError::Seed(format!("snapshot of the primary: {e}")))?;
         let Some(lsn) = manifest.journal_lsn else {
@@ -707,4 +767,38 @@ enum PassError {
     Apply(ApplyError),
     #[error("reseed: {0}")]
     Seed(String),
+}
+
+/// Applying to a remote is stopped while this lives (see [`Remote::hold`]).
+pub struct Hold {
+    remote: Arc<Remote>,
+}
+
+impl Hold {
+    /// The remote's name.
+    pub fn name(&self) -> &str {
+        &self.remote.cfg.name
+    }
+
+    /// Its connector.
+    pub fn connector(&self) -> &Connector {
+        &self.remote.deps.connector
+    }
+
+    /// The account boltward writes to it with.
+    pub fn login(&self) -> (&str, &str) {
+        (&self.remote.cfg.user, &self.remote.deps.password)
+    }
+
+    /// The database it mirrors into (None: its default).
+    pub fn database(&self) -> Option<&str> {
+        self.remote.cfg.database.as_deref()
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.remote.holds.fetch_sub(1, Ordering::AcqRel);
+        self.remote.wake.notify_one();
+    }
 }

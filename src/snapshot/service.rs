@@ -41,6 +41,9 @@ pub enum SnapshotError {
     /// Writing the files failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A mirror cannot be read (unknown, not mirroring, or not holding still).
+    #[error("snapshot of a remote: {0}")]
+    Remote(String),
 }
 
 /// What to snapshot.
@@ -53,6 +56,26 @@ pub struct Target {
     /// Hold boltward's writes while reading (the upstream in force); a restore target
     /// nobody writes to needs no barrier.
     pub barrier: bool,
+    /// Log in with this account rather than the snapshot account (a mirror).
+    pub login: Option<(String, String)>,
+    /// A mirror held still: the snapshot's LSN is its marker's, read with the graph.
+    pub remote: Option<String>,
+}
+
+/// The mirrors snapshots can be read from: the replication service, given to
+/// [`Snapshots`] once both exist (it holds the snapshots, so this link is weak).
+pub trait Mirrors: Send + Sync {
+    /// Stops applying to mirror `name` until the hold is dropped.
+    fn hold<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<crate::replicate::remote::Hold, String>>
+                + Send
+                + 'a,
+        >,
+    >;
 }
 
 /// Takes snapshots (control port, schedule, restores' safety snapshots).
@@ -67,6 +90,8 @@ pub struct Snapshots {
     one_at_a_time: tokio::sync::Mutex<()>,
     /// What mirrors follow: each snapshot's LSN while writes are held, then its outcome.
     events: tokio::sync::broadcast::Sender<SnapshotEvent>,
+    /// The mirrors, for `snapshot.source = "remote:NAME"` and bootstraps.
+    mirrors: std::sync::OnceLock<std::sync::Weak<dyn Mirrors>>,
 }
 
 /// A snapshot's progress, for mirrors that verify themselves against it.
@@ -115,7 +140,13 @@ impl Snapshots {
             metrics,
             one_at_a_time: tokio::sync::Mutex::new(()),
             events: tokio::sync::broadcast::channel(16).0,
+            mirrors: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Gives the service the mirrors it can read from.
+    pub fn set_mirrors(&self, mirrors: std::sync::Weak<dyn Mirrors>) {
+        let _ = self.mirrors.set(mirrors);
     }
 
     /// The snapshot directory.
@@ -169,14 +200,54 @@ impl Snapshots {
         self.events.subscribe()
     }
 
-    /// Snapshots the upstream in force, holding writes while it reads.
+    /// Snapshots what `snapshot.source` names: the upstream in force (writes held while
+    /// it reads) or a mirror (its apply held; the primary's writes are not).
     pub async fn create(&self, kind: &str) -> Result<Manifest, SnapshotError> {
+        match self.config.snapshot.remote_source() {
+            Some(name) => self.create_from_remote(name, kind).await,
+            None => self.create_of_primary(kind).await,
+        }
+    }
+
+    /// Snapshots the upstream in force, holding writes while it reads (seeds, verifies).
+    pub async fn create_of_primary(&self, kind: &str) -> Result<Manifest, SnapshotError> {
         let target = Target {
             connector: self.upstream.connector(),
             database: self.config.snapshot.database.clone(),
             barrier: true,
+            login: None,
+            remote: None,
         };
         self.take(&target, kind).await
+    }
+
+    /// Snapshots mirror `name`: its apply stops between transactions, the graph and its
+    /// marker are read, and it applies again. The manifest's LSN is the marker's: the
+    /// snapshot holds exactly the primary's transactions committed up to it.
+    pub async fn create_from_remote(
+        &self,
+        name: &str,
+        kind: &str,
+    ) -> Result<Manifest, SnapshotError> {
+        let mirrors = self
+            .mirrors
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .ok_or_else(|| {
+                SnapshotError::Remote(format!("no remote named {name:?}: no mirror is configured"))
+            })?;
+        let hold = mirrors.hold(name).await.map_err(SnapshotError::Remote)?;
+        let (user, password) = hold.login();
+        let target = Target {
+            connector: hold.connector().clone(),
+            database: hold.database().map(str::to_owned),
+            barrier: false,
+            login: Some((user.to_owned(), password.to_owned())),
+            remote: Some(hold.name().to_owned()),
+        };
+        let manifest = self.take(&target, kind).await;
+        drop(hold);
+        manifest
     }
 
     /// Snapshots `target`; on success applies retention. One snapshot runs at a time.
@@ -227,7 +298,17 @@ impl Snapshots {
         kind: &str,
         started: Instant,
     ) -> Result<Manifest, SnapshotError> {
-        let mut client = self.connect(&target.connector).await?;
+        let mut client = match &target.login {
+            None => self.connect(&target.connector).await?,
+            Some((user, password)) => {
+                BoltClient::connect(&target.connector, user, password, "boltward-snapshot")
+                    .await
+                    .map_err(|source| SnapshotError::Connect {
+                        addr: target.connector.addr().to_owned(),
+                        source,
+                    })?
+            }
+        };
         let scope = Scope {
             database: target.database.clone(),
             batch: self.config.snapshot.batch as i64,
@@ -246,8 +327,19 @@ impl Snapshots {
         } else {
             None
         };
-        let journal_lsn = match (&self.journal, target.barrier) {
-            (Some(j), true) => Some(self.mark(j, &id).await),
+        let journal_lsn = match (&self.journal, target.barrier, &target.remote) {
+            (Some(j), true, _) => Some(self.mark(j, &id).await),
+            (_, _, Some(name)) => {
+                let marker = crate::replicate::marker::read(&mut client, target.database.as_deref())
+                    .await
+                    .map_err(|e| SnapshotError::Remote(format!("reading {name}'s marker: {e}")))?
+                    .ok_or_else(|| {
+                        SnapshotError::Remote(format!(
+                            "{name} holds no boltward marker: it is not a mirror (seed it with `boltward replication reseed {name}`)"
+                        ))
+                    })?;
+                Some(marker.lsn)
+            }
             _ => None,
         };
         if let Some(lsn) = journal_lsn {
@@ -281,6 +373,7 @@ impl Snapshots {
                 agent,
                 database: target.database.clone(),
                 bolt,
+                remote: target.remote.clone(),
             },
             journal_lsn,
             counts: ManifestCounts::of(&digest),

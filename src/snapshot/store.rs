@@ -72,6 +72,10 @@ pub struct Source {
     pub database: Option<String>,
     /// Bolt version the values were read with.
     pub bolt: String,
+    /// The mirror it was read from (`snapshot.source = "remote:NAME"`, bootstraps); its
+    /// journal LSN is the mirror's marker. Absent: read from the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// Counts per kind, label and type.
