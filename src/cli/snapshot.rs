@@ -422,6 +422,7 @@ mod tests {
                 agent: "Neo4j/5".into(),
                 database: None,
                 bolt: "5.4".into(),
+                remote: None,
             },
             journal_lsn,
             counts: ManifestCounts {
