@@ -667,3 +667,85 @@ fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
         "the snapshot differs from the journal replayed up to its LSN ({replayed} writes)"
     );
 }
+
+#[test]
+fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start(&primary, &remote, dir.path());
+    reseed(&bw);
+    write_load(&bw, 30);
+    // The mirror falls behind: what it lacks comes from the local journal.
+    cli(&bw, &["pause", "vps"]);
+    common::wait_until("paused", Duration::from_secs(30), || {
+        status(&bw)["state"] == "paused"
+    });
+    let behind_at = applied(&bw);
+    rt().block_on(async {
+        let mut c = connect(&bw.addr).await;
+        for i in 0..12i64 {
+            let mut p = Map::new();
+            p.insert("i", i);
+            c.query("CREATE (:Late {i: $i})", p, Map::new())
+                .await
+                .unwrap();
+        }
+    });
+    assert!(behind_at < journal_lsn(&bw));
+    let before = digest(&primary.addr());
+
+    // The disaster: the primary's graph is destroyed on the server, not through boltward.
+    execute(&primary.addr(), "MATCH (n) DETACH DELETE n");
+    assert_eq!(
+        scalar(&primary.addr(), "MATCH (n) RETURN count(n)"),
+        Some(0)
+    );
+
+    let target = format!("bolt://{}", primary.addr());
+    let out = common::run(
+        Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args([
+                "restore",
+                "start",
+                "--from-remote",
+                "vps",
+                "--target",
+                &target,
+                "--force",
+                "--wait",
+                "--json",
+                "--timeout",
+                "120",
+                "--control",
+                &bw.control,
+            ])
+            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
+    );
+    let state: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // In place: validated, then live at once.
+    assert_eq!(state["state"], "PROMOTED", "{state}");
+    let restore = &state["restore"];
+    assert_eq!(restore["remote"], "vps");
+    let replay = &restore["validation"]["replay"];
+    assert_eq!(replay["counters_equal"], true);
+    assert_eq!(
+        replay["transactions"], 12,
+        "the writes the mirror lacked: {state}"
+    );
+    assert_eq!(digest(&primary.addr()), before, "the pre-disaster graph");
+
+    // Writes through boltward work again and reach the mirror, which went on from its
+    // marker.
+    cli(&bw, &["resume", "vps"]);
+    write_load(&bw, 3);
+    common::wait_until("the mirror caught up", Duration::from_secs(60), || {
+        let s = status(&bw);
+        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+    });
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(
+        scalar(&remote.addr(), "MATCH (n:Late) RETURN count(n)"),
+        Some(12)
+    );
+}

@@ -86,8 +86,12 @@ pub enum RestoreCommand {
 #[derive(Debug, Args, Clone)]
 pub struct StartArgs {
     /// Snapshot id (with --until: the newest snapshot at or before the target when omitted).
-    #[arg(required_unless_present = "until")]
+    #[arg(required_unless_present_any = ["until", "from_remote"])]
     pub snapshot: Option<String>,
+    /// Bootstrap from this mirror: read it with its apply held, load it into the target,
+    /// replay the local journal after its marker, validate, promote like any restore.
+    #[arg(long, conflicts_with_all = ["snapshot", "until"])]
+    pub from_remote: Option<String>,
     /// Point-in-time restore: replay the journal after the snapshot up to this LSN or
     /// RFC 3339 commit time (inclusive).
     #[arg(long)]
@@ -278,6 +282,9 @@ fn state_line(s: &RecoveryState) -> String {
             r.database.as_deref().unwrap_or("(default)"),
             r.safety_snapshot.as_deref().unwrap_or("-"),
         ));
+        if let Some(remote) = &r.remote {
+            out.push_str(&format!("\n  bootstrapped from mirror {remote}"));
+        }
         if let Some(until) = &r.until {
             out.push_str(&format!(
                 "\n  point in time {until} (LSN {}): {}/{} transaction(s) replayed",
@@ -350,6 +357,7 @@ pub fn run_restore(cmd: &RestoreCommand) -> ExitCode {
             let body = StartRequest {
                 snapshot: a.snapshot.clone(),
                 until,
+                from_remote: a.from_remote.clone(),
                 target: a.target.clone(),
                 database: a.database.clone(),
                 force: a.force,

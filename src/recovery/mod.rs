@@ -42,6 +42,10 @@ pub struct StartRequest {
     /// Point in time: replay the journal after the snapshot up to here (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<pitr::Until>,
+    /// Bootstrap from this mirror: read it with its apply held, load it, replay the local
+    /// journal after its marker (no snapshot is named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_remote: Option<String>,
     /// Target: `bolt://host:port`, `neo4j://host:port` or `host:port`.
     pub target: String,
     /// Target database (default: the target's default).
@@ -185,14 +189,34 @@ impl Recovery {
     pub async fn start(self: &Arc<Self>, req: StartRequest) -> Result<State, RecoveryError> {
         state::next(self.lock().state, Action::Start)?;
         let dir = self.snapshots.dir().to_owned();
-        let (manifest, plan) = match &req.until {
-            Some(_) => {
+        let (manifest, plan) = match (&req.until, &req.from_remote) {
+            (_, Some(name)) => {
+                if req.snapshot.is_some() || req.until.is_some() {
+                    return Err(RecoveryError::BadRequest(
+                        "a bootstrap reads its snapshot from the mirror and replays the journal to its end: name no snapshot and no --until".into(),
+                    ));
+                }
+                if !self
+                    .config
+                    .replication
+                    .remote
+                    .iter()
+                    .any(|r| &r.name == name)
+                {
+                    return Err(RecoveryError::BadRequest(format!(
+                        "no remote named {name:?} (see `boltward replication status`)"
+                    )));
+                }
+                // Read when the restore runs, after writes are held for an in-place one.
+                (Manifest::default(), None)
+            }
+            (Some(_), None) => {
                 let plan = self.plan(&req).await?;
                 let m = store::manifest(&dir, &plan.snapshot)
                     .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
                 (m, Some(plan))
             }
-            None => {
+            (None, None) => {
                 let id = req.snapshot.as_deref().ok_or_else(|| {
                     RecoveryError::BadRequest(
                         "name a snapshot, or give --until for a point-in-time restore".into(),
@@ -231,12 +255,15 @@ impl Recovery {
             s.apply(Action::Start)?;
             s.progress = 0.0;
             s.errors.clear();
-            s.message = match &plan {
-                Some(p) => format!(
+            s.message = match (&plan, &req.from_remote) {
+                (_, Some(name)) => format!(
+                    "bootstrapping {addr} from mirror {name}: reading it with its apply held"
+                ),
+                (Some(p), None) => format!(
                     "restoring snapshot {} into {addr}, then replaying {} transaction(s) up to {}",
                     manifest.id, p.transactions, p.until
                 ),
-                None => format!("restoring snapshot {} into {addr}", manifest.id),
+                (None, None) => format!("restoring snapshot {} into {addr}", manifest.id),
             };
             s.restore = Some(state::Restore {
                 snapshot: manifest.id.clone(),
@@ -251,6 +278,7 @@ impl Recovery {
                 until: plan.as_ref().map(|p| p.until.clone()),
                 end_lsn: plan.as_ref().map(|p| p.end_lsn),
                 replay_total: plan.as_ref().map_or(0, |p| p.transactions),
+                remote: req.from_remote.clone(),
                 ..Default::default()
             });
             Ok(())
@@ -268,12 +296,13 @@ impl Recovery {
             in_place,
             cancel,
             plan,
+            remote: req.from_remote,
         };
         tokio::spawn(async move { me.run(job).await });
         Ok(started)
     }
 
-    async fn run(self: Arc<Self>, job: Job) {
+    async fn run(self: Arc<Self>, mut job: Job) {
         // In place: no client write may land while the graph is replaced.
         let barrier = if job.in_place {
             let limit = Duration::from_secs(self.config.snapshot.barrier_timeout_secs);
@@ -287,6 +316,12 @@ impl Recovery {
         } else {
             None
         };
+        if let Some(name) = job.remote.clone() {
+            if let Err(e) = self.read_mirror(&name, &mut job).await {
+                self.finish(&job, Err(vec![e]));
+                return;
+            }
+        }
         let result = self.restore(&job).await;
         let result = match result {
             Ok(validation) => Ok(validation),
@@ -312,6 +347,59 @@ impl Recovery {
         };
         self.finish(&job, result);
         drop(barrier);
+    }
+
+    /// A bootstrap: snapshots mirror `name` (its apply held) and plans the replay of the
+    /// local journal after its marker, up to the journal's end.
+    async fn read_mirror(&self, name: &str, job: &mut Job) -> Result<(), String> {
+        let manifest = self
+            .snapshots
+            .create_from_remote(name, "bootstrap")
+            .await
+            .map_err(|e| format!("reading mirror {name}: {e}"))?;
+        let marker = manifest.journal_lsn.unwrap_or(0);
+        let journal_lsn = self
+            .journal
+            .as_ref()
+            .map(|j| j.status().lsn.load(Ordering::Acquire));
+        let plan = match journal_lsn {
+            Some(end) if end >= marker => {
+                let req = StartRequest {
+                    snapshot: Some(manifest.id.clone()),
+                    until: Some(pitr::Until::Lsn(end)),
+                    from_remote: None,
+                    target: String::new(),
+                    database: None,
+                    force: false,
+                };
+                Some(self.plan(&req).await.map_err(|e| e.to_string())?)
+            }
+            _ => {
+                warn!(remote = name, marker, journal_lsn = ?journal_lsn, "bootstrap: the local journal does not reach the mirror's marker; nothing is replayed after it");
+                None
+            }
+        };
+        info!(remote = name, snapshot = %manifest.id, marker, replay = plan.as_ref().map_or(0, |p| p.transactions), "bootstrap: mirror read");
+        let _ = self.update(|s| {
+            if let Some(r) = s.restore.as_mut() {
+                r.snapshot = manifest.id.clone();
+                r.total = manifest.counts.nodes
+                    + manifest.counts.relationships
+                    + plan.as_ref().map_or(0, |p| p.transactions);
+                r.until = plan.as_ref().map(|p| p.until.clone());
+                r.end_lsn = plan.as_ref().map(|p| p.end_lsn);
+                r.replay_total = plan.as_ref().map_or(0, |p| p.transactions);
+            }
+            s.message = format!(
+                "bootstrapping from mirror {name}: loading its snapshot {} (LSN {marker}), then replaying {} journaled transaction(s) after it",
+                manifest.id,
+                plan.as_ref().map_or(0, |p| p.transactions)
+            );
+            Ok(())
+        });
+        job.manifest = manifest;
+        job.plan = plan;
+        Ok(())
     }
 
     /// Loads and validates; the errors say what failed.
@@ -629,6 +717,18 @@ impl Recovery {
                 warn!(state = s.state.name(), ?errors, "restore did not succeed")
             }
         }
+        if let (Some(remote), true) = (&job.remote, result.is_ok()) {
+            self.journal_event(
+                "bootstrap",
+                &job.manifest.id,
+                format!("remote:{remote}"),
+                self.lock()
+                    .restore
+                    .as_ref()
+                    .map(|r| r.target.clone())
+                    .unwrap_or_default(),
+            );
+        }
         if job.in_place && result.is_ok() {
             self.journal_event(
                 "restore_in_place",
@@ -876,13 +976,16 @@ impl Recovery {
         restore: &state::Restore,
         target: &Connector,
     ) -> Result<usize, RecoveryError> {
-        if restore.until.is_some() {
+        if restore.until.is_some() && restore.remote.is_none() {
             // A point-in-time restore stops where it was asked to.
             return Ok(0);
         }
         let manifest = store::manifest(self.snapshots.dir(), &restore.snapshot)
             .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
-        let (Some(journal), Some(lsn)) = (self.journal.as_ref(), manifest.journal_lsn) else {
+        // A bootstrap replayed the journal up to `end_lsn` already.
+        let after = restore.end_lsn.filter(|_| restore.remote.is_some());
+        let (Some(journal), Some(lsn)) = (self.journal.as_ref(), after.or(manifest.journal_lsn))
+        else {
             return Ok(0);
         };
         // A snapshot of another server is not a past state of this journal; one read from
@@ -942,6 +1045,8 @@ struct Job {
     cancel: Arc<AtomicBool>,
     /// A point-in-time restore: what to replay after the snapshot.
     plan: Option<pitr::Plan>,
+    /// A bootstrap: the mirror to read (the manifest and plan are filled in when read).
+    remote: Option<String>,
 }
 
 async fn count_nodes(client: &mut BoltClient, database: Option<&str>) -> Result<i64, StepError> {

@@ -255,10 +255,11 @@ fn end_at_time(inputs: &Inputs<'_>, t: i64) -> Result<u64, PlanError> {
 
 /// The snapshot to start from: the one asked for, or the newest at or before `end`.
 fn choose<'a>(inputs: &Inputs<'a>, end: u64, until: &Until) -> Result<&'a Manifest, PlanError> {
+    // A mirror's snapshot holds the primary's database under the mirror's own name.
     let usable = |m: &&Manifest| {
         m.kind != "safety"
             && m.journal_lsn.is_some()
-            && m.source.database.as_deref() == inputs.database
+            && (m.source.remote.is_some() || m.source.database.as_deref() == inputs.database)
     };
     if let Some(id) = inputs.snapshot {
         let m = inputs

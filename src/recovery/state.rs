@@ -175,6 +175,9 @@ pub struct Restore {
     /// Transactions replayed so far.
     #[serde(default)]
     pub replayed: u64,
+    /// A bootstrap: the mirror it was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// What a replay did.

@@ -28,7 +28,7 @@ pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 const TMP: &str = ".tmp";
 
 /// A snapshot's manifest (`<id>.manifest.json`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     /// Data format version.
     pub format: u16,
@@ -62,7 +62,7 @@ pub struct Manifest {
 }
 
 /// The source server.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Source {
     /// `host:port`.
     pub server: String,
@@ -107,7 +107,7 @@ impl ManifestCounts {
 }
 
 /// The data file's name, size and checksum.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DataFile {
     /// File name (in the same directory).
     pub file: String,
