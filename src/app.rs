@@ -96,6 +96,8 @@ pub struct Runtime {
     pub prober: Arc<Prober>,
     /// Mirrors.
     pub replication: Arc<crate::replicate::Replication>,
+    /// Journal retention, when the journal is enabled.
+    pub retention: Option<Arc<crate::retention::JournalRetention>>,
     /// When this process started.
     pub started: Instant,
 }
@@ -158,6 +160,15 @@ impl App {
         )?);
         let mirrors: Arc<dyn crate::snapshot::service::Mirrors> = replication.clone();
         snapshots.set_mirrors(Arc::downgrade(&mirrors));
+        let retention = journal.clone().map(|j| {
+            Arc::new(crate::retention::JournalRetention::new(
+                config.clone(),
+                j,
+                snapshots.clone(),
+                replication.clone(),
+                metrics.journal.clone(),
+            ))
+        });
         let runtime = Arc::new(Runtime {
             policy: prepared.policy(),
             config: config.clone(),
@@ -170,6 +181,7 @@ impl App {
             recovery,
             prober,
             replication,
+            retention,
             started: Instant::now(),
         });
         // Everything is resolved: bind.
@@ -245,6 +257,9 @@ impl App {
             ));
         }
         rt.replication.start();
+        if let Some(r) = &rt.retention {
+            tokio::spawn(r.clone().run());
+        }
         let control = control.map(|c| serve_control(&rt, c, listen));
         // Machine-readable lines for scripts and tests: each cluster member's listener,
         // then the main listener (once SIGHUP is handled).
@@ -356,6 +371,7 @@ fn serve_control(rt: &Arc<Runtime>, c: Control, listen: SocketAddr) -> tokio::ta
         snapshots: rt.snapshots.clone(),
         recovery: rt.recovery.clone(),
         replication: rt.replication.clone(),
+        retention: rt.retention.clone(),
     });
     let listener = c.listener;
     match c.tls {

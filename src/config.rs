@@ -611,6 +611,15 @@ pub struct Journal {
     pub sync_interval_ms: u64,
     /// A segment is sealed once it is larger than this.
     pub segment_bytes: u64,
+    /// Audit history to keep: a sealed segment whose records are all older may leave the
+    /// directory, once no restore or mirror needs it (docs/operations.md, "Journal
+    /// retention").
+    pub retention_days: u32,
+    /// Where pruned segments go, gzip-compressed (still read by `audit query` and `audit
+    /// verify`); unset: they are deleted.
+    pub archive_dir: Option<PathBuf>,
+    /// How often retention runs (seconds); 0: only on `boltward audit prune`.
+    pub retention_check_secs: u64,
     /// Optional `:AuditLogEntry` sink.
     pub sink: Sink,
 }
@@ -623,6 +632,9 @@ impl Default for Journal {
             sync: SyncMode::Commit,
             sync_interval_ms: 10,
             segment_bytes: 64 * 1024 * 1024,
+            retention_days: 30,
+            archive_dir: None,
+            retention_check_secs: 600,
             sink: Sink::default(),
         }
     }
@@ -840,6 +852,9 @@ pub const KEYS: &[&str] = &[
     "journal.sync",
     "journal.sync_interval_ms",
     "journal.segment_bytes",
+    "journal.retention_days",
+    "journal.archive_dir",
+    "journal.retention_check_secs",
     "journal.sink.enabled",
     "journal.sink.addr",
     "journal.sink.database",

@@ -35,6 +35,7 @@ pub mod policy;
 pub mod proxy;
 pub mod recovery;
 pub mod replicate;
+pub mod retention;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;

@@ -50,6 +50,9 @@ fn main() -> ExitCode {
         Command::Audit(boltward::cli::AuditCommand::Query(args)) => {
             boltward::cli::audit::run_query(&args)
         }
+        Command::Audit(boltward::cli::AuditCommand::Prune(args)) => {
+            boltward::cli::audit::run_prune(&args)
+        }
         Command::Audit(boltward::cli::AuditCommand::Verify(args)) => {
             boltward::cli::audit::run_verify(&args)
         }

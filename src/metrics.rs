@@ -64,6 +64,14 @@ pub struct JournalMetrics {
     pub in_doubt: IntGauge,
     /// Segments in the journal.
     pub segments: IntGauge,
+    /// Bytes of the journal directory's segments (after the last retention pass).
+    pub disk_bytes: IntGauge,
+    /// The oldest LSN the journal directory holds.
+    pub oldest_lsn: IntGauge,
+    /// When the oldest snapshot a point-in-time restore can start from was taken (Unix s).
+    pub pitr_window_start: IntGauge,
+    /// Segments removed by retention, by action (archived, deleted).
+    pub pruned: IntCounterVec,
     /// The last LSN the audit sink wrote.
     pub sink_lsn: IntGauge,
     /// Audit sink connection or write failures.
@@ -421,6 +429,27 @@ impl Metrics {
                 "Journaled writes whose outcome is unknown (recovery and this run)",
             ),
             segments: gauge(&r, "boltward_journal_segments", "Journal segment files"),
+            disk_bytes: gauge(
+                &r,
+                "boltward_journal_disk_bytes",
+                "Bytes of the journal directory's segments, after the last retention pass",
+            ),
+            oldest_lsn: gauge(
+                &r,
+                "boltward_journal_oldest_lsn",
+                "The oldest LSN the journal directory holds",
+            ),
+            pitr_window_start: gauge(
+                &r,
+                "boltward_journal_pitr_window_start_seconds",
+                "When the oldest snapshot a point-in-time restore can start from was taken",
+            ),
+            pruned: counter_vec(
+                &r,
+                "boltward_journal_segments_pruned_total",
+                "Journal segments removed by retention",
+                &["action"],
+            ),
             sink_lsn: gauge(
                 &r,
                 "boltward_journal_sink_lsn",

@@ -58,6 +58,16 @@ impl Chain {
         }
     }
 
+    /// Starts at `next_lsn`, the record before it having hash `last_hash`: a journal whose
+    /// older segments were pruned, verified from an anchor that recorded that hash.
+    pub fn anchored(next_lsn: u64, last_hash: Hash) -> Self {
+        Chain {
+            next_lsn,
+            last_hash,
+            records: 0,
+        }
+    }
+
     /// The LSN the next record must have.
     pub fn next_lsn(&self) -> u64 {
         self.next_lsn

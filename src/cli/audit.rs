@@ -1,10 +1,11 @@
-//! `boltward audit query|verify`.
+//! `boltward audit query|verify|prune`.
 
+use super::client::call_with;
 use super::client::{call, Failed};
-use super::{AuditQueryArgs, AuditVerifyArgs};
-use crate::control::api::{AuditDamaged, AuditIntact, AuditRows};
-use crate::journal::query::{parse_time, query, Filter, Row, RowKind, TimeError};
-use crate::journal::read::{verify, ReadError};
+use super::{AuditPruneArgs, AuditQueryArgs, AuditVerifyArgs};
+use crate::control::api::{AuditDamaged, AuditIntact, AuditRows, PruneReport, PruneRequest};
+use crate::journal::query::{parse_time, query_with_archive, Filter, Row, RowKind, TimeError};
+use crate::journal::read::{verify_with_archive, ReadError};
 use std::process::ExitCode;
 
 impl AuditQueryArgs {
@@ -38,7 +39,7 @@ pub fn run_query(args: &AuditQueryArgs) -> ExitCode {
         }
     };
     let rows: Vec<Row> = match &args.journal {
-        Some(dir) => match query(dir, &filter) {
+        Some(dir) => match query_with_archive(dir, args.archive.as_deref(), &filter) {
             Ok(rows) => rows,
             Err(e) => {
                 eprintln!("boltward: {e}");
@@ -148,10 +149,15 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
         indicatif::ProgressStyle::with_template("verifying {bar:30} {pos}/{len} segments")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let result = verify(&args.journal, false, |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    });
+    let result = verify_with_archive(
+        &args.journal,
+        args.archive.as_deref(),
+        false,
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
     bar.finish_and_clear();
     match result {
         Ok(v) => {
@@ -167,6 +173,12 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
                     "journal intact: {} segment(s), {} record(s), last LSN {}, head {}",
                     v.segments, v.records, v.last_lsn, v.head
                 );
+                if v.first_lsn > 1 {
+                    println!(
+                        "verified from LSN {} (older segments were pruned; the anchor is confirmed by a journaled journal_pruned event)",
+                        v.first_lsn
+                    );
+                }
             }
             ExitCode::SUCCESS
         }
@@ -190,6 +202,45 @@ pub fn run_verify(args: &AuditVerifyArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs `boltward audit prune`.
+pub fn run_prune(args: &AuditPruneArgs) -> ExitCode {
+    let body = PruneRequest {
+        dry_run: args.dry_run,
+    };
+    let answer =
+        match call_with::<PruneReport>(&args.control, "POST", "/v1/journal/prune", Some(&body)) {
+            Ok(a) => a,
+            Err(Failed(code)) => return code,
+        };
+    if args.control.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer.json).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let r = &answer.body;
+    let verb = if r.dry_run { "would prune" } else { "pruned" };
+    println!("{verb} {} segment(s)", r.pruned.len());
+    for p in &r.pruned {
+        let to = p.archived.as_ref().map_or_else(
+            || "deleted".to_owned(),
+            |a| format!("archived to {}", a.display()),
+        );
+        println!(
+            "  {} (LSN {}-{}, {} bytes): {to}",
+            p.name, p.first_lsn, p.last_lsn, p.bytes
+        );
+    }
+    println!(
+        "journal now starts at LSN {} ({} bytes); the oldest remaining segment stays: {}",
+        r.oldest_lsn,
+        r.journal_bytes,
+        serde_json::to_string(&r.kept).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

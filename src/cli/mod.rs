@@ -78,6 +78,20 @@ pub enum AuditCommand {
     /// Verify the journal offline: checksums, LSN order, the hash chain across segments.
     /// Exit 0 if intact; 1 naming the first bad LSN.
     Verify(AuditVerifyArgs),
+    /// Apply journal retention now (control port): sealed segments older than
+    /// journal.retention_days that no restore, mirror or sink needs are archived or deleted.
+    Prune(AuditPruneArgs),
+}
+
+/// `boltward audit prune`.
+#[derive(Debug, Args, Clone)]
+pub struct AuditPruneArgs {
+    /// Say what would go and why the rest stays; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Control port.
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 /// `boltward audit query`.
@@ -86,6 +100,9 @@ pub struct AuditQueryArgs {
     /// Read this journal directory directly instead of asking the control port.
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// With `--journal`: also read the archived segments of this directory.
+    #[arg(long, requires = "journal")]
+    pub archive: Option<PathBuf>,
     /// Control port (when `--journal` is not given).
     #[command(flatten)]
     pub control: ControlArgs,
@@ -137,6 +154,10 @@ pub struct AuditVerifyArgs {
         default_value = "boltward-data/journal"
     )]
     pub journal: PathBuf,
+    /// Also read the archived segments of this directory (`journal.archive_dir`): the
+    /// chain is then verified from LSN 1.
+    #[arg(long, env = "BOLTWARD_JOURNAL_ARCHIVE_DIR")]
+    pub archive: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

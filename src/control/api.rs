@@ -24,6 +24,15 @@ use std::path::PathBuf;
 pub use crate::recovery::pitr::{Plan as RestorePlan, Until};
 pub use crate::recovery::state::State as RecoveryState;
 pub use crate::recovery::StartRequest;
+pub use crate::retention::PruneReport;
+
+/// `POST /v1/journal/prune`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PruneRequest {
+    /// Say what would go, remove nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
 
 /// Every error: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,6 +72,8 @@ pub struct ControlState {
     pub recovery: Arc<crate::recovery::Recovery>,
     /// Mirrors.
     pub replication: Arc<crate::replicate::Replication>,
+    /// Journal retention, when the journal is enabled.
+    pub retention: Option<Arc<crate::retention::JournalRetention>>,
 }
 
 impl ControlState {
@@ -213,6 +215,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/health/graph", get(status::health_graph))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/verify", get(audit::verify).post(audit::verify))
+        .route("/v1/journal/prune", post(audit::prune))
         .route(
             "/v1/snapshots",
             get(snapshots::list).post(snapshots::create),

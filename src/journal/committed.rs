@@ -65,9 +65,10 @@ impl Committed {
                 segments.pop();
             }
         }
+        let (chain, _) = super::retention::chain_for(dir, &segments)?;
         Ok(Committed {
             segments: segments.into_iter(),
-            chain: Chain::new(),
+            chain,
             open: HashMap::new(),
             max_open: 0,
             ready: VecDeque::new(),

@@ -14,6 +14,7 @@ pub mod committed;
 pub mod query;
 pub mod read;
 pub mod replay;
+pub mod retention;
 pub mod sink;
 mod writer;
 
@@ -24,7 +25,7 @@ use crate::metrics::JournalMetrics;
 use boltward_journal::entry::Result as TxResult;
 use boltward_journal::record::ZERO_HASH;
 use boltward_journal::segment::{file_name, SEGMENT_HEADER_LEN};
-use boltward_journal::{Chain, ChainError, Checkpoint, Entry, Outcome};
+use boltward_journal::{ChainError, Checkpoint, Entry, Outcome};
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,9 @@ impl Journal {
             return Err(JournalError::Locked(dir));
         }
         let segments = read::list_segments(&dir).map_err(|e| dir_err(e.to_string()))?;
-        let mut chain = Chain::new();
+        // After a prune the chain continues from the anchor's hash.
+        let (mut chain, _) =
+            retention::chain_for(&dir, &segments).map_err(|e| dir_err(e.to_string()))?;
         let mut open_intents = BTreeSet::new();
         let mut torn_bytes = 0u64;
         // Where the records of the newest segment end (appends continue there).

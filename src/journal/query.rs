@@ -4,7 +4,7 @@
 //! first record's timestamp is the index), plus the segment after the last one, where
 //! outcomes of late writes land. Results are newest first.
 
-use super::read::{first_timestamp, list_segments, scan, ReadError, SegmentFile};
+use super::read::{first_timestamp, scan, ReadError, SegmentFile};
 use boltward_journal::entry::{dialect_of, Result as TxResult};
 use boltward_journal::{Actor, Entry, Intent, Refusal, TxMode};
 use boltward_protocol::{Request, Value};
@@ -175,7 +175,17 @@ impl From<&Actor> for ShownActor {
 
 /// Runs `filter` over the journal in `dir`.
 pub fn query(dir: &Path, filter: &Filter) -> Result<Vec<Row>, ReadError> {
-    let all = list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
+    query_with_archive(dir, None, filter)
+}
+
+/// [`query`] over the archived segments of `archive` too (`journal.archive_dir`).
+pub fn query_with_archive(
+    dir: &Path,
+    archive: Option<&Path>,
+    filter: &Filter,
+) -> Result<Vec<Row>, ReadError> {
+    let all = super::retention::with_archive(dir, archive)
+        .map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
     let segments = select(&all, filter.since, filter.until)?;
     let mut intents: Vec<(u64, i64, Intent)> = Vec::new();
     let mut refusals: Vec<(u64, i64, Refusal)> = Vec::new();

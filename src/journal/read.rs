@@ -2,7 +2,7 @@
 //! verification and entry scans. Safe on a live journal (the tail may be mid-write).
 
 use boltward_journal::segment::{parse_file_name, SegmentHeader, SEGMENT_HEADER_LEN};
-use boltward_journal::{Chain, ChainError, Entry, SegmentReader};
+use boltward_journal::{ChainError, Entry, SegmentReader};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -47,12 +47,48 @@ pub fn list_segments(dir: &Path) -> std::io::Result<Vec<SegmentFile>> {
     Ok(out)
 }
 
+/// The archived segments of `archive` (`<segment>.gz`, see
+/// [`retention`](super::retention)), oldest first.
+pub fn list_archived(archive: &Path) -> std::io::Result<Vec<SegmentFile>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(archive)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(first_lsn) = name.strip_suffix(".gz").and_then(parse_file_name) {
+            out.push(SegmentFile {
+                path: e.path(),
+                name,
+                first_lsn,
+            });
+        }
+    }
+    out.sort_by_key(|s| s.first_lsn);
+    Ok(out)
+}
+
+/// A segment's bytes (an archived one decompressed).
+pub fn segment_bytes(seg: &SegmentFile) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(&seg.path)?;
+    if !seg.name.ends_with(".gz") {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// The timestamp of a segment's first record (reads 45 bytes), `None` if it has none.
 pub fn first_timestamp(path: &Path) -> std::io::Result<Option<i64>> {
     let mut head = Vec::with_capacity(64);
-    std::fs::File::open(path)?
-        .take((SEGMENT_HEADER_LEN + boltward_journal::record::HEADER_LEN) as u64)
-        .read_to_end(&mut head)?;
+    let len = (SEGMENT_HEADER_LEN + boltward_journal::record::HEADER_LEN) as u64;
+    let file = std::fs::File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file)
+            .take(len)
+            .read_to_end(&mut head)?;
+    } else {
+        file.take(len).read_to_end(&mut head)?;
+    }
     Ok(SegmentHeader::first_timestamp(&head))
 }
 
@@ -67,6 +103,18 @@ pub struct Verified {
     pub last_lsn: u64,
     /// SHA-256 of the newest record (the head of the chain).
     pub head: String,
+    /// The LSN verification started at: 1, or the first LSN after pruned segments (the
+    /// chain is then verified from the anchor a journaled `journal_pruned` event names).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub first_lsn: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 /// Verifies the whole journal; `live`: the newest segment may end in a record being
@@ -74,29 +122,53 @@ pub struct Verified {
 pub fn verify(
     dir: &Path,
     live: bool,
+    progress: impl FnMut(usize, usize),
+) -> Result<Verified, ReadError> {
+    verify_with_archive(dir, None, live, progress)
+}
+
+/// [`verify`] over the archived segments of `archive` followed by the journal's: from LSN
+/// 1 when the archive holds every pruned segment.
+pub fn verify_with_archive(
+    dir: &Path,
+    archive: Option<&Path>,
+    live: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Verified, ReadError> {
-    let segments =
-        list_segments(dir).map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
+    let segments = super::retention::with_archive(dir, archive)
+        .map_err(|e| ReadError::Io(format!("{}: {e}", dir.display())))?;
     if segments.is_empty() {
         return Err(ReadError::Io(format!(
             "{}: no journal segments (*.bwj) found",
             dir.display()
         )));
     }
-    let mut chain = Chain::new();
+    let (mut chain, anchor) = super::retention::chain_for(dir, &segments)?;
+    let first_lsn = chain.next_lsn();
+    let mut corroborated = anchor.is_none();
     let n = segments.len();
     for (i, seg) in segments.iter().enumerate() {
-        let bytes =
-            std::fs::read(&seg.path).map_err(|e| ReadError::Io(format!("{}: {e}", seg.name)))?;
-        chain.segment(&seg.name, &bytes, i + 1 == n, live, |_, _, _| {})?;
+        let bytes = segment_bytes(seg).map_err(|e| ReadError::Io(format!("{}: {e}", seg.name)))?;
+        chain.segment_entries(&seg.name, &bytes, i + 1 == n, live, |_, _, e| {
+            if let Some(b) = &anchor {
+                corroborated |= super::retention::corroborates(&e, b);
+            }
+        })?;
         progress(i + 1, n);
+    }
+    if !corroborated {
+        return Err(ReadError::Io(format!(
+            "{}: the journal starts at LSN {first_lsn} after pruned segments, but no journaled {} event names that anchor: the anchor cannot be trusted",
+            dir.display(),
+            super::retention::PRUNED_EVENT
+        )));
     }
     Ok(Verified {
         segments: n,
         records: chain.records(),
         last_lsn: chain.next_lsn() - 1,
         head: boltward_journal::record::hex(&chain.head()),
+        first_lsn,
     })
 }
 
@@ -104,8 +176,7 @@ pub fn verify(
 /// Stops quietly at a partial last record; a corrupt record is an error.
 pub fn scan(segments: &[SegmentFile], mut f: impl FnMut(u64, i64, Entry)) -> Result<(), ReadError> {
     for seg in segments {
-        let bytes =
-            std::fs::read(&seg.path).map_err(|e| ReadError::Io(format!("{}: {e}", seg.name)))?;
+        let bytes = segment_bytes(seg).map_err(|e| ReadError::Io(format!("{}: {e}", seg.name)))?;
         let (_, reader) =
             SegmentReader::new(&bytes).map_err(|e| ReadError::Io(format!("{}: {e}", seg.name)))?;
         for item in reader {

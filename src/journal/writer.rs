@@ -230,7 +230,10 @@ impl Writer {
         self.segment_len = boltward_journal::segment::SEGMENT_HEADER_LEN as u64;
         self.allocated = self.segment_len;
         self.segment_records = 0;
-        self.segments += 1;
+        // Counted from the directory: retention removes segments behind the writer.
+        self.segments = super::read::list_segments(&self.dir)
+            .map(|l| l.len() as u64)
+            .unwrap_or(self.segments + 1);
         self.metrics.segments.set(self.segments as i64);
         info!(segment = %path.display(), first_lsn = next, "journal segment rolled over");
         Ok(())
