@@ -99,6 +99,12 @@ pub struct Replication {
     /// (a FAILURE telling the writer to pass the value as a parameter). Only with remotes.
     #[serde(rename = "unsafe")]
     pub unsafe_replay: UnsafeReplay,
+    /// The most journal a remote that falls behind may hold back from retention (bytes
+    /// of the segments after its position); past it, or past `max_retained_age_secs`, the
+    /// remote is `lost` and needs a reseed. 0: no limit.
+    pub max_retained_bytes: u64,
+    /// The oldest write a remote may lack (seconds) before it is `lost`. 0: no limit.
+    pub max_retained_age_secs: u64,
 }
 
 /// `replication.unsafe`.
@@ -135,6 +141,8 @@ impl Default for Replication {
             apply_timeout_ms: 10_000,
             on_drift: OnDrift::Halt,
             unsafe_replay: UnsafeReplay::Warn,
+            max_retained_bytes: 10 * 1024 * 1024 * 1024,
+            max_retained_age_secs: 7 * 86_400,
         }
     }
 }
@@ -891,6 +899,8 @@ pub const KEYS: &[&str] = &[
     "replication.apply_timeout_ms",
     "replication.on_drift",
     "replication.unsafe",
+    "replication.max_retained_bytes",
+    "replication.max_retained_age_secs",
     "verify.enabled",
     "verify.user",
     "verify.password_file",

@@ -155,6 +155,12 @@ pub struct ReplicationMetrics {
     pub drift: IntCounterVec,
     /// 1 while a sync remote is degraded to async.
     pub degraded: IntGaugeVec,
+    /// Bytes of journal after a remote's position (estimated within its segment).
+    pub lag_bytes: IntGaugeVec,
+    /// Bytes of journal segments a remote holds back from retention.
+    pub retained_bytes: IntGaugeVec,
+    /// The share of its retention budget a remote uses (bytes or age, whichever is more).
+    pub budget_used: prometheus::GaugeVec,
 }
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -208,9 +214,33 @@ impl ReplicationMetrics {
             state: gauge_vec(
                 r,
                 "boltward_replication_state",
-                "A remote's state: 0 connecting, 1 streaming, 2 retrying, 3 paused, 4 needs-reseed, 5 reseeding, 6 stopped",
+                "A remote's state: 0 connecting, 1 streaming, 2 retrying, 3 paused, 4 needs-reseed, 5 reseeding, 6 stopped, 7 lost",
                 &["remote"],
             ),
+            lag_bytes: gauge_vec(
+                r,
+                "boltward_replication_lag_bytes",
+                "Bytes of journal after a remote's position (estimated within the segment holding it)",
+                &["remote"],
+            ),
+            retained_bytes: gauge_vec(
+                r,
+                "boltward_replication_retained_bytes",
+                "Bytes of journal segments a remote holds back from retention",
+                &["remote"],
+            ),
+            budget_used: {
+                let g = prometheus::GaugeVec::new(
+                    Opts::new(
+                        "boltward_replication_budget_used_ratio",
+                        "The share of replication.max_retained_bytes or max_retained_age_secs a remote uses (the larger); at 1 it is lost",
+                    ),
+                    &["remote"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
             apply_seconds,
             lag_seconds,
             degraded: gauge_vec(

@@ -120,8 +120,9 @@ impl JournalRetention {
             .replication
             .status()
             .into_iter()
-            // A remote that needs a reseed is seeded from a snapshot, not from the journal.
-            .filter(|r| r.state != RemoteState::NeedsReseed)
+            // A remote that needs a reseed (or is lost) is seeded from a snapshot, not from
+            // the journal.
+            .filter(|r| !matches!(r.state, RemoteState::NeedsReseed | RemoteState::Lost))
             .map(|r| (r.name, r.applied_lsn))
             .collect();
         let sink = self.config.journal.sink.enabled.then(|| {

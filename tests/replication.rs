@@ -89,6 +89,12 @@ fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str
         ),
     )
     .unwrap();
+    start_with_config(primary, dir)
+}
+
+/// boltward in front of `primary` with the configuration in `dir/boltward.toml`.
+fn start_with_config(primary: &Server, dir: &std::path::Path) -> Boltward {
+    let config = dir.join("boltward.toml");
     let snapshots = dir.join("snapshots").display().to_string();
     let journal = dir.join("journal").display().to_string();
     let state = dir.join("restore.json").display().to_string();
@@ -748,4 +754,62 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
         scalar(&remote.addr(), "MATCH (n:Late) RETURN count(n)"),
         Some(12)
     );
+}
+
+#[test]
+fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    // A two-second budget: the writes it lacks may be at most that old.
+    std::fs::write(
+        dir.path().join("boltward.toml"),
+        format!(
+            "[replication]\nmax_retained_age_secs = 2\nbackoff_ms = 50\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
+            remote.addr()
+        ),
+    )
+    .unwrap();
+    let bw = start_with_config(&primary, dir.path());
+    reseed(&bw);
+    cli(&bw, &["pause", "vps"]);
+    write_load(&bw, 6);
+    common::wait_until("the remote is lost", Duration::from_secs(30), || {
+        status(&bw)["state"] == "lost"
+    });
+    let s = status(&bw);
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("max_retained_age_secs"),
+        "{s}"
+    );
+    let metrics = bw.metrics();
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_replication_state{remote=\"vps\"}"),
+        7.0
+    );
+    assert!(
+        common::metric_value(
+            &metrics,
+            "boltward_replication_budget_used_ratio{remote=\"vps\"}"
+        ) > 1.0
+    );
+    // Resuming does not bring it back: only a reseed does.
+    cli(&bw, &["resume", "vps"]);
+    assert!(!common::within(Duration::from_secs(2), || status(&bw)
+        ["state"]
+        == "streaming"));
+    reseed(&bw);
+    write_load(&bw, 3);
+    common::wait_until(
+        "caught up after the reseed",
+        Duration::from_secs(60),
+        || {
+            let s = status(&bw);
+            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        },
+    );
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
 }

@@ -64,6 +64,8 @@ pub struct Status {
     pub last_error: Mutex<Option<String>>,
     /// The head hash (hex).
     pub head: Mutex<String>,
+    /// Bytes of records in the open segment (its file is larger: preallocated).
+    pub open_segment_bytes: AtomicU64,
 }
 
 /// The open segment and the chain's head.
@@ -242,6 +244,9 @@ impl Writer {
     fn published(&self) {
         let lsn = self.next_lsn.saturating_sub(1);
         self.status.lsn.store(lsn, Ordering::Release);
+        self.status
+            .open_segment_bytes
+            .store(self.segment_len, Ordering::Release);
         self.metrics.lsn.set(lsn as i64);
         *self.status.head.lock().unwrap_or_else(|p| p.into_inner()) =
             boltward_journal::record::hex(&self.head);

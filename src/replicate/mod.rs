@@ -111,6 +111,10 @@ impl Replication {
                         crate::config::OnDrift::Halt => apply::OnDrift::Halt,
                         crate::config::OnDrift::Continue => apply::OnDrift::Continue,
                     },
+                    max_retained_bytes: config.replication.max_retained_bytes,
+                    max_retained_age: std::time::Duration::from_secs(
+                        config.replication.max_retained_age_secs,
+                    ),
                 },
             )));
         }

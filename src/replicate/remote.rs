@@ -36,6 +36,10 @@ pub enum RemoteState {
     /// Stopped until an operator acts (`reason`: a transaction in doubt, a marker ahead
     /// of the journal, a journal entry that does not decode).
     Stopped,
+    /// Fell further behind than its retention budget (`replication.max_retained_bytes`,
+    /// `max_retained_age_secs`), or the journal no longer holds what it needs: it no
+    /// longer holds segments back and needs a reseed.
+    Lost,
 }
 
 impl RemoteState {
@@ -49,6 +53,7 @@ impl RemoteState {
             RemoteState::NeedsReseed => 4,
             RemoteState::Reseeding => 5,
             RemoteState::Stopped => 6,
+            RemoteState::Lost => 7,
         }
     }
 }
@@ -134,6 +139,10 @@ pub struct Deps {
     pub(crate) timeout: Duration,
     /// What a drift does.
     pub(crate) on_drift: apply::OnDrift,
+    /// The most journal it may hold back (bytes; 0: no limit).
+    pub(crate) max_retained_bytes: u64,
+    /// The oldest write it may lack (0: no limit).
+    pub(crate) max_retained_age: Duration,
 }
 
 /// One remote.
@@ -155,6 +164,10 @@ pub struct Remote {
     applied: tokio::sync::watch::Sender<u64>,
     /// Sync mode: missed a deadline, COMMITs do not wait until it catches up.
     degraded: AtomicBool,
+    /// Past its retention budget, or the journal lost what it needs: until a reseed.
+    lost: AtomicBool,
+    /// The commit time (µs) of the oldest write it is known to lack; `None` when caught up.
+    oldest_unapplied: Mutex<Option<i64>>,
 }
 
 /// Why a pass over the remote ended.
@@ -167,6 +180,9 @@ enum Pass {
 
 /// How long a caught-up remote waits before it looks at the journal again.
 const POLL: Duration = Duration::from_millis(50);
+
+/// How often a remote measures what it holds back from retention.
+const BUDGET_CHECK: Duration = Duration::from_secs(1);
 
 impl Remote {
     pub(crate) fn new(cfg: config::Remote, deps: Deps) -> Self {
@@ -200,6 +216,8 @@ impl Remote {
             events,
             applied: tokio::sync::watch::channel(0).0,
             degraded: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
+            oldest_unapplied: Mutex::new(None),
         }
     }
 
@@ -305,6 +323,106 @@ impl Remote {
         self.wake.notify_one();
     }
 
+    fn unapplied(&self) -> std::sync::MutexGuard<'_, Option<i64>> {
+        self.oldest_unapplied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The journal's oldest LSN on disk (after retention), if it has segments.
+    fn journal_first_lsn(&self) -> Option<u64> {
+        crate::journal::read::list_segments(self.deps.journal.dir())
+            .ok()?
+            .first()
+            .map(|s| s.first_lsn)
+    }
+
+    /// Stops the remote for good (until a reseed): it no longer holds the journal back.
+    fn go_lost(&self, reason: String) {
+        warn!(remote = %self.cfg.name, %reason, "mirror: lost: reseed it (boltward replication reseed NAME)");
+        self.lost.store(true, Ordering::Release);
+        self.state(RemoteState::Lost, Some(reason));
+    }
+
+    /// A budget check while not streaming (waiting, retrying): a remote that holds the
+    /// journal back goes lost past its budget.
+    fn check_budget_idle(&self) {
+        let s = self.status();
+        if matches!(
+            s.state,
+            RemoteState::NeedsReseed | RemoteState::Reseeding | RemoteState::Lost
+        ) {
+            return;
+        }
+        let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
+        if newest > s.applied_lsn {
+            // It lacks writes made while it waits: at the latest, since now.
+            self.unapplied()
+                .get_or_insert_with(crate::journal::now_micros);
+        }
+        if let Some(reason) = self.budget(s.applied_lsn) {
+            self.go_lost(reason);
+        }
+    }
+
+    /// Measures what the remote holds back from retention (metrics) and whether that
+    /// passes its budget (why, if so).
+    fn budget(&self, applied: u64) -> Option<String> {
+        let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
+        let open_bytes = self
+            .deps
+            .journal
+            .status()
+            .open_segment_bytes
+            .load(Ordering::Acquire);
+        let segments = crate::journal::read::list_segments(self.deps.journal.dir()).ok()?;
+        let mut retained = 0u64;
+        let mut lag = 0u64;
+        for (i, seg) in segments.iter().enumerate() {
+            let next_first = segments.get(i + 1).map_or(newest + 1, |n| n.first_lsn);
+            if next_first <= applied + 1 {
+                continue; // applied entirely
+            }
+            let size = if i + 1 == segments.len() {
+                open_bytes
+            } else {
+                std::fs::metadata(&seg.path).map_or(0, |m| m.len())
+            };
+            retained += size;
+            let records = next_first.saturating_sub(seg.first_lsn).max(1);
+            let unapplied = next_first.saturating_sub((applied + 1).max(seg.first_lsn));
+            lag += (size as u128 * unapplied as u128 / records as u128) as u64;
+        }
+        let name = self.cfg.name.as_str();
+        let m = &self.deps.metrics;
+        m.retained_bytes
+            .with_label_values(&[name])
+            .set(retained as i64);
+        m.lag_bytes.with_label_values(&[name]).set(lag as i64);
+        let age = self
+            .unapplied()
+            .map(|ts| crate::journal::now_micros().saturating_sub(ts).max(0) as u64)
+            .unwrap_or(0);
+        let max_bytes = self.deps.max_retained_bytes;
+        let max_age = self.deps.max_retained_age.as_micros() as u64;
+        let share = |v: u64, max: u64| if max == 0 { 0.0 } else { v as f64 / max as f64 };
+        let used = share(retained, max_bytes).max(share(age, max_age));
+        m.budget_used.with_label_values(&[name]).set(used);
+        if max_bytes > 0 && retained > max_bytes {
+            return Some(format!(
+                "it holds back {retained} bytes of journal, more than replication.max_retained_bytes ({max_bytes})"
+            ));
+        }
+        if max_age > 0 && age > max_age {
+            return Some(format!(
+                "it lacks writes {} s old, older than replication.max_retained_age_secs ({})",
+                age / 1_000_000,
+                max_age / 1_000_000
+            ));
+        }
+        None
+    }
+
     /// Whether applying must stop (paused by an operator, or held by a reader).
     fn stopped_applying(&self) -> bool {
         self.paused.load(Ordering::Acquire) || self.holds.load(Ordering::Acquire) > 0
@@ -318,7 +436,10 @@ impl Remote {
         let now = self.status();
         if matches!(
             now.state,
-            RemoteState::NeedsReseed | RemoteState::Reseeding | RemoteState::Stopped
+            RemoteState::NeedsReseed
+                | RemoteState::Reseeding
+                | RemoteState::Stopped
+                | RemoteState::Lost
         ) {
             return Err(format!(
                 "remote {} cannot be read as a mirror of the primary: it is {}{}",
@@ -368,7 +489,13 @@ impl Remote {
                 Ok(Pass::Again) => backoff = self.deps.backoff,
                 Ok(Pass::Wait) => {
                     backoff = self.deps.backoff;
-                    self.wake.notified().await;
+                    // Waiting (paused, stopped, held) still holds the journal back.
+                    while tokio::time::timeout(BUDGET_CHECK, self.wake.notified())
+                        .await
+                        .is_err()
+                    {
+                        self.check_budget_idle();
+                    }
                 }
                 Err(e) => {
                     let e = e.to_string();
@@ -382,6 +509,9 @@ impl Remote {
                         s.state = RemoteState::Retrying;
                         s.last_error = Some(e);
                     });
+                    self.unapplied()
+                        .get_or_insert_with(crate::journal::now_micros);
+                    self.check_budget_idle();
                     let _ = tokio::time::timeout(backoff, self.wake.notified()).await;
                     backoff = (backoff * 2).min(self.deps.max_backoff);
                 }
@@ -420,6 +550,9 @@ impl Remote {
 
     /// Connects, reads the marker and applies until caught up, paused or failed.
     async fn pass(&self) -> Result<Pass, PassError> {
+        if self.lost.load(Ordering::Acquire) && !self.reseed.load(Ordering::Acquire) {
+            return Ok(Pass::Wait);
+        }
         if self.stopped_applying() && !self.reseed.load(Ordering::Acquire) {
             let why = (self.holds.load(Ordering::Acquire) > 0)
                 .then(|| "held while it is read (a snapshot or a bootstrap)".to_owned());
@@ -429,6 +562,8 @@ impl Remote {
         self.state(RemoteState::Connecting, None);
         let mut client = self.connect().await?;
         if self.reseed.swap(false, Ordering::AcqRel) {
+            self.lost.store(false, Ordering::Release);
+            *self.unapplied() = None;
             self.reseed_into(&mut client).await?;
             return Ok(Pass::Again);
         }
@@ -462,7 +597,16 @@ impl Remote {
             self.state(RemoteState::Stopped, Some(reason));
             return Ok(Pass::Wait);
         }
+        if let Some(first) = self.journal_first_lsn().filter(|f| *f > at.lsn + 1) {
+            let reason = format!(
+                "the journal starts at LSN {first} but the remote's marker is at LSN {}: the writes between were pruned; reseed it",
+                at.lsn
+            );
+            self.go_lost(reason);
+            return Ok(Pass::Wait);
+        }
         self.state(RemoteState::Streaming, None);
+        let mut checked = Instant::now();
         // The journal's newest LSN when it last held nothing more for this remote.
         let mut seen = u64::MAX;
         let mut point: Option<VerifyPoint> = None;
@@ -498,6 +642,15 @@ impl Remote {
             if t.pending.is_empty() && in_doubt.is_none() && point.is_none() {
                 seen = newest;
                 self.caught_up(at.lsn);
+            }
+            *self.unapplied() = t.pending.front().map(|p| p.ts_micros);
+            if checked.elapsed() >= BUDGET_CHECK {
+                checked = Instant::now();
+                if let Some(reason) = self.budget(at.lsn) {
+                    let _ = client.close().await;
+                    self.go_lost(reason);
+                    return Ok(Pass::Wait);
+                }
             }
             self.set(|s| {
                 s.journal_lsn = t.last_lsn;
