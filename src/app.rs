@@ -327,6 +327,7 @@ fn sink_config(config: &Config) -> Result<Option<crate::journal::sink::SinkConfi
         user: sink.user.clone(),
         password: sink.password()?,
         batch: sink.batch.max(1),
+        backup_metadata: sink.backup_metadata,
     }))
 }
 

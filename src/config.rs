@@ -674,6 +674,9 @@ pub struct Sink {
     pub password_file: Option<PathBuf>,
     /// Entries per write.
     pub batch: usize,
+    /// Also write a `:BackupMetadata` node per snapshot (id, time, LSN, counts, checksum,
+    /// status), from the journaled `snapshot_taken` / `snapshot_failed` events.
+    pub backup_metadata: bool,
 }
 
 impl Sink {
@@ -700,6 +703,7 @@ impl Default for Sink {
             user: "neo4j".into(),
             password_file: None,
             batch: 256,
+            backup_metadata: false,
         }
     }
 }
@@ -869,6 +873,7 @@ pub const KEYS: &[&str] = &[
     "journal.sink.user",
     "journal.sink.password_file",
     "journal.sink.batch",
+    "journal.sink.backup_metadata",
     "snapshot.dir",
     "snapshot.user",
     "snapshot.password_file",

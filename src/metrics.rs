@@ -30,6 +30,10 @@ pub struct SnapshotMetrics {
     pub taken: IntCounterVec,
     /// Failed snapshot attempts.
     pub failures: IntCounter,
+    /// Snapshot attempts that failed since the last success.
+    pub consecutive_failures: IntGauge,
+    /// Seconds between two scheduled snapshots (0: no schedule).
+    pub schedule_interval: IntGauge,
     /// How long each snapshot held writes.
     pub write_pause: Histogram,
     /// Snapshots deleted by retention.
@@ -574,6 +578,16 @@ impl SnapshotMetrics {
                 r,
                 "boltward_snapshot_failures_total",
                 "Failed snapshot attempts",
+            ),
+            consecutive_failures: gauge(
+                r,
+                "boltward_snapshot_consecutive_failures",
+                "Snapshot attempts that failed since the last success",
+            ),
+            schedule_interval: gauge(
+                r,
+                "boltward_snapshot_schedule_interval_seconds",
+                "Seconds between two scheduled snapshots (0: no schedule)",
             ),
             write_pause: histogram(
                 r,

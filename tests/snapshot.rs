@@ -30,6 +30,7 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         Server::start(&[
             "neo4j", "load", "replay", "types", "copy", "crash", "sm", "inplace", "sched",
+            "backups",
         ])
     })
 }
@@ -774,6 +775,10 @@ fn the_schedule_fires_and_retention_prunes() {
         "{metrics}"
     );
     assert!(!metrics.contains("boltward_snapshot_last_success_timestamp_seconds 0"));
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_snapshot_schedule_interval_seconds"),
+        2.0
+    );
     assert!(metrics.contains("boltward_snapshot_entities{kind=\"node\"} 1"));
     let list: Value = serde_json::from_str(&cli_ok(&bw, &["snapshot", "list", "--json"])).unwrap();
     let snaps = list["snapshots"].as_array().unwrap();
@@ -896,4 +901,85 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
         .map(|e| std::fs::read(e.unwrap().path()).unwrap_or_default())
         .any(|bytes| bytes.windows(8).any(|w| w == b"replayed"));
     assert!(journaled, "no promote event in the journal");
+}
+
+#[test]
+fn each_snapshot_is_recorded_as_backup_metadata_and_failures_are_counted() {
+    let server = server();
+    let data = Data::new();
+    let sink = [
+        ("BOLTWARD_JOURNAL_SINK_ENABLED", "true"),
+        ("BOLTWARD_JOURNAL_SINK_DATABASE", "backups"),
+        ("BOLTWARD_JOURNAL_SINK_USER", "root"),
+        ("BOLTWARD_JOURNAL_SINK_PASSWORD", PASSWORD),
+        ("BOLTWARD_JOURNAL_SINK_BACKUP_METADATA", "true"),
+    ];
+    let bw = data.start(&server.addr(), Some("sched"), &sink);
+    let m = snapshot(&bw);
+    let id = m["id"].as_str().unwrap().to_owned();
+    let node = |id: &str| {
+        with_client(&server.addr(), async |c| {
+            let mut p = boltward::protocol::Map::new();
+            p.insert("id", id);
+            let r = c
+                .query(
+                    "MATCH (b:BackupMetadata {id: $id}) RETURN b.status, b.lsn, b.checksum, b.nodes, b.source",
+                    p,
+                    boltward::protocol::Map::from([("db", "backups")]),
+                )
+                .await
+                .unwrap();
+            r.records.first().map(|row| format!("{row:?}"))
+        })
+    };
+    let mut row = None;
+    common::within(Duration::from_secs(30), || {
+        row = node(&id);
+        row.is_some()
+    });
+    let row = row.unwrap_or_else(|| panic!("no :BackupMetadata for {id}\n{}", bw.logs()));
+    for want in [
+        "complete".to_owned(),
+        m["journal_lsn"].to_string(),
+        m["data"]["sha256"].as_str().unwrap().to_owned(),
+        "primary".to_owned(),
+    ] {
+        assert!(row.contains(&want), "{want} in {row}");
+    }
+    drop(bw);
+
+    // Snapshots of a database that does not exist fail: each is counted, recorded, and
+    // the run of failures is what the alert rule watches.
+    let bw = data.start(&server.addr(), Some("no_such_database"), &sink);
+    for _ in 0..3 {
+        let (code, _, _) = cli(&bw, &["snapshot", "create"]);
+        assert_ne!(code, 0);
+    }
+    let metrics = bw.metrics();
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_snapshot_consecutive_failures"),
+        3.0
+    );
+    let failed = || {
+        with_client(&server.addr(), async |c| {
+            c.query(
+                "MATCH (b:BackupMetadata {status: 'failed'}) RETURN count(b)",
+                Default::default(),
+                boltward::protocol::Map::from([("db", "backups")]),
+            )
+            .await
+            .unwrap()
+            .first_int()
+        })
+    };
+    common::wait_until(
+        "three failed backups recorded",
+        Duration::from_secs(30),
+        || failed() == Some(3),
+    );
+    // The last success survives the restart (it is read from the snapshot directory).
+    assert_eq!(
+        common::metric_value(&metrics, "boltward_snapshot_last_success_timestamp_seconds"),
+        m["created_unix"].as_f64().unwrap()
+    );
 }

@@ -31,6 +31,8 @@ pub struct SinkConfig {
     pub password: String,
     /// Entries per write.
     pub batch: usize,
+    /// Also write `:BackupMetadata` nodes from snapshot events.
+    pub backup_metadata: bool,
 }
 
 /// A reading position in the journal: the next record to read.
@@ -104,7 +106,27 @@ pub async fn run(
             extra.insert("db", db.as_str());
         }
         let q = "UNWIND $rows AS r MERGE (e:AuditLogEntry {lsn: r.lsn}) SET e += r";
-        match c.query(q, params, extra).await {
+        let backups = if cfg.backup_metadata {
+            batch.backups
+        } else {
+            Vec::new()
+        };
+        let written = match c.query(q, params, extra.clone()).await {
+            Ok(_) if backups.is_empty() => Ok(()),
+            Ok(_) => {
+                let mut params = Map::new();
+                params.insert("rows", Value::List(backups));
+                c.query(
+                    "UNWIND $rows AS r MERGE (b:BackupMetadata {id: r.id}) SET b += r",
+                    params,
+                    extra,
+                )
+                .await
+                .map(|_| ())
+            }
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(_) => {
                 debug!(upto = batch.last, "audit sink wrote entries");
                 done = batch.last;
@@ -126,6 +148,8 @@ pub async fn run(
 
 struct Batch {
     rows: Vec<Value>,
+    /// `:BackupMetadata` properties of the snapshot events among them.
+    backups: Vec<Value>,
     /// The LSN of the last record read.
     last: u64,
 }
@@ -148,6 +172,7 @@ fn read_batch(
         let Some(seg) = seg else {
             return Ok(Batch {
                 rows: Vec::new(),
+                backups: Vec::new(),
                 last: done,
             });
         };
@@ -159,6 +184,7 @@ fn read_batch(
     let Some(cur) = cursor.as_mut() else {
         return Ok(Batch {
             rows: Vec::new(),
+            backups: Vec::new(),
             last: done,
         });
     };
@@ -170,6 +196,7 @@ fn read_batch(
     f.read_to_end(&mut bytes)?;
     let (_, reader) = SegmentReader::new(&bytes).map_err(std::io::Error::other)?;
     let mut rows = Vec::new();
+    let mut backups = Vec::new();
     let mut last = done;
     let mut consumed = 0usize;
     let mut next_segment = None;
@@ -190,6 +217,9 @@ fn read_batch(
                 if let Some(row) = row(r.lsn, r.ts_micros, &e) {
                     rows.push(row);
                 }
+                if let Some(b) = backup(r.lsn, r.ts_micros, &e) {
+                    backups.push(b);
+                }
             }
             Err(_) => {}
         }
@@ -204,7 +234,29 @@ fn read_batch(
             offset: SEGMENT_HEADER_LEN as u64,
         });
     }
-    Ok(Batch { rows, last })
+    Ok(Batch {
+        rows,
+        backups,
+        last,
+    })
+}
+
+/// The `:BackupMetadata` properties of a `snapshot_taken` or `snapshot_failed` event.
+fn backup(lsn: u64, ts: i64, e: &Entry) -> Option<Value> {
+    let Entry::Event(ev) = e else {
+        return None;
+    };
+    let status = match ev.name.as_str() {
+        crate::snapshot::service::TAKEN_EVENT => "complete",
+        crate::snapshot::service::FAILED_EVENT => "failed",
+        _ => return None,
+    };
+    let mut m = ev.details.clone();
+    m.get("id")?;
+    m.insert("status", status);
+    m.insert("recorded_at", rfc3339(ts));
+    m.insert("event_lsn", lsn as i64);
+    Some(Value::Map(m))
 }
 
 fn queries(i: &Intent) -> Vec<Value> {

@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
 
+/// The journaled event of a snapshot written (its manifest's summary).
+pub const TAKEN_EVENT: &str = "snapshot_taken";
+
+/// The journaled event of a snapshot that failed.
+pub const FAILED_EVENT: &str = "snapshot_failed";
+
 /// A snapshot failed.
 #[derive(Debug, Error)]
 pub enum SnapshotError {
@@ -131,6 +137,20 @@ impl Snapshots {
             Err(e) => warn!(error = %e, "cannot look for snapshot leftovers"),
         }
         let password = config.snapshot.password(&config.health).map_err(Arc::new);
+        // The last success survives restarts: it is the newest complete snapshot on disk.
+        if let Ok((listed, _)) = store::list(&config.snapshot.dir) {
+            if let Some(newest) = listed
+                .iter()
+                .filter(|l| l.complete && l.manifest.kind != "safety")
+                .map(|l| l.manifest.created_unix)
+                .max()
+            {
+                metrics.last_success.set(newest);
+            }
+        }
+        if let Some(s) = schedule_of(&config) {
+            metrics.schedule_interval.set(schedule_interval(&s));
+        }
         Snapshots {
             config,
             password,
@@ -268,6 +288,8 @@ impl Snapshots {
                     .with_label_values(&["relationship"])
                     .set(m.counts.relationships as i64);
                 m_.taken.with_label_values(&[kind]).inc();
+                m_.consecutive_failures.set(0);
+                self.journal_outcome(TAKEN_EVENT, taken_details(m));
                 info!(
                     id = %m.id,
                     nodes = m.counts.nodes,
@@ -286,6 +308,17 @@ impl Snapshots {
             Err(e) => {
                 let _ = self.events.send(SnapshotEvent::Failed { id: None });
                 self.metrics.failures.inc();
+                self.metrics.consecutive_failures.inc();
+                let id = format!("failed-{}", crate::journal::now_micros());
+                self.journal_outcome(
+                    FAILED_EVENT,
+                    Map::from([
+                        ("id", id),
+                        ("kind", kind.to_owned()),
+                        ("error", e.to_string()),
+                        ("time", crate::recovery::state::now()),
+                    ]),
+                );
                 warn!(error = %e, kind, "snapshot failed");
             }
         }
@@ -390,6 +423,16 @@ impl Snapshots {
         Ok(manifest)
     }
 
+    /// Journals a snapshot's outcome (the audit sink turns it into `:BackupMetadata`).
+    fn journal_outcome(&self, name: &str, details: Map) {
+        if let Some(j) = &self.journal {
+            j.record(Entry::Event(JournalEvent {
+                name: name.into(),
+                details,
+            }));
+        }
+    }
+
     /// Records the snapshot in the journal while writes are held; its LSN is the point
     /// the snapshot's contents correspond to.
     async fn mark(&self, journal: &Journal, id: &str) -> u64 {
@@ -475,4 +518,38 @@ impl Snapshots {
 pub fn schedule_of(config: &Config) -> Option<cron::Schedule> {
     let s = config.snapshot.schedule.trim();
     (!s.is_empty()).then(|| s.parse().ok()).flatten()
+}
+
+/// What a `snapshot_taken` event records: the manifest's summary.
+fn taken_details(m: &Manifest) -> Map {
+    let mut d = Map::new();
+    d.insert("id", m.id.as_str());
+    d.insert("kind", m.kind.as_str());
+    d.insert("time", m.created.as_str());
+    if let Some(lsn) = m.journal_lsn {
+        d.insert("lsn", lsn as i64);
+    }
+    d.insert("nodes", m.counts.nodes as i64);
+    d.insert("relationships", m.counts.relationships as i64);
+    d.insert("bytes", m.data.bytes as i64);
+    d.insert("checksum", m.data.sha256.as_str());
+    d.insert("fingerprint", m.fingerprint.as_str());
+    d.insert(
+        "source",
+        m.source
+            .remote
+            .as_ref()
+            .map_or_else(|| "primary".to_owned(), |r| format!("remote:{r}")),
+    );
+    d.insert("write_pause_ms", m.timings.write_pause_ms);
+    d
+}
+
+/// The seconds between two runs of `schedule` (0 when it has fewer than two).
+pub fn schedule_interval(schedule: &cron::Schedule) -> i64 {
+    let mut next = schedule.upcoming(chrono::Utc);
+    match (next.next(), next.next()) {
+        (Some(a), Some(b)) => (b - a).num_seconds(),
+        _ => 0,
+    }
 }
