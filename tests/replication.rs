@@ -682,6 +682,9 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
     let bw = start(&primary, &remote, dir.path());
     reseed(&bw);
     write_load(&bw, 30);
+    common::wait_until("the mirror caught up", Duration::from_secs(60), || {
+        applied(&bw) == journal_lsn(&bw)
+    });
     // The mirror falls behind: what it lacks comes from the local journal.
     cli(&bw, &["pause", "vps"]);
     common::wait_until("paused", Duration::from_secs(30), || {

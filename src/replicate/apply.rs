@@ -185,29 +185,50 @@ pub async fn apply(
         advance_and_commit(client, last, prev, limit).await?;
         return Ok(drifts);
     }
-    within(limit, client.begin(group[0].extra.clone()))
-        .await
-        .map_err(remote)?;
-    for tx in group {
-        let mut counters = Counters::new();
-        let first = tx.runs.first().map(|r| r.query.clone()).unwrap_or_default();
+    // Every statement of the group in one pipeline after the BEGIN: one round trip per
+    // chunk instead of one per statement.
+    let extra = group[0].extra.clone();
+    let mut owner = Vec::new();
+    let mut runs = Vec::new();
+    let mut txs = Vec::with_capacity(group.len());
+    for (t, tx) in group.into_iter().enumerate() {
         for r in tx.runs {
-            match within(limit, client.query(&r.query, r.parameters, Map::new())).await {
-                Ok(result) => {
-                    if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
-                        add_counters(&mut counters, stats);
-                    }
-                }
-                Err(e) => {
-                    let _ = within(limit, client.reset()).await;
-                    return Err(ApplyError::Remote {
-                        lsn: tx.lsn,
-                        source: e,
-                    });
-                }
+            owner.push(t);
+            runs.push(Run {
+                query: r.query,
+                parameters: r.parameters,
+                extra: Map::new(),
+            });
+        }
+        txs.push((tx.lsn, tx.expected));
+    }
+    let first: Vec<Option<String>> = {
+        let mut seen = vec![None; txs.len()];
+        for (i, t) in owner.iter().enumerate() {
+            if seen[*t].is_none() {
+                seen[*t] = Some(runs[i].query.clone());
             }
         }
-        if let Some(d) = drift(tx.lsn, &first, &tx.expected, &counters) {
+        seen
+    };
+    let results = match client.run_pipelined(Some(extra), runs, limit).await {
+        Ok(r) => r,
+        Err((at, source)) => {
+            let lsn = at
+                .and_then(|i| owner.get(i))
+                .map_or(first_lsn, |t| txs[*t].0);
+            return Err(ApplyError::Remote { lsn, source });
+        }
+    };
+    let mut counters = vec![Counters::new(); txs.len()];
+    for (i, result) in results.iter().enumerate() {
+        if let Some(Value::Map(stats)) = result.summary.metadata.get("stats") {
+            add_counters(&mut counters[owner[i]], stats);
+        }
+    }
+    for (t, (lsn, expected)) in txs.iter().enumerate() {
+        let statement = first[t].as_deref().unwrap_or_default();
+        if let Some(d) = drift(*lsn, statement, expected, &counters[t]) {
             if on_drift == OnDrift::Halt {
                 let _ = within(limit, client.rollback()).await;
                 return Err(ApplyError::Drift(d));

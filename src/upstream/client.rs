@@ -115,6 +115,22 @@ fn proposals() -> ClientHello {
     }
 }
 
+/// Statements [`BoltClient::run_pipelined`] sends before reading their answers.
+pub const PIPELINE_CHUNK: usize = 32;
+
+/// `step`, or a timeout error once `limit` passes.
+async fn bounded<T>(
+    limit: std::time::Duration,
+    step: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    tokio::time::timeout(limit, step).await.unwrap_or_else(|_| {
+        Err(ClientError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {} ms", limit.as_millis()),
+        )))
+    })
+}
+
 impl BoltClient {
     /// Connects, negotiates, and authenticates with `basic` credentials.
     pub async fn connect(
@@ -330,6 +346,99 @@ impl BoltClient {
     /// The dialect values are decoded with (version and the 4.x utc patch).
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Runs `runs` in order, pipelined: (after a BEGIN with `begin`, when given) every RUN
+    /// and its PULL are sent before their answers are read, in chunks of
+    /// [`PIPELINE_CHUNK`] statements so the answers always fit the socket's buffers. The
+    /// results in order; or the index of the statement that failed (`None`: the BEGIN)
+    /// with its error, after the connection was RESET (an open transaction is rolled back).
+    /// Each write and each answer must come within `limit` (a timeout leaves the connection
+    /// unusable: drop it).
+    pub async fn run_pipelined(
+        &mut self,
+        begin: Option<Map>,
+        runs: Vec<Run>,
+        limit: std::time::Duration,
+    ) -> Result<Vec<QueryResult>, (Option<usize>, ClientError)> {
+        let mut results = Vec::with_capacity(runs.len());
+        let mut pending_begin = begin;
+        let mut runs = runs.into_iter().peekable();
+        let mut index = 0usize;
+        while pending_begin.is_some() || runs.peek().is_some() {
+            let mut batch = Vec::new();
+            let began = pending_begin.take();
+            if let Some(extra) = began.clone() {
+                batch.push(Request::Begin(Begin { extra }));
+            }
+            let mut n = 0;
+            while n < PIPELINE_CHUNK {
+                let Some(run) = runs.next() else { break };
+                batch.push(Request::Run(run));
+                batch.push(Request::Pull(Pull::new(-1)));
+                n += 1;
+            }
+            bounded(limit, self.send(&batch))
+                .await
+                .map_err(|e| (Some(index), e))?;
+            // Read every answer of the chunk, remembering the first failure.
+            let mut failed: Option<(Option<usize>, ClientError)> = None;
+            if began.is_some() {
+                match bounded(limit, self.collect())
+                    .await
+                    .map_err(|e| (None, e))?
+                    .1
+                {
+                    Response::Success(_) => {}
+                    Response::Failure(f) => failed = Some((None, ClientError::from_failure(&f))),
+                    _ => {
+                        failed = Some((
+                            None,
+                            ClientError::Protocol("unexpected answer to BEGIN".into()),
+                        ))
+                    }
+                }
+            }
+            for i in index..index + n {
+                let run = bounded(limit, self.collect())
+                    .await
+                    .map_err(|e| (Some(i), e))?
+                    .1;
+                let (records, pull) = bounded(limit, self.collect())
+                    .await
+                    .map_err(|e| (Some(i), e))?;
+                match (run, pull) {
+                    (Response::Success(r), Response::Success(summary)) if failed.is_none() => {
+                        results.push(QueryResult {
+                            fields: r
+                                .fields()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(str::to_owned)
+                                .collect(),
+                            records: records.into_iter().map(|r| r.fields).collect(),
+                            summary,
+                        })
+                    }
+                    (Response::Failure(f), _) | (_, Response::Failure(f)) if failed.is_none() => {
+                        failed = Some((Some(i), ClientError::from_failure(&f)));
+                    }
+                    _ if failed.is_some() => {}
+                    _ => {
+                        failed = Some((
+                            Some(i),
+                            ClientError::Protocol("unexpected answer to RUN/PULL".into()),
+                        ))
+                    }
+                }
+            }
+            index += n;
+            if let Some((at, e)) = failed {
+                bounded(limit, self.reset()).await.map_err(|e| (at, e))?;
+                return Err((at, e));
+            }
+        }
+        Ok(results)
     }
 
     /// BEGIN with `extra` (db, mode, bookmarks, tx_metadata…).
