@@ -32,27 +32,7 @@ scripts/arcadedb.sh start --dir "$work/db" --port 0 --password "$password" \
 server="127.0.0.1:$BOLT_PORT"
 
 echo "generating $nodes nodes and $nodes relationships" >&2
-$py - "$server" "$password" "$nodes" <<'PY'
-import sys, neo4j
-server, pw, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with neo4j.GraphDatabase.driver(f"bolt://{server}", auth=("root", pw)) as d, d.session(database="src") as s:
-    s.run("CREATE INDEX item_i IF NOT EXISTS FOR (n:Item) ON (n.i)").consume()
-    step = 20000
-    for lo in range(0, n, step):
-        s.run("""UNWIND range($lo, $hi) AS i
-                 CREATE (x:Item {i: i, name: 'item-' + toString(i), score: i * 0.25, even: i % 2 = 0,
-                                 day: date('2024-01-01') + duration({days: i % 365}),
-                                 at: localdatetime('2024-01-01T00:00:00') + duration({seconds: i}),
-                                 tags: ['t' + toString(i % 7), 't' + toString(i % 11)],
-                                 where: point({x: toFloat(i % 100), y: toFloat(i % 37)})})
-                 FOREACH (_ IN CASE WHEN i % 10 = 0 THEN [1] ELSE [] END | SET x:Featured)""",
-              lo=lo, hi=min(lo + step, n) - 1).consume()
-    for lo in range(0, n, step):
-        s.run("""UNWIND range($lo, $hi) AS i
-                 MATCH (a:Item {i: i}) MATCH (b:Item {i: (i * 7 + 1) % $n})
-                 CREATE (a)-[:LINKS {w: i * 0.5, since: date('2020-01-01')}]->(b)""",
-              lo=lo, hi=min(lo + step, n) - 1, n=n).consume()
-PY
+$py scripts/bench/gen_graph.py "$server" "$password" "$nodes" src
 
 env BOLTWARD_LOG=warn BOLTWARD_CONTROL_ADDR=127.0.0.1:0 BOLTWARD_CONTROL_TOKEN=bench \
     BOLTWARD_SNAPSHOT_USER=root BOLTWARD_SNAPSHOT_PASSWORD="$password" \

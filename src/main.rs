@@ -161,6 +161,7 @@ fn replication(cmd: ReplicationCommand) -> ExitCode {
         ReplicationCommand::Resume(a) => (a.control, "resume", a.remote),
         ReplicationCommand::Reseed(a) => (a.control, "reseed", a.remote),
         ReplicationCommand::Verify(a) => return boltward::cli::replication::verify(&a),
+        ReplicationCommand::Resolve(a) => return boltward::cli::replication::resolve(&a),
     };
     let path = format!("/v1/replication/{remote}/{verb}");
     control(&args, "POST", &path, |r: &api::ReplicationRemote| {

@@ -89,17 +89,17 @@ fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str
         ),
     )
     .unwrap();
-    start_with_config(primary, dir)
+    start_with_config(&primary.addr(), dir)
 }
 
-/// boltward in front of `primary` with the configuration in `dir/boltward.toml`.
-fn start_with_config(primary: &Server, dir: &std::path::Path) -> Boltward {
+/// boltward in front of `upstream` with the configuration in `dir/boltward.toml`.
+fn start_with_config(upstream: &str, dir: &std::path::Path) -> Boltward {
     let config = dir.join("boltward.toml");
     let snapshots = dir.join("snapshots").display().to_string();
     let journal = dir.join("journal").display().to_string();
     let state = dir.join("restore.json").display().to_string();
     Boltward::start(
-        &primary.addr(),
+        upstream,
         &["--config", &config.display().to_string()],
         &[
             ("BOLTWARD_CONTROL_TOKEN", TOKEN),
@@ -306,6 +306,16 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Only a transaction in doubt can be resolved (the journal's first record is not).
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(["replication", "resolve", "--lsn", "1", "--committed"])
+        .args(["--control", &bw.control])
+        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LSN 1 is not a transaction in doubt"), "{err}");
 }
 
 #[test]
@@ -773,7 +783,7 @@ fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
         ),
     )
     .unwrap();
-    let bw = start_with_config(&primary, dir.path());
+    let bw = start_with_config(&primary.addr(), dir.path());
     reseed(&bw);
     cli(&bw, &["pause", "vps"]);
     write_load(&bw, 6);
@@ -815,4 +825,169 @@ fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
         },
     );
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+}
+
+#[test]
+fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bw = start(&primary, &remote, dir.path());
+    reseed(&bw);
+    write_load(&bw, 6);
+    let out = common::run(
+        Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args(["snapshot", "create", "--json", "--control", &bw.control])
+            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
+    );
+    let snap: serde_json::Value = serde_json::from_str(&out).unwrap();
+    write_load(&bw, 6);
+    common::wait_until("the mirror caught up", Duration::from_secs(60), || {
+        applied(&bw) == journal_lsn(&bw)
+    });
+    // The primary goes back to the snapshot: the mirror holds writes it no longer has.
+    let target = format!("bolt://{}", primary.addr());
+    let out = common::run(
+        Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args([
+                "restore",
+                "start",
+                snap["id"].as_str().unwrap(),
+                "--target",
+                &target,
+                "--force",
+                "--wait",
+                "--json",
+                "--control",
+                &bw.control,
+            ])
+            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
+    );
+    let state: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(state["state"], "PROMOTED", "{state}");
+    let needs_reseed = |bw: &Boltward| {
+        let s = status(bw);
+        s["state"] == "needs-reseed"
+            && s["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("new generation"))
+    };
+    common::wait_until("the mirror needs a reseed", Duration::from_secs(30), || {
+        needs_reseed(&bw)
+    });
+    // It is remembered across a restart.
+    drop(bw);
+    let bw = start(&primary, &remote, dir.path());
+    common::wait_until(
+        "the mirror still needs a reseed",
+        Duration::from_secs(30),
+        || needs_reseed(&bw),
+    );
+    reseed(&bw);
+    write_load(&bw, 3);
+    common::wait_until(
+        "caught up after the reseed",
+        Duration::from_secs(60),
+        || {
+            let s = status(&bw);
+            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        },
+    );
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+}
+
+#[test]
+fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
+    let primary = Server::start(&["neo4j"]);
+    let remote = Server::start(&["neo4j"]);
+    // boltward reaches the primary through a relay that can swallow a COMMIT's answer.
+    let relay = common::Relay::start(&primary.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("boltward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[replication]\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
+            remote.addr()
+        ),
+    )
+    .unwrap();
+    let mut bw = start_with_config(&relay.addr, dir.path());
+    reseed(&bw);
+    write_load(&bw, 3);
+
+    // A client's COMMIT reaches the primary, which commits; its answer never comes back,
+    // and boltward dies waiting for it.
+    let addr = bw.addr.clone();
+    let (began, wait_began) = std::sync::mpsc::channel();
+    let (go, wait_go) = std::sync::mpsc::channel::<()>();
+    let client = std::thread::spawn(move || {
+        rt().block_on(async {
+            let mut c = connect(&addr).await;
+            c.begin(Map::new()).await.unwrap();
+            c.query("CREATE (:Doubt {k: 1})", Map::new(), Map::new())
+                .await
+                .unwrap();
+            began.send(()).unwrap();
+            wait_go.recv().unwrap();
+            c.commit().await
+        })
+    });
+    // Its session's connection to the primary exists now: trap every COMMIT from here on.
+    wait_began.recv().unwrap();
+    for i in 0..relay.connections() {
+        relay.hold_from_commit(i);
+    }
+    go.send(()).unwrap();
+    common::wait_until("the primary committed", Duration::from_secs(30), || {
+        scalar(&primary.addr(), "MATCH (n:Doubt) RETURN count(n)") == Some(1)
+    });
+    bw.signal("KILL");
+    bw.wait_exit(Duration::from_secs(10))
+        .expect("boltward exits on SIGKILL");
+    assert!(client.join().unwrap().is_err(), "the client never heard");
+
+    // Restarted: the journal records the transaction in doubt, and the mirror stops
+    // before it rather than guess.
+    let bw = start_with_config(&relay.addr, dir.path());
+    common::wait_until("stopped before the doubt", Duration::from_secs(30), || {
+        status(&bw)["state"] == "stopped"
+    });
+    let reason = status(&bw)["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("in doubt"), "{reason}");
+    let lsn: u64 = reason
+        .split("LSN ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no LSN in {reason}"));
+    assert_eq!(
+        scalar(&remote.addr(), "MATCH (n:Doubt) RETURN count(n)"),
+        Some(0)
+    );
+
+    // The operator checked the primary: it committed.
+    let out = cli(&bw, &["resolve", "--lsn", &lsn.to_string(), "--committed"]);
+    assert!(out.contains("resolved as committed"), "{out}");
+    write_load(&bw, 3);
+    common::wait_until(
+        "caught up after the decision",
+        Duration::from_secs(60),
+        || {
+            let s = status(&bw);
+            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        },
+    );
+    assert_eq!(
+        scalar(&remote.addr(), "MATCH (n:Doubt) RETURN count(n)"),
+        Some(1)
+    );
+    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    // The decision is in the journal.
+    let rows = common::run(
+        Command::new(env!("CARGO_BIN_EXE_boltward"))
+            .args(["audit", "verify", "--journal"])
+            .arg(dir.path().join("journal")),
+    );
+    assert!(rows.contains("journal intact"), "{rows}");
 }

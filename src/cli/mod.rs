@@ -197,6 +197,30 @@ pub enum ReplicationCommand {
     /// Take a snapshot of the primary and compare the remote with it at its LSN. Exit 0
     /// equal, 1 different, 3 no answer in time.
     Verify(RemoteArgs),
+    /// Say which way a transaction in doubt went on the primary (after checking it), so
+    /// mirrors stopped before it go on: `--committed` applies it, `--rolled-back` skips it.
+    /// The decision is journaled.
+    Resolve(ResolveArgs),
+}
+
+/// `boltward replication resolve`.
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    /// The LSN of the in-doubt outcome (the mirror's status names it).
+    #[arg(long)]
+    pub lsn: u64,
+    /// It committed on the primary.
+    #[arg(
+        long,
+        conflicts_with = "rolled_back",
+        required_unless_present = "rolled_back"
+    )]
+    pub committed: bool,
+    /// It did not commit on the primary.
+    #[arg(long)]
+    pub rolled_back: bool,
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 /// A command about one remote.

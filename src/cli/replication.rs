@@ -1,7 +1,7 @@
 //! `boltward replication status`: one line per remote.
 
-use super::client::{call, Failed};
-use super::RemoteArgs;
+use super::client::{call, call_with, Failed};
+use super::{RemoteArgs, ResolveArgs};
 use crate::control::api;
 use crate::replicate::RemoteStatus;
 use std::process::ExitCode;
@@ -86,5 +86,34 @@ pub fn verify(args: &RemoteArgs) -> ExitCode {
             return ExitCode::from(3);
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `boltward replication resolve --lsn N --committed|--rolled-back`.
+pub fn resolve(args: &ResolveArgs) -> ExitCode {
+    let body = api::ResolveRequest {
+        lsn: args.lsn,
+        resolution: if args.committed {
+            crate::journal::resolve::Resolution::Committed
+        } else {
+            crate::journal::resolve::Resolution::RolledBack
+        },
+    };
+    match call_with::<api::Resolved>(
+        &args.control,
+        "POST",
+        "/v1/replication/resolve",
+        Some(&body),
+    ) {
+        Ok(a) => {
+            println!(
+                "LSN {} (intent LSN {}) resolved as {}; mirrors stopped before it go on",
+                a.body.lsn,
+                a.body.intent_lsn,
+                a.body.resolution.as_str()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(Failed(code)) => code,
     }
 }

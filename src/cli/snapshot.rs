@@ -9,7 +9,7 @@
 use super::client::{call, call_with, Answer, Failed};
 use super::ControlArgs;
 use crate::control::api::{
-    RecoveryState, RestorePlan, SnapshotDeleted, SnapshotList, StartRequest, Until,
+    CreateSnapshot, RecoveryState, RestorePlan, SnapshotDeleted, SnapshotList, StartRequest, Until,
 };
 use crate::recovery::state::Phase;
 use crate::snapshot::store::{self, Manifest};
@@ -22,7 +22,7 @@ use std::time::Duration;
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Take a snapshot now (writes are held while the graph is read).
-    Create(ControlArgs),
+    Create(CreateArgs),
     /// List snapshots, newest first.
     List(DirArgs),
     /// Show one snapshot's manifest.
@@ -67,6 +67,17 @@ pub struct VerifyArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `snapshot create`.
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    /// What to read: `primary` (writes held while it is read) or `remote:NAME` (a mirror,
+    /// its apply held; the primary's writes are not). Default: `snapshot.source`.
+    #[arg(long)]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 /// `boltward restore …`.
@@ -151,8 +162,13 @@ fn summary(m: &Manifest) -> String {
 /// Runs a `snapshot` command.
 pub fn run_snapshot(cmd: &SnapshotCommand) -> ExitCode {
     match cmd {
-        SnapshotCommand::Create(c) => done((|| {
-            let Answer { body: m, json } = call::<Manifest>(c, "POST", "/v1/snapshots")?;
+        SnapshotCommand::Create(a) => done((|| {
+            let c = &a.control;
+            let body = CreateSnapshot {
+                source: a.source.clone(),
+            };
+            let Answer { body: m, json } =
+                call_with::<Manifest>(c, "POST", "/v1/snapshots", Some(&body))?;
             if c.json {
                 print_json(&json);
             } else {

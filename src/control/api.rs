@@ -26,6 +26,34 @@ pub use crate::recovery::state::State as RecoveryState;
 pub use crate::recovery::StartRequest;
 pub use crate::retention::PruneReport;
 
+/// `POST /v1/snapshots` (the body is optional).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CreateSnapshot {
+    /// `primary` or `remote:NAME`; absent: `snapshot.source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// `POST /v1/replication/resolve`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ResolveRequest {
+    /// The LSN of the in-doubt outcome record.
+    pub lsn: u64,
+    /// Which way it went on the primary.
+    pub resolution: crate::journal::resolve::Resolution,
+}
+
+/// The answer to `POST /v1/replication/resolve`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Resolved {
+    /// The outcome LSN.
+    pub lsn: u64,
+    /// Its intent's LSN.
+    pub intent_lsn: u64,
+    /// The decision.
+    pub resolution: crate::journal::resolve::Resolution,
+}
+
 /// `POST /v1/journal/prune`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PruneRequest {

@@ -208,6 +208,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/writes/pause", post(writes::pause))
         .route("/v1/writes/resume", post(writes::resume))
         .route("/v1/replication", get(replication::status))
+        .route("/v1/replication/resolve", post(replication::resolve))
         .route("/v1/replication/{remote}/pause", post(replication::pause))
         .route("/v1/replication/{remote}/resume", post(replication::resume))
         .route("/v1/replication/{remote}/reseed", post(replication::reseed))

@@ -1,6 +1,7 @@
-//! Mirrors: `GET /v1/replication`, `POST /v1/replication/{remote}/pause|resume|reseed`.
+//! Mirrors: `GET /v1/replication`, `POST /v1/replication/{remote}/pause|resume|reseed|verify`
+//! and `POST /v1/replication/resolve` (a transaction in doubt).
 
-use super::api::{Replication, ReplicationRemote, ReplicationVerify};
+use super::api::{Replication, ReplicationRemote, ReplicationVerify, ResolveRequest, Resolved};
 use super::{ApiError, Shared};
 use crate::replicate::ReplicationError;
 use axum::extract::{Path, State};
@@ -11,6 +12,9 @@ fn error(e: ReplicationError) -> ApiError {
     match e {
         ReplicationError::Unknown(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        ReplicationError::Resolve(_) => {
+            ApiError::new(StatusCode::CONFLICT, "not_resolvable", e.to_string())
         }
         _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
@@ -55,5 +59,21 @@ pub(super) async fn verify(
         remote,
         snapshot,
         lsn,
+    }))
+}
+
+pub(super) async fn resolve(
+    State(s): State<Shared>,
+    Json(req): Json<ResolveRequest>,
+) -> Result<Json<Resolved>, ApiError> {
+    let intent_lsn = s
+        .replication
+        .resolve(req.lsn, req.resolution)
+        .await
+        .map_err(error)?;
+    Ok(Json(Resolved {
+        lsn: req.lsn,
+        intent_lsn,
+        resolution: req.resolution,
     }))
 }

@@ -1,7 +1,9 @@
 //! Snapshots: `/v1/snapshots` (list, create), `/v1/snapshots/{id}` (show, delete) and
 //! `/v1/snapshots/{id}/verify`.
 
-use super::api::{SnapshotCreated, SnapshotDeleted, SnapshotList, SnapshotVerified};
+use super::api::{
+    CreateSnapshot, SnapshotCreated, SnapshotDeleted, SnapshotList, SnapshotVerified,
+};
 use super::{ApiError, Shared};
 use crate::snapshot::service::SnapshotError;
 use crate::snapshot::store::{self, StoreError};
@@ -49,8 +51,24 @@ pub(super) async fn list(State(s): State<Shared>) -> Result<Json<SnapshotList>, 
 /// 201 with the manifest.
 pub(super) async fn create(
     State(s): State<Shared>,
+    body: Option<Json<CreateSnapshot>>,
 ) -> Result<(StatusCode, Json<SnapshotCreated>), ApiError> {
-    match s.snapshots.create("manual").await {
+    let source = body.and_then(|b| b.0.source);
+    let taken = match source.as_deref() {
+        None => s.snapshots.create("manual").await,
+        Some("primary") => s.snapshots.create_of_primary("manual").await,
+        Some(other) => match other.strip_prefix("remote:") {
+            Some(name) => s.snapshots.create_from_remote(name, "manual").await,
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("source {other:?}: must be \"primary\" or \"remote:NAME\""),
+                ))
+            }
+        },
+    };
+    match taken {
         Ok(m) => Ok((StatusCode::CREATED, Json(m))),
         Err(e) => {
             let (status, code) = match &e {
@@ -59,6 +77,7 @@ pub(super) async fn create(
                     (StatusCode::UNPROCESSABLE_ENTITY, "not_configured")
                 }
                 SnapshotError::Connect { .. } => (StatusCode::BAD_GATEWAY, "upstream"),
+                SnapshotError::Remote(_) => (StatusCode::CONFLICT, "remote"),
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "snapshot_failed"),
             };
             Err(ApiError::new(status, code, e.to_string()))

@@ -14,6 +14,7 @@ pub mod committed;
 pub mod query;
 pub mod read;
 pub mod replay;
+pub mod resolve;
 pub mod retention;
 pub mod sink;
 mod writer;

@@ -686,10 +686,16 @@ impl Recovery {
                     }
                     s.apply(Action::Succeed)?;
                     s.progress = 100.0;
-                    s.message = format!(
-                        "validated: counts and fingerprint {} match, health probes pass",
-                        job.manifest.fingerprint
-                    );
+                    s.message = match &validation.replay {
+                        Some(r) => format!(
+                            "validated: snapshot {} loaded with counts and fingerprint equal to its manifest, {} transaction(s) replayed up to LSN {} with the journaled update counters (fingerprint now {}), health probes pass",
+                            job.manifest.id, r.transactions, r.end_lsn, validation.fingerprint
+                        ),
+                        None => format!(
+                            "validated: counts and fingerprint {} match, health probes pass",
+                            job.manifest.fingerprint
+                        ),
+                    };
                     if job.in_place {
                         s.apply(Action::Promote)?;
                         s.message.push_str("; in place, so it is live (PROMOTED)");
@@ -728,6 +734,13 @@ impl Recovery {
                     .map(|r| r.target.clone())
                     .unwrap_or_default(),
             );
+        }
+        if job.in_place && result.is_ok() && job.remote.is_none() {
+            let what = match &job.plan {
+                Some(p) => format!("an in-place point-in-time restore to {}", p.until),
+                None => format!("an in-place restore of snapshot {}", job.manifest.id),
+            };
+            self.new_generation(&what);
         }
         if job.in_place && result.is_ok() {
             self.journal_event(
@@ -817,6 +830,16 @@ impl Recovery {
                 RecoveryError::Unavailable(format!("promotion aborted: cannot journal it: {e}"))
             })?;
         }
+        if restore.until.is_some() && restore.remote.is_none() {
+            self.new_generation(&format!(
+                "the promotion of a point-in-time restore to {}",
+                restore
+                    .until
+                    .as_ref()
+                    .map(|u| u.to_string())
+                    .unwrap_or_default()
+            ));
+        }
         let generation = self.upstream.switch(connector);
         let result = self.update(|s| {
             s.apply(Action::Promote)?;
@@ -830,6 +853,28 @@ impl Recovery {
         info!(from = %from, to = %restore.target, generation, held_ms = barrier.held_for().as_millis() as u64, "upstream switched by promotion");
         drop(barrier);
         result
+    }
+}
+
+impl Recovery {
+    /// The primary no longer holds what the journal built: journals it, and every mirror
+    /// streamed from before now needs a reseed (a new generation).
+    fn new_generation(&self, what: &str) {
+        let Some(journal) = self.journal.as_ref() else {
+            return;
+        };
+        let lsn = journal.status().lsn.load(Ordering::Acquire) + 1;
+        journal.record(Entry::Event(Event {
+            name: "new_generation".into(),
+            details: Map::from([("reason", what.to_owned()), ("from_lsn", lsn.to_string())]),
+        }));
+        if let Some(mirrors) = self.snapshots.mirrors() {
+            mirrors.diverged(lsn, what);
+        }
+        warn!(
+            reason = what,
+            lsn, "a new generation: mirrors need a reseed"
+        );
     }
 }
 
@@ -910,6 +955,7 @@ impl Recovery {
                 }
             }
         });
+        let started = std::time::Instant::now();
         let mut done = state::Replayed::default();
         let loaded = job.manifest.counts.nodes + job.manifest.counts.relationships;
         let total = (loaded + plan.transactions).max(1);
@@ -965,6 +1011,7 @@ impl Recovery {
             "point-in-time restore: journal replayed"
         );
         done.end_lsn = end;
+        done.seconds = started.elapsed().as_secs_f64();
         Ok(done)
     }
 

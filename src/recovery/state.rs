@@ -189,6 +189,8 @@ pub struct Replayed {
     pub last_lsn: Option<u64>,
     /// The LSN the replay went up to.
     pub end_lsn: u64,
+    /// How long the replay took.
+    pub seconds: f64,
 }
 
 impl Replayed {
@@ -199,6 +201,7 @@ impl Replayed {
             end_lsn: self.end_lsn,
             last_lsn: self.last_lsn,
             loaded_fingerprint: String::new(),
+            seconds: self.seconds,
             transactions: self.transactions,
         }
     }
@@ -215,6 +218,9 @@ pub struct ReplayCheck {
     pub last_lsn: Option<u64>,
     /// The target's fingerprint after the snapshot was loaded (equal to the snapshot's).
     pub loaded_fingerprint: String,
+    /// How long the replay took (seconds).
+    #[serde(default)]
+    pub seconds: f64,
     /// Transactions replayed.
     pub transactions: u64,
 }

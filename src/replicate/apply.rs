@@ -113,25 +113,41 @@ pub struct Prepared {
     /// The BEGIN extra it runs under (transactions with equal extras can share one remote
     /// transaction).
     pub extra: Map,
-    expected: Map,
+    /// The primary's update counters (`None`: unknown, not compared).
+    expected: Option<Map>,
     /// It must run alone, auto-commit (`CALL { … } IN TRANSACTIONS`).
     pub alone: bool,
 }
 
-/// Decodes one committed transaction (`expected`: the primary's update counters).
+/// Decodes one committed transaction (`expected`: the primary's update counters). A write
+/// to a database other than the mirrored one (`mirrored`: `snapshot.database`; both named
+/// and different) is not part of the mirror: it comes back with no statements, so only
+/// the marker moves past it.
 pub fn prepare(
     intent: &Intent,
     lsn: u64,
-    expected: &Map,
+    expected: Option<&Map>,
     db: Option<&str>,
+    mirrored: Option<&str>,
 ) -> Result<Prepared, ApplyError> {
+    if let (Some(wrote), Some(m)) = (intent.db.as_deref(), mirrored) {
+        if wrote != m {
+            return Ok(Prepared {
+                lsn,
+                runs: Vec::new(),
+                extra: db.map(|d| Map::from([("db", d)])).unwrap_or_default(),
+                expected: None,
+                alone: false,
+            });
+        }
+    }
     let (runs, extra) = decode(intent, lsn, db)?;
     let alone = intent.mode == TxMode::Auto && runs.iter().any(own_transactions);
     Ok(Prepared {
         lsn,
         runs,
         extra,
-        expected: expected.clone(),
+        expected: expected.cloned(),
         alone,
     })
 }
@@ -178,7 +194,7 @@ pub async fn apply(
             }
         }
         // Committed already: a drift can only be reported.
-        drifts.extend(drift(tx.lsn, &first, &tx.expected, &counters));
+        drifts.extend(drift(tx.lsn, &first, tx.expected.as_ref(), &counters));
         within(limit, client.begin(tx.extra))
             .await
             .map_err(remote)?;
@@ -228,7 +244,7 @@ pub async fn apply(
     }
     for (t, (lsn, expected)) in txs.iter().enumerate() {
         let statement = first[t].as_deref().unwrap_or_default();
-        if let Some(d) = drift(*lsn, statement, expected, &counters[t]) {
+        if let Some(d) = drift(*lsn, statement, expected.as_ref(), &counters[t]) {
             if on_drift == OnDrift::Halt {
                 let _ = within(limit, client.rollback()).await;
                 return Err(ApplyError::Drift(d));
@@ -257,7 +273,8 @@ async fn within<T>(
 }
 
 /// The drift of one transaction, if its counters differ.
-fn drift(lsn: u64, statement: &str, expected: &Map, counters: &Counters) -> Option<Drift> {
+fn drift(lsn: u64, statement: &str, expected: Option<&Map>, counters: &Counters) -> Option<Drift> {
+    let expected = expected?;
     let differences = differences(expected, counters);
     (!differences.is_empty()).then(|| Drift {
         lsn,

@@ -49,6 +49,9 @@ pub enum ReplicationError {
     /// The snapshot a verification compares against could not be taken.
     #[error("verify: {0}")]
     Snapshot(String),
+    /// An in-doubt decision was refused or could not be recorded.
+    #[error("resolve: {0}")]
+    Resolve(String),
     /// The remote cannot be held still to be read.
     #[error("{0}")]
     Hold(String),
@@ -60,6 +63,10 @@ pub enum ReplicationError {
 /// Every configured remote and its task.
 pub struct Replication {
     remotes: Vec<Arc<remote::Remote>>,
+    /// Where the generation file lives (the journal directory).
+    journal_dir: Option<std::path::PathBuf>,
+    /// The journal (decisions on in-doubt transactions are journaled).
+    journal: Option<Journal>,
 }
 
 impl Replication {
@@ -72,6 +79,12 @@ impl Replication {
         metrics: ReplicationMetrics,
     ) -> Result<Self, ReplicationError> {
         let mut remotes = Vec::new();
+        let journal_dir = journal.as_ref().map(|j| j.dir().to_owned());
+        let journal_handle = journal.clone();
+        let generation: Option<Generation> = journal_dir
+            .as_ref()
+            .and_then(|d| std::fs::read(d.join(GENERATION_FILE)).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok());
         for r in &config.replication.remote {
             let Some(journal) = journal.clone() else {
                 break; // validated: remotes need the journal
@@ -118,7 +131,16 @@ impl Replication {
                 },
             )));
         }
-        Ok(Replication { remotes })
+        if let Some(g) = &generation {
+            for r in &remotes {
+                r.diverged(g);
+            }
+        }
+        Ok(Replication {
+            remotes,
+            journal_dir,
+            journal: journal_handle,
+        })
     }
 
     /// Starts one task per remote.
@@ -188,6 +210,63 @@ impl Replication {
         Ok((m.id, m.journal_lsn.unwrap_or(0)))
     }
 
+    /// Records an operator's decision on the in-doubt transaction whose outcome is at
+    /// `lsn` (journaled, and kept for mirrors), then wakes every remote.
+    pub async fn resolve(
+        &self,
+        lsn: u64,
+        how: crate::journal::resolve::Resolution,
+    ) -> Result<u64, ReplicationError> {
+        use crate::journal::resolve;
+        let Some(dir) = self.journal_dir.clone() else {
+            return Err(ReplicationError::Resolve("the journal is disabled".into()));
+        };
+        let Some(journal) = self.journal.clone() else {
+            return Err(ReplicationError::Resolve("the journal is disabled".into()));
+        };
+        let d = dir.clone();
+        let intent = tokio::task::spawn_blocking(move || -> Result<u64, resolve::ResolveError> {
+            let intent = resolve::in_doubt_intent(&d, lsn)?;
+            match resolve::load(&d)?.get(&lsn) {
+                Some(was) if *was != how => Err(resolve::ResolveError::Decided {
+                    lsn,
+                    was: was.as_str(),
+                }),
+                _ => Ok(intent),
+            }
+        })
+        .await
+        .map_err(|e| ReplicationError::Resolve(e.to_string()))?
+        .map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+        journal
+            .append(boltward_journal::Entry::Event(
+                boltward_journal::entry::Event {
+                    name: resolve::RESOLVED_EVENT.into(),
+                    details: boltward_protocol::Map::from([
+                        ("outcome_lsn", lsn.to_string()),
+                        ("intent_lsn", intent.to_string()),
+                        ("as", how.as_str().to_owned()),
+                        ("by", "operator (control port)".to_owned()),
+                    ]),
+                },
+            ))
+            .await
+            .map_err(|e| ReplicationError::Resolve(format!("journaling the decision: {e}")))?;
+        let mut all = resolve::load(&dir).map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+        all.insert(lsn, how);
+        resolve::save(&dir, &all).map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+        tracing::info!(
+            lsn,
+            intent,
+            resolution = how.as_str(),
+            "in-doubt transaction resolved"
+        );
+        for r in &self.remotes {
+            r.wake();
+        }
+        Ok(intent)
+    }
+
     /// Overwrites `name` with a fresh snapshot of the primary and streams from its LSN.
     pub fn reseed(&self, name: &str) -> Result<RemoteStatus, ReplicationError> {
         let r = self.remote(name)?;
@@ -196,7 +275,40 @@ impl Replication {
     }
 }
 
+/// The file (in the journal directory) that records the last divergence of the primary.
+pub const GENERATION_FILE: &str = "generation.json";
+
+/// The last time the primary stopped matching the journal (see [`Replication::diverged`]).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Generation {
+    /// Markers below this LSN belong to the primary's previous life.
+    pub lsn: u64,
+    /// What happened.
+    pub reason: String,
+}
+
 impl crate::snapshot::service::Mirrors for Replication {
+    fn diverged(&self, lsn: u64, reason: &str) {
+        let g = Generation {
+            lsn,
+            reason: reason.to_owned(),
+        };
+        if let Some(dir) = &self.journal_dir {
+            let path = dir.join(GENERATION_FILE);
+            let tmp = dir.join(format!("{GENERATION_FILE}.tmp"));
+            let written = serde_json::to_vec(&g)
+                .map_err(std::io::Error::other)
+                .and_then(|b| std::fs::write(&tmp, b))
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "cannot record the new generation; mirrors will still be stopped until boltward restarts");
+            }
+        }
+        for r in &self.remotes {
+            r.diverged(&g);
+        }
+    }
+
     fn hold<'a>(
         &'a self,
         name: &'a str,

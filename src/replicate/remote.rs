@@ -168,6 +168,8 @@ pub struct Remote {
     lost: AtomicBool,
     /// The commit time (µs) of the oldest write it is known to lack; `None` when caught up.
     oldest_unapplied: Mutex<Option<i64>>,
+    /// The primary's last divergence: a marker below its LSN needs a reseed.
+    generation: Mutex<Option<super::Generation>>,
 }
 
 /// Why a pass over the remote ended.
@@ -218,7 +220,23 @@ impl Remote {
             degraded: AtomicBool::new(false),
             lost: AtomicBool::new(false),
             oldest_unapplied: Mutex::new(None),
+            generation: Mutex::new(None),
         }
+    }
+
+    /// Whether the primary diverged after the remote's marker at `lsn`.
+    fn diverged_after(&self, lsn: u64) -> bool {
+        self.generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|g| lsn < g.lsn)
+    }
+
+    /// The primary diverged from what the journal built up to `g.lsn`.
+    pub(crate) fn diverged(&self, g: &super::Generation) {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner()) = Some(g.clone());
+        self.wake.notify_one();
     }
 
     /// Sync mode: waits until the remote applied `lsn` (a committed write's outcome), at
@@ -472,6 +490,11 @@ impl Remote {
         Ok(hold)
     }
 
+    /// Looks again (an in-doubt transaction was resolved).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     pub(crate) fn request_reseed(&self) {
         self.reseed.store(true, Ordering::Release);
         self.wake.notify_one();
@@ -597,6 +620,20 @@ impl Remote {
             self.state(RemoteState::Stopped, Some(reason));
             return Ok(Pass::Wait);
         }
+        let generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(g) = generation.filter(|g| at.lsn < g.lsn) {
+            let reason = format!(
+                "a new generation began at LSN {}: {}; the remote (marker at LSN {}) holds the primary's previous state: reseed it",
+                g.lsn, g.reason, at.lsn
+            );
+            warn!(remote = %self.cfg.name, %reason, "mirror: not streaming into this remote");
+            self.state(RemoteState::NeedsReseed, Some(reason));
+            return Ok(Pass::Wait);
+        }
         if let Some(first) = self.journal_first_lsn().filter(|f| *f > at.lsn + 1) {
             let reason = format!(
                 "the journal starts at LSN {first} but the remote's marker is at LSN {}: the writes between were pruned; reseed it",
@@ -612,7 +649,10 @@ impl Remote {
         let mut point: Option<VerifyPoint> = None;
         let mut tail = Some(source::Tail::new(self.deps.journal.dir(), at.lsn));
         loop {
-            if self.stopped_applying() || self.reseed.load(Ordering::Acquire) {
+            if self.stopped_applying()
+                || self.reseed.load(Ordering::Acquire)
+                || self.diverged_after(at.lsn)
+            {
                 let _ = client.close().await;
                 return Ok(Pass::Again);
             }
@@ -661,7 +701,7 @@ impl Remote {
             tail = Some(t);
             if batch.is_empty() {
                 if let Some(lsn) = in_doubt {
-                    let reason = format!("the transaction at LSN {lsn} is in doubt (boltward lost track of its commit); the mirror stops before it: reseed the remote once the primary is checked");
+                    let reason = format!("the transaction at LSN {lsn} is in doubt (boltward lost track of its commit); the mirror stops before it: check the primary, then `boltward replication resolve --lsn {lsn} --committed` or `--rolled-back` (or reseed the remote)");
                     warn!(remote = %self.cfg.name, lsn, "mirror: stopped before a transaction in doubt");
                     self.state(RemoteState::Stopped, Some(reason));
                     return Ok(Pass::Wait);
@@ -675,7 +715,8 @@ impl Remote {
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            for group in groups(batch, self.db())? {
+            let mirrored = self.deps.snapshots.config().snapshot.database.clone();
+            for group in groups(batch, self.db(), mirrored.as_deref())? {
                 let (group, meta) = match group {
                     Ok(g) => g,
                     Err(e) => {
@@ -873,7 +914,11 @@ type Group = Result<(Vec<apply::Prepared>, Vec<i64>), ApplyError>;
 /// Splits committed transactions into groups that share one remote transaction:
 /// consecutive, under the same BEGIN extra, at most [`MAX_GROUP`]; a transaction that
 /// must run alone is a group of its own. Stops at the first that does not decode.
-fn groups(batch: Vec<source::Pending>, db: Option<&str>) -> Result<Vec<Group>, PassError> {
+fn groups(
+    batch: Vec<source::Pending>,
+    db: Option<&str>,
+    mirrored: Option<&str>,
+) -> Result<Vec<Group>, PassError> {
     let mut out: Vec<Group> = Vec::new();
     let mut current: Vec<apply::Prepared> = Vec::new();
     let mut times: Vec<i64> = Vec::new();
@@ -883,7 +928,7 @@ fn groups(batch: Vec<source::Pending>, db: Option<&str>) -> Result<Vec<Group>, P
         }
     };
     for tx in batch {
-        let p = match apply::prepare(&tx.intent, tx.lsn, &tx.stats, db) {
+        let p = match apply::prepare(&tx.intent, tx.lsn, tx.stats.as_ref(), db, mirrored) {
             Ok(p) => p,
             Err(e) => {
                 flush(&mut out, &mut current, &mut times);

@@ -23,8 +23,9 @@ pub struct Pending {
     pub lsn: u64,
     /// What was written.
     pub intent: Intent,
-    /// The primary's update counters, summed over its statements.
-    pub stats: boltward_protocol::Map,
+    /// The primary's update counters, summed over its statements (`None`: a transaction
+    /// in doubt resolved as committed, whose counters were never known).
+    pub stats: Option<boltward_protocol::Map>,
     /// When its outcome was journaled (µs since the Unix epoch).
     pub ts_micros: i64,
 }
@@ -50,6 +51,8 @@ pub struct Tail {
     pub last_lsn: u64,
     /// Reading stopped because `pending` is full (more may follow).
     pub more: bool,
+    /// Operators' decisions on transactions in doubt (re-read while stopped at one).
+    resolutions: crate::journal::resolve::Resolutions,
 }
 
 impl Tail {
@@ -67,6 +70,7 @@ impl Tail {
             in_doubt: None,
             last_lsn: 0,
             more: false,
+            resolutions: crate::journal::resolve::load(dir).unwrap_or_default(),
         }
     }
 
@@ -74,7 +78,10 @@ impl Tail {
     /// in doubt.
     pub fn fill(&mut self, limit: usize) -> Result<(), ReadError> {
         self.more = false;
-        self.in_doubt = None;
+        if self.in_doubt.take().is_some() {
+            // Stopped at one: has an operator decided it since?
+            self.resolutions = crate::journal::resolve::load(&self.dir)?;
+        }
         let dir = self.dir.clone();
         let io = |e: std::io::Error| ReadError::Io(format!("{}: {e}", dir.display()));
         loop {
@@ -177,9 +184,26 @@ impl Tail {
             }
             Entry::Outcome(o) => {
                 if lsn > self.after && matches!(o.result, TxResult::InDoubt { .. }) {
-                    if self.open.contains_key(&o.intent) {
-                        self.in_doubt = Some(lsn);
-                        return false;
+                    use crate::journal::resolve::Resolution;
+                    match self.resolutions.get(&lsn) {
+                        _ if !self.open.contains_key(&o.intent) => {}
+                        None => {
+                            self.in_doubt = Some(lsn);
+                            return false;
+                        }
+                        Some(Resolution::RolledBack) => {
+                            self.open.remove(&o.intent);
+                        }
+                        Some(Resolution::Committed) => {
+                            if let Some(intent) = self.open.remove(&o.intent) {
+                                self.pending.push_back(Pending {
+                                    lsn,
+                                    intent,
+                                    stats: None,
+                                    ts_micros,
+                                });
+                            }
+                        }
                     }
                     return true;
                 }
@@ -190,7 +214,7 @@ impl Tail {
                     self.pending.push_back(Pending {
                         lsn,
                         intent,
-                        stats,
+                        stats: Some(stats),
                         ts_micros,
                     });
                 }
@@ -287,6 +311,52 @@ mod tests {
         t.fill(10).unwrap();
         assert_eq!(t.in_doubt, Some(doubt), "it stays stopped there");
         assert!(t.pending.is_empty());
+    }
+
+    #[test]
+    fn a_resolved_transaction_in_doubt_is_applied_or_skipped_as_decided() {
+        use crate::journal::resolve::{save, Resolution, Resolutions};
+        let mut b = Builder::new();
+        let i1 = b.intent(1);
+        let doubt1 = b.outcome(
+            i1,
+            TxResult::InDoubt {
+                reason: "crash".into(),
+            },
+        );
+        let i2 = b.intent(2);
+        let doubt2 = b.outcome(
+            i2,
+            TxResult::InDoubt {
+                reason: "crash".into(),
+            },
+        );
+        let i3 = b.intent(3);
+        let c = b.outcome(i3, committed());
+        let dir = b.finish().to_owned();
+        let mut t = Tail::new(&dir, 0);
+        t.fill(10).unwrap();
+        assert_eq!(t.in_doubt, Some(doubt1));
+
+        // The first committed on the primary: it comes, without counters to compare.
+        save(&dir, &Resolutions::from([(doubt1, Resolution::Committed)])).unwrap();
+        t.fill(10).unwrap();
+        assert_eq!(t.in_doubt, Some(doubt2), "the next one stops it again");
+        let p = t.pending.pop_front().unwrap();
+        assert_eq!((p.lsn, p.stats.is_none()), (doubt1, true));
+
+        // The second did not: it is skipped, and reading goes on.
+        save(
+            &dir,
+            &Resolutions::from([
+                (doubt1, Resolution::Committed),
+                (doubt2, Resolution::RolledBack),
+            ]),
+        )
+        .unwrap();
+        t.fill(10).unwrap();
+        assert_eq!(t.in_doubt, None);
+        assert_eq!(lsns(&mut t), [c]);
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct Target {
 /// The mirrors snapshots can be read from: the replication service, given to
 /// [`Snapshots`] once both exist (it holds the snapshots, so this link is weak).
 pub trait Mirrors: Send + Sync {
+    /// The primary no longer holds what the journal up to `lsn` built (a point-in-time
+    /// or in-place restore went live): every mirror streamed from before it needs a reseed.
+    fn diverged(&self, lsn: u64, reason: &str);
+
     /// Stops applying to mirror `name` until the hold is dropped.
     fn hold<'a>(
         &'a self,
@@ -162,6 +166,11 @@ impl Snapshots {
             events: tokio::sync::broadcast::channel(16).0,
             mirrors: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The mirrors, when replication is configured and running.
+    pub fn mirrors(&self) -> Option<Arc<dyn Mirrors>> {
+        self.mirrors.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// Gives the service the mirrors it can read from.
