@@ -188,6 +188,14 @@ fn journal_lsn(bw: &Boltward) -> u64 {
     common::metric_value(&bw.metrics(), "boltward_journal_lsn") as u64
 }
 
+/// Waits until the remote streams and has applied everything the journal holds.
+fn wait_caught_up(bw: &Boltward, what: &str) {
+    common::wait_until(what, Duration::from_secs(60), || {
+        let s = status(bw);
+        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(bw))
+    });
+}
+
 fn applied(bw: &Boltward) -> u64 {
     status(bw)["applied_lsn"].as_u64().unwrap_or(0)
 }
@@ -217,15 +225,8 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
         s["state"] == "streaming" && s["generation"].is_string()
     });
     write_load(&bw, 60);
-    common::wait_until(
-        "the remote applied everything the journal holds",
-        Duration::from_secs(60),
-        || {
-            // The journal's last record is the outcome of the last write.
-            let s = status(&bw);
-            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-        },
-    );
+    // The journal's last record is the outcome of the last write.
+    wait_caught_up(&bw, "the remote applied everything the journal holds");
     let (p, r) = (digest(&primary.addr()), digest(&remote.addr()));
     assert_eq!(p, r, "the remote equals the primary (marker excluded)");
     assert!(p.1 > 20, "the graph has the load's nodes: {p:?}");
@@ -447,14 +448,7 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
         "writes went on while the remote was down"
     );
     remote.restart(&["neo4j"]);
-    common::wait_until(
-        "caught up after the restart",
-        Duration::from_secs(60),
-        || {
-            let s = status(&bw);
-            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-        },
-    );
+    wait_caught_up(&bw, "caught up after the restart");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
     let count = |addr: &str, q: &str| {
         rt().block_on(async {
@@ -672,10 +666,7 @@ fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
     // did not grow.
     assert_eq!(paused(&bw), paused_before);
     // The mirror applies again, and the snapshot is the primary at its LSN.
-    common::wait_until("the mirror applies again", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-    });
+    wait_caught_up(&bw, "the mirror applies again");
     let replayed = replay_into(&dir.path().join("journal"), lsn, &primary.addr(), "replay");
     assert_eq!(
         fingerprint_of(&primary.addr(), "replay"),
@@ -758,10 +749,7 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
     // marker.
     cli(&bw, &["resume", "vps"]);
     write_load(&bw, 3);
-    common::wait_until("the mirror caught up", Duration::from_secs(60), || {
-        let s = status(&bw);
-        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-    });
+    wait_caught_up(&bw, "the mirror caught up");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
     assert_eq!(
         scalar(&remote.addr(), "MATCH (n:Late) RETURN count(n)"),
@@ -816,14 +804,7 @@ fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
         == "streaming"));
     reseed(&bw);
     write_load(&bw, 3);
-    common::wait_until(
-        "caught up after the reseed",
-        Duration::from_secs(60),
-        || {
-            let s = status(&bw);
-            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-        },
-    );
+    wait_caught_up(&bw, "caught up after the reseed");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
 }
 
@@ -885,14 +866,7 @@ fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
     );
     reseed(&bw);
     write_load(&bw, 3);
-    common::wait_until(
-        "caught up after the reseed",
-        Duration::from_secs(60),
-        || {
-            let s = status(&bw);
-            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-        },
-    );
+    wait_caught_up(&bw, "caught up after the reseed");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
 }
 
@@ -970,14 +944,7 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
     let out = cli(&bw, &["resolve", "--lsn", &lsn.to_string(), "--committed"]);
     assert!(out.contains("resolved as committed"), "{out}");
     write_load(&bw, 3);
-    common::wait_until(
-        "caught up after the decision",
-        Duration::from_secs(60),
-        || {
-            let s = status(&bw);
-            s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
-        },
-    );
+    wait_caught_up(&bw, "caught up after the decision");
     assert_eq!(
         scalar(&remote.addr(), "MATCH (n:Doubt) RETURN count(n)"),
         Some(1)

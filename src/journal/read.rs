@@ -31,11 +31,19 @@ pub enum ReadError {
 
 /// The segments of `dir`, oldest first.
 pub fn list_segments(dir: &Path) -> std::io::Result<Vec<SegmentFile>> {
+    list_named(dir, parse_file_name)
+}
+
+/// The files of `dir` whose name `first_lsn` parses, oldest first.
+fn list_named(
+    dir: &Path,
+    first_lsn: impl Fn(&str) -> Option<u64>,
+) -> std::io::Result<Vec<SegmentFile>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(first_lsn) = parse_file_name(&name) {
+        if let Some(first_lsn) = first_lsn(&name) {
             out.push(SegmentFile {
                 path: e.path(),
                 name,
@@ -47,23 +55,38 @@ pub fn list_segments(dir: &Path) -> std::io::Result<Vec<SegmentFile>> {
     Ok(out)
 }
 
+/// Reads the JSON file `name` of the journal directory `dir` (absent: the default).
+pub fn load_json<T: serde::de::DeserializeOwned + Default>(
+    dir: &Path,
+    name: &str,
+) -> Result<T, ReadError> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| ReadError::Io(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(ReadError::Io(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Writes the JSON file `name` of the journal directory `dir` atomically (temporary file,
+/// fsync, rename, fsync of the directory).
+pub fn save_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// The archived segments of `archive` (`<segment>.gz`, see
 /// [`retention`](super::retention)), oldest first.
 pub fn list_archived(archive: &Path) -> std::io::Result<Vec<SegmentFile>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(archive)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(first_lsn) = name.strip_suffix(".gz").and_then(parse_file_name) {
-            out.push(SegmentFile {
-                path: e.path(),
-                name,
-                first_lsn,
-            });
-        }
-    }
-    out.sort_by_key(|s| s.first_lsn);
-    Ok(out)
+    list_named(archive, |name| {
+        name.strip_suffix(".gz").and_then(parse_file_name)
+    })
 }
 
 /// A segment's bytes (an archived one decompressed).

@@ -10,7 +10,6 @@ use boltward_journal::entry::Result as TxResult;
 use boltward_journal::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 /// The file of decisions, in the journal directory.
@@ -44,23 +43,12 @@ pub type Resolutions = BTreeMap<u64, Resolution>;
 
 /// Reads the decisions (none yet: empty).
 pub fn load(dir: &Path) -> Result<Resolutions, ReadError> {
-    let path = dir.join(RESOLUTIONS_FILE);
-    match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| ReadError::Io(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Resolutions::new()),
-        Err(e) => Err(ReadError::Io(format!("{}: {e}", path.display()))),
-    }
+    super::read::load_json(dir, RESOLUTIONS_FILE)
 }
 
 /// Writes the decisions atomically.
 pub fn save(dir: &Path, r: &Resolutions) -> std::io::Result<()> {
-    let tmp = dir.join(format!("{RESOLUTIONS_FILE}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(RESOLUTIONS_FILE))?;
-    std::fs::File::open(dir)?.sync_all()
+    super::read::save_json(dir, RESOLUTIONS_FILE, r)
 }
 
 /// Why a decision is refused.

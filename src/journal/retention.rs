@@ -53,23 +53,12 @@ impl Boundary {
 
 /// Reads `ANCHOR.json` (none: an unpruned journal).
 pub fn load_anchor(dir: &Path) -> Result<Anchor, ReadError> {
-    let path = dir.join(ANCHOR_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| ReadError::Io(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Anchor::default()),
-        Err(e) => Err(ReadError::Io(format!("{}: {e}", path.display()))),
-    }
+    super::read::load_json(dir, ANCHOR_FILE)
 }
 
-/// Writes `ANCHOR.json` atomically (temporary file, fsync, rename, fsync of the directory).
+/// Writes `ANCHOR.json` atomically.
 pub fn save_anchor(dir: &Path, anchor: &Anchor) -> std::io::Result<()> {
-    let tmp = dir.join(format!("{ANCHOR_FILE}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(anchor).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(ANCHOR_FILE))?;
-    std::fs::File::open(dir)?.sync_all()
+    super::read::save_json(dir, ANCHOR_FILE, anchor)
 }
 
 /// Where verifying `segments` (oldest first) starts: at LSN 1 with the zero hash, or, when

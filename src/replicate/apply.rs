@@ -9,6 +9,7 @@
 
 use super::marker;
 use crate::journal::replay::{add_counters, differences, Counters};
+use crate::upstream::client::bounded as within;
 use crate::upstream::{BoltClient, ClientError};
 use boltward_journal::{Intent, TxMode};
 use boltward_protocol::message::Run;
@@ -254,22 +255,6 @@ pub async fn apply(
     }
     advance_and_commit(client, last, prev, limit).await?;
     Ok(drifts)
-}
-
-/// `step`, failed with a timeout once `limit` passes without its answer.
-async fn within<T>(
-    limit: std::time::Duration,
-    step: impl std::future::Future<Output = Result<T, ClientError>>,
-) -> Result<T, ClientError> {
-    tokio::time::timeout(limit, step).await.unwrap_or_else(|_| {
-        Err(ClientError::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!(
-                "no answer within {} ms (the connection is dropped; the marker decides what committed)",
-                limit.as_millis()
-            ),
-        )))
-    })
 }
 
 /// The drift of one transaction, if its counters differ.

@@ -83,8 +83,8 @@ impl Replication {
         let journal_handle = journal.clone();
         let generation: Option<Generation> = journal_dir
             .as_ref()
-            .and_then(|d| std::fs::read(d.join(GENERATION_FILE)).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok());
+            .and_then(|d| crate::journal::read::load_json(d, GENERATION_FILE).ok())
+            .filter(|g: &Generation| g.lsn > 0);
         for r in &config.replication.remote {
             let Some(journal) = journal.clone() else {
                 break; // validated: remotes need the journal
@@ -294,13 +294,7 @@ impl crate::snapshot::service::Mirrors for Replication {
             reason: reason.to_owned(),
         };
         if let Some(dir) = &self.journal_dir {
-            let path = dir.join(GENERATION_FILE);
-            let tmp = dir.join(format!("{GENERATION_FILE}.tmp"));
-            let written = serde_json::to_vec(&g)
-                .map_err(std::io::Error::other)
-                .and_then(|b| std::fs::write(&tmp, b))
-                .and_then(|_| std::fs::rename(&tmp, &path));
-            if let Err(e) = written {
+            if let Err(e) = crate::journal::read::save_json(dir, GENERATION_FILE, &g) {
                 tracing::warn!(error = %e, "cannot record the new generation; mirrors will still be stopped until boltward restarts");
             }
         }

@@ -76,6 +76,20 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
+    /// A query's result from its RUN's SUCCESS, its records and its PULL's SUCCESS.
+    fn of(run: &Success, records: Vec<Record>, summary: Success) -> Self {
+        QueryResult {
+            fields: run
+                .fields()
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            records: records.into_iter().map(|r| r.fields).collect(),
+            summary,
+        }
+    }
+
     /// The first column of the first row as an integer (`RETURN count(n)`-style queries).
     pub fn first_int(&self) -> Option<i64> {
         self.records
@@ -118,8 +132,8 @@ fn proposals() -> ClientHello {
 /// Statements [`BoltClient::run_pipelined`] sends before reading their answers.
 pub const PIPELINE_CHUNK: usize = 32;
 
-/// `step`, or a timeout error once `limit` passes.
-async fn bounded<T>(
+/// `step`, or a timeout error once `limit` passes (the connection is then unusable).
+pub async fn bounded<T>(
     limit: std::time::Duration,
     step: impl std::future::Future<Output = Result<T, ClientError>>,
 ) -> Result<T, ClientError> {
@@ -275,16 +289,9 @@ impl BoltClient {
         let run_summary = self.collect().await?.1;
         let (records, pull_summary) = self.collect().await?;
         match (run_summary, pull_summary) {
-            (Response::Success(r), Response::Success(summary)) => Ok(QueryResult {
-                fields: r
-                    .fields()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-                records: records.into_iter().map(|r| r.fields).collect(),
-                summary,
-            }),
+            (Response::Success(r), Response::Success(summary)) => {
+                Ok(QueryResult::of(&r, records, summary))
+            }
             (Response::Failure(f), _) | (_, Response::Failure(f)) => {
                 self.reset().await?;
                 Err(ClientError::from_failure(&f))
@@ -409,16 +416,7 @@ impl BoltClient {
                     .map_err(|e| (Some(i), e))?;
                 match (run, pull) {
                     (Response::Success(r), Response::Success(summary)) if failed.is_none() => {
-                        results.push(QueryResult {
-                            fields: r
-                                .fields()
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(str::to_owned)
-                                .collect(),
-                            records: records.into_iter().map(|r| r.fields).collect(),
-                            summary,
-                        })
+                        results.push(QueryResult::of(&r, records, summary))
                     }
                     (Response::Failure(f), _) | (_, Response::Failure(f)) if failed.is_none() => {
                         failed = Some((Some(i), ClientError::from_failure(&f)));
