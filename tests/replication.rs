@@ -104,6 +104,7 @@ fn start_with_config(upstream: &str, dir: &std::path::Path) -> Boltward {
         &[
             ("BOLTWARD_CONTROL_TOKEN", TOKEN),
             ("BOLTWARD_REPLICATION_VPS_PASSWORD", PASSWORD),
+            ("BOLTWARD_REPLICATION_BACKUP_PASSWORD", PASSWORD),
             ("BOLTWARD_SNAPSHOT_USER", "root"),
             ("BOLTWARD_SNAPSHOT_PASSWORD", PASSWORD),
             ("BOLTWARD_SNAPSHOT_DIR", &snapshots),
@@ -116,14 +117,20 @@ fn start_with_config(upstream: &str, dir: &std::path::Path) -> Boltward {
 /// Auto-commit and explicit writes through boltward: creates, then order-sensitive updates
 /// (`v = v * 7 + w` gives a different result in any other order).
 fn write_load(bw: &Boltward, rounds: i64) {
+    write_load_on(bw, rounds, "Acc");
+}
+
+/// [`write_load`] on nodes labelled `label` (writers on different labels never touch the
+/// same node).
+fn write_load_on(bw: &Boltward, rounds: i64, label: &str) {
+    let merge = format!("MERGE (n:{label} {{k: $k}}) ON CREATE SET n.v = 1");
+    let update = format!("MATCH (n:{label} {{k: $k}}) SET n.v = (n.v * 7 + $w) % 1000003");
     rt().block_on(async {
         let mut c = connect(&bw.addr).await;
         for k in 0..4i64 {
             let mut p = Map::new();
             p.insert("k", k);
-            c.query("MERGE (n:Acc {k: $k}) ON CREATE SET n.v = 1", p, Map::new())
-                .await
-                .unwrap();
+            c.query(&merge, p, Map::new()).await.unwrap();
         }
         for w in 0..rounds {
             let mut p = Map::new();
@@ -131,25 +138,13 @@ fn write_load(bw: &Boltward, rounds: i64) {
             p.insert("w", w);
             if w % 3 == 0 {
                 c.begin(Map::new()).await.unwrap();
-                c.query(
-                    "MATCH (n:Acc {k: $k}) SET n.v = (n.v * 7 + $w) % 1000003",
-                    p.clone(),
-                    Map::new(),
-                )
-                .await
-                .unwrap();
+                c.query(&update, p.clone(), Map::new()).await.unwrap();
                 c.query("CREATE (:Event {w: $w})", p, Map::new())
                     .await
                     .unwrap();
                 c.commit().await.unwrap();
             } else {
-                c.query(
-                    "MATCH (n:Acc {k: $k}) SET n.v = (n.v * 7 + $w) % 1000003",
-                    p,
-                    Map::new(),
-                )
-                .await
-                .unwrap();
+                c.query(&update, p, Map::new()).await.unwrap();
             }
         }
     });
@@ -957,4 +952,59 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
             .arg(dir.path().join("journal")),
     );
     assert!(rows.contains("journal intact"), "{rows}");
+}
+
+#[test]
+fn two_remotes_under_concurrent_load_both_equal_the_primary() {
+    let primary = Server::start(&["neo4j"]);
+    let vps = Server::start(&["neo4j"]);
+    let backup = Server::start(&["neo4j"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("boltward.toml"),
+        format!(
+            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n\
+             [[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n\n\
+             [[replication.remote]]\nname = \"backup\"\naddr = \"{}\"\nuser = \"root\"\nmode = \"sync\"\n",
+            vps.addr(),
+            backup.addr()
+        ),
+    )
+    .unwrap();
+    let bw = start_with_config(&primary.addr(), dir.path());
+    let remotes = |bw: &Boltward| -> Vec<serde_json::Value> {
+        let out = cli(bw, &["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["remotes"].as_array().unwrap().clone()
+    };
+    cli(&bw, &["reseed", "vps"]);
+    cli(&bw, &["reseed", "backup"]);
+    common::wait_until("both seeded", Duration::from_secs(90), || {
+        remotes(&bw)
+            .iter()
+            .all(|r| r["state"] == "streaming" && r["last_verify"]["equal"] == true)
+    });
+    // Two writers at once: auto-commit and explicit transactions, order-sensitive updates.
+    std::thread::scope(|scope| {
+        let a = scope.spawn(|| write_load_on(&bw, 45, "Acc"));
+        let b = scope.spawn(|| write_load_on(&bw, 45, "Ledger"));
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+    common::wait_until("both caught up", Duration::from_secs(60), || {
+        let end = journal_lsn(&bw);
+        remotes(&bw)
+            .iter()
+            .all(|r| r["state"] == "streaming" && r["applied_lsn"].as_u64() == Some(end))
+    });
+    let want = digest(&primary.addr());
+    assert_eq!(digest(&vps.addr()), want, "vps");
+    assert_eq!(digest(&backup.addr()), want, "backup");
+    for addr in [vps.addr(), backup.addr()] {
+        assert_eq!(
+            scalar(&addr, "MATCH (e:Event) RETURN count(e)"),
+            Some(30),
+            "each event exactly once on {addr}"
+        );
+    }
 }

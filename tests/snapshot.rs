@@ -932,10 +932,11 @@ fn each_snapshot_is_recorded_as_backup_metadata_and_failures_are_counted() {
             r.records.first().map(|row| format!("{row:?}"))
         })
     };
+    // Written by the audit sink, asynchronously: wait for the node with its properties.
     let mut row = None;
     common::within(Duration::from_secs(30), || {
         row = node(&id);
-        row.is_some()
+        row.as_ref().is_some_and(|r| r.contains("complete"))
     });
     let row = row.unwrap_or_else(|| panic!("no :BackupMetadata for {id}\n{}", bw.logs()));
     for want in [

@@ -905,7 +905,7 @@ impl Remote {
 }
 
 /// Transactions applied in one remote transaction at most.
-const MAX_GROUP: usize = 64;
+const MAX_GROUP: usize = 256;
 
 /// A group ready to apply, with each transaction's commit time; or why the journal cannot
 /// be applied.

@@ -130,7 +130,7 @@ fn proposals() -> ClientHello {
 }
 
 /// Statements [`BoltClient::run_pipelined`] sends before reading their answers.
-pub const PIPELINE_CHUNK: usize = 32;
+pub const PIPELINE_CHUNK: usize = 64;
 
 /// `step`, or a timeout error once `limit` passes (the connection is then unusable).
 pub async fn bounded<T>(
