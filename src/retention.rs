@@ -153,19 +153,22 @@ impl JournalRetention {
         if let Some(s) = pitr.as_ref().and_then(|m| m.journal_lsn) {
             needs.pitr = Some(rules::pitr_floor(&segments, s)?);
         }
-        let sealed_files = &segments[..segments.len().saturating_sub(1)];
-        let mut sealed = Vec::with_capacity(sealed_files.len());
+        let mut sealed = Vec::with_capacity(segments.len().saturating_sub(1));
         let now = crate::journal::now_micros();
         let retention = i64::from(self.config.journal.retention_days) * 86_400_000_000;
-        for f in sealed_files {
-            sealed.push(rules::inspect(f)?);
+        for pair in segments.windows(2) {
+            let Some(seg) = rules::inspect(&pair[0], &pair[1])? else {
+                break; // the next segment has no record yet: this one stays
+            };
             // Stop reading once a segment is young: nothing after it can go.
-            if sealed.last().is_some_and(|s| s.last_ts >= now - retention) {
+            let young = seg.last_ts >= now - retention;
+            sealed.push(seg);
+            if young {
                 break;
             }
         }
         let (doomed, kept) = rules::select(&sealed, now, retention, &needs);
-        let kept = if doomed == 0 && sealed_files.is_empty() {
+        let kept = if doomed == 0 && segments.len() <= 1 {
             Kept::OnlyTheLiveSegment
         } else {
             kept

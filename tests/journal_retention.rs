@@ -64,19 +64,7 @@ fn cli_ok(bw: Option<&Boltward>, args: &[&str]) -> String {
 
 /// `n` auto-commit writes through boltward, each naming `tag`.
 fn writes(bw: &Boltward, tag: &str, n: i64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let up = boltward::config::Upstream {
-            addr: bw.addr.clone(),
-            ..Default::default()
-        };
-        let c = boltward::upstream::Connector::new(&up, None).unwrap();
-        let mut client = boltward::upstream::BoltClient::connect(&c, "root", PASSWORD, "t")
-            .await
-            .unwrap();
+    common::with_client(&bw.addr, async |client| {
         for i in 0..n {
             let mut p = Map::new();
             p.insert("i", i);

@@ -6,7 +6,6 @@
 mod common;
 
 use boltward::upstream::client::{ClientError, PIPELINE_CHUNK};
-use boltward::upstream::{BoltClient, Connector};
 use boltward_protocol::message::Run;
 use boltward_protocol::{Map, Request};
 use common::scripted::{self, Reply, Scripted};
@@ -48,30 +47,12 @@ fn runs(queries: &[String]) -> Vec<Run> {
         .collect()
 }
 
-fn with_client<T>(addr: &str, f: impl AsyncFnOnce(&mut BoltClient) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let up = boltward::config::Upstream {
-            addr: addr.into(),
-            ..Default::default()
-        };
-        let c = Connector::new(&up, None).unwrap();
-        let mut client = BoltClient::connect(&c, "neo4j", "secret", "pipeline-test")
-            .await
-            .unwrap();
-        f(&mut client).await
-    })
-}
-
 #[test]
 fn every_statement_is_answered_in_order_across_chunks() {
     let s = server();
     let n = PIPELINE_CHUNK * 2 + 6;
     let qs: Vec<String> = (0..n).map(|i| format!("RETURN {i}")).collect();
-    let results = with_client(&s.addr, async |c| {
+    let results = common::with_client(&s.addr, async |c| {
         let r = c
             .run_pipelined(Some(Map::new()), runs(&qs), LIMIT)
             .await
@@ -107,7 +88,7 @@ fn a_failure_names_its_statement_and_the_connection_stays_usable() {
             }
         })
         .collect();
-    let (err, after) = with_client(&s.addr, async |c| {
+    let (err, after) = common::with_client(&s.addr, async |c| {
         let err = c
             .run_pipelined(Some(Map::new()), runs(&qs), LIMIT)
             .await
@@ -131,7 +112,7 @@ fn a_failure_names_its_statement_and_the_connection_stays_usable() {
 fn a_failed_begin_is_told_apart_from_a_failed_statement() {
     let s = server();
     let qs = vec!["RETURN 1".to_owned()];
-    let err = with_client(&s.addr, async |c| {
+    let err = common::with_client(&s.addr, async |c| {
         c.run_pipelined(Some(Map::from([("fail", true)])), runs(&qs), LIMIT)
             .await
             .unwrap_err()
@@ -151,7 +132,7 @@ fn a_server_that_stops_answering_times_out_on_the_statement_it_was_on() {
             }
         })
         .collect();
-    let err = with_client(&s.addr, async |c| {
+    let err = common::with_client(&s.addr, async |c| {
         c.run_pipelined(None, runs(&qs), Duration::from_millis(300))
             .await
             .unwrap_err()

@@ -7,7 +7,6 @@
 mod common;
 
 use boltward::snapshot::export::Scope;
-use boltward::upstream::{BoltClient, Connector};
 use boltward_protocol::Map;
 use common::{Boltward, Server, PASSWORD};
 use serde_json::Value;
@@ -15,28 +14,10 @@ use std::process::Command;
 
 const TOKEN: &str = "pitr-test-token";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn connect(addr: &str) -> BoltClient {
-    let up = boltward::config::Upstream {
-        addr: addr.into(),
-        ..Default::default()
-    };
-    let c = Connector::new(&up, None).unwrap();
-    BoltClient::connect(&c, "root", PASSWORD, "pitr-test")
-        .await
-        .unwrap()
-}
-
 /// The fingerprint of database `db` (the default when `None`) at `addr`, read directly.
 fn fingerprint(addr: &str, db: Option<&str>) -> String {
-    rt().block_on(async {
-        let mut client = connect(addr).await;
+    common::rt().block_on(async {
+        let mut client = common::bolt(addr).await;
         let scope = Scope {
             database: db.map(str::to_owned),
             batch: 1000,
@@ -73,8 +54,8 @@ fn cli_ok(bw: &Boltward, args: &[&str]) -> String {
 /// Writes through boltward: auto-commit and explicit transactions, creates, order-sensitive
 /// updates and deletes; `phase` makes each phase's writes different.
 fn phase(bw: &Boltward, phase: i64) {
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         for i in 0..8i64 {
             let mut p = Map::new();
             p.insert("k", i % 4);
@@ -182,8 +163,8 @@ fn restoring_to_each_phase_boundary_by_lsn_and_by_time_gives_that_phases_graph()
             ("BOLTWARD_RESTORE_STATE_FILE", &path("restore.json")),
         ],
     );
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         for k in 0..4i64 {
             let mut p = Map::new();
             p.insert("k", k);

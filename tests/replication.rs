@@ -8,7 +8,6 @@
 mod common;
 
 use boltward::snapshot::export::Scope;
-use boltward::upstream::{BoltClient, Connector};
 use boltward_protocol::Map;
 use common::{Boltward, Server, PASSWORD};
 use std::process::Command;
@@ -16,28 +15,10 @@ use std::time::Duration;
 
 const TOKEN: &str = "replication-test-token";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn connect(addr: &str) -> BoltClient {
-    let up = boltward::config::Upstream {
-        addr: addr.into(),
-        ..Default::default()
-    };
-    let c = Connector::new(&up, None).unwrap();
-    BoltClient::connect(&c, "root", PASSWORD, "replication-test")
-        .await
-        .unwrap()
-}
-
 /// The fingerprint and counts of a live database (a mirror's marker is not part of it).
 fn digest(addr: &str) -> (String, u64, u64) {
-    rt().block_on(async {
-        let mut client = connect(addr).await;
+    common::rt().block_on(async {
+        let mut client = common::bolt(addr).await;
         let scope = Scope {
             database: None,
             batch: 1000,
@@ -81,15 +62,23 @@ fn start_at(primary: &Server, remote: &str, dir: &std::path::Path) -> Boltward {
 /// boltward in front of `primary`, mirroring to `remote` ("vps") with `extra` lines in its
 /// `[[replication.remote]]` table.
 fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str) -> Boltward {
-    let config = dir.join("boltward.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{remote}\"\nuser = \"root\"\n{extra}\n"
-        ),
-    )
-    .unwrap();
+    write_config(dir, FAST, &[("vps", remote, extra)]);
     start_with_config(&primary.addr(), dir)
+}
+
+/// Short timeouts and backoffs, so failures are retried within a test's patience.
+const FAST: &str = "apply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500";
+
+/// Writes `dir/boltward.toml`: `[replication]` with `settings`, then one
+/// `[[replication.remote]]` per (name, address, extra lines), logging in as `root`.
+fn write_config(dir: &std::path::Path, settings: &str, remotes: &[(&str, &str, &str)]) {
+    let mut toml = format!("[replication]\n{settings}\n");
+    for (name, addr, extra) in remotes {
+        toml.push_str(&format!(
+            "\n[[replication.remote]]\nname = \"{name}\"\naddr = \"{addr}\"\nuser = \"root\"\n{extra}\n"
+        ));
+    }
+    std::fs::write(dir.join("boltward.toml"), toml).unwrap();
 }
 
 /// boltward in front of `upstream` with the configuration in `dir/boltward.toml`.
@@ -125,8 +114,8 @@ fn write_load(bw: &Boltward, rounds: i64) {
 fn write_load_on(bw: &Boltward, rounds: i64, label: &str) {
     let merge = format!("MERGE (n:{label} {{k: $k}}) ON CREATE SET n.v = 1");
     let update = format!("MATCH (n:{label} {{k: $k}}) SET n.v = (n.v * 7 + $w) % 1000003");
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         for k in 0..4i64 {
             let mut p = Map::new();
             p.insert("k", k);
@@ -152,8 +141,8 @@ fn write_load_on(bw: &Boltward, rounds: i64, label: &str) {
 
 /// The first column of the first row of `q` on the server at `addr`.
 fn scalar(addr: &str, q: &str) -> Option<i64> {
-    rt().block_on(async {
-        let mut c = connect(addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(addr).await;
         c.query(q, Map::new(), Map::new())
             .await
             .unwrap()
@@ -163,8 +152,8 @@ fn scalar(addr: &str, q: &str) -> Option<i64> {
 
 /// Runs `q` on the server at `addr` (directly, not through boltward).
 fn execute(addr: &str, q: &str) {
-    rt().block_on(async {
-        let mut c = connect(addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(addr).await;
         c.query(q, Map::new(), Map::new()).await.unwrap();
     });
 }
@@ -229,8 +218,8 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
     // The order-sensitive values prove order and exactly-once: any duplicate or swap
     // changes them.
     let values = |addr: &str| {
-        rt().block_on(async {
-            let mut c = connect(addr).await;
+        common::rt().block_on(async {
+            let mut c = common::bolt(addr).await;
             c.query(
                 "MATCH (n:Acc) RETURN n.k, n.v ORDER BY n.k",
                 Map::new(),
@@ -387,8 +376,8 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
     execute(&remote.addr(), "MATCH (n:Acc {k: 1}) DETACH DELETE n");
     let applied_before = applied(&bw);
     // The update sets a property on the primary and none on the remote.
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         let mut p = Map::new();
         p.insert("k", 1);
         c.query("MATCH (n:Acc {k: $k}) SET n.v = n.v + 1", p, Map::new())
@@ -446,8 +435,8 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
     wait_caught_up(&bw, "caught up after the restart");
     assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
     let count = |addr: &str, q: &str| {
-        rt().block_on(async {
-            let mut c = connect(addr).await;
+        common::rt().block_on(async {
+            let mut c = common::bolt(addr).await;
             c.query(q, Map::new(), Map::new())
                 .await
                 .unwrap()
@@ -481,9 +470,9 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
     );
     reseed(&bw);
     let count = |addr: &str| scalar(addr, "MATCH (s:S) RETURN count(s)");
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
-        let mut r = connect(&remote.addr()).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
+        let mut r = common::bolt(&remote.addr()).await;
         for i in 0..20i64 {
             let mut p = Map::new();
             p.insert("i", i);
@@ -512,8 +501,8 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
     // The remote dies: clients are still served, after at most sync_timeout_ms once, and
     // the remote is degraded to async.
     remote.kill();
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         for i in 20..25i64 {
             let started = std::time::Instant::now();
             let mut p = Map::new();
@@ -591,8 +580,8 @@ fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
 
 /// The fingerprint of database `db` at `addr`.
 fn fingerprint_of(addr: &str, db: &str) -> String {
-    rt().block_on(async {
-        let mut client = connect(addr).await;
+    common::rt().block_on(async {
+        let mut client = common::bolt(addr).await;
         let scope = Scope {
             database: Some(db.into()),
             batch: 1000,
@@ -609,8 +598,8 @@ fn fingerprint_of(addr: &str, db: &str) -> String {
 /// `addr`; how many.
 fn replay_into(journal: &std::path::Path, lsn: u64, addr: &str, db: &str) -> usize {
     let writes = boltward::journal::replay::committed(journal, Some(lsn)).unwrap();
-    rt().block_on(async {
-        let mut client = connect(addr).await;
+    common::rt().block_on(async {
+        let mut client = common::bolt(addr).await;
         for w in &writes {
             boltward::journal::replay::apply(&mut client, w, Some(db))
                 .await
@@ -687,8 +676,8 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
         status(&bw)["state"] == "paused"
     });
     let behind_at = applied(&bw);
-    rt().block_on(async {
-        let mut c = connect(&bw.addr).await;
+    common::rt().block_on(async {
+        let mut c = common::bolt(&bw.addr).await;
         for i in 0..12i64 {
             let mut p = Map::new();
             p.insert("i", i);
@@ -758,14 +747,11 @@ fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
     let remote = Server::start(&["neo4j"]);
     let dir = tempfile::tempdir().unwrap();
     // A two-second budget: the writes it lacks may be at most that old.
-    std::fs::write(
-        dir.path().join("boltward.toml"),
-        format!(
-            "[replication]\nmax_retained_age_secs = 2\nbackoff_ms = 50\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
-            remote.addr()
-        ),
-    )
-    .unwrap();
+    write_config(
+        dir.path(),
+        "max_retained_age_secs = 2\nbackoff_ms = 50",
+        &[("vps", &remote.addr(), "")],
+    );
     let bw = start_with_config(&primary.addr(), dir.path());
     reseed(&bw);
     cli(&bw, &["pause", "vps"]);
@@ -872,15 +858,11 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
     // boltward reaches the primary through a relay that can swallow a COMMIT's answer.
     let relay = common::Relay::start(&primary.addr());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("boltward.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[replication]\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n[[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n",
-            remote.addr()
-        ),
-    )
-    .unwrap();
+    write_config(
+        dir.path(),
+        "backoff_ms = 50\nmax_backoff_ms = 500",
+        &[("vps", &remote.addr(), "")],
+    );
     let mut bw = start_with_config(&relay.addr, dir.path());
     reseed(&bw);
     write_load(&bw, 3);
@@ -891,8 +873,8 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
     let (began, wait_began) = std::sync::mpsc::channel();
     let (go, wait_go) = std::sync::mpsc::channel::<()>();
     let client = std::thread::spawn(move || {
-        rt().block_on(async {
-            let mut c = connect(&addr).await;
+        common::rt().block_on(async {
+            let mut c = common::bolt(&addr).await;
             c.begin(Map::new()).await.unwrap();
             c.query("CREATE (:Doubt {k: 1})", Map::new(), Map::new())
                 .await
@@ -960,17 +942,14 @@ fn two_remotes_under_concurrent_load_both_equal_the_primary() {
     let vps = Server::start(&["neo4j"]);
     let backup = Server::start(&["neo4j"]);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("boltward.toml"),
-        format!(
-            "[replication]\napply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500\n\n\
-             [[replication.remote]]\nname = \"vps\"\naddr = \"{}\"\nuser = \"root\"\n\n\
-             [[replication.remote]]\nname = \"backup\"\naddr = \"{}\"\nuser = \"root\"\nmode = \"sync\"\n",
-            vps.addr(),
-            backup.addr()
-        ),
-    )
-    .unwrap();
+    write_config(
+        dir.path(),
+        FAST,
+        &[
+            ("vps", &vps.addr(), ""),
+            ("backup", &backup.addr(), "mode = \"sync\""),
+        ],
+    );
     let bw = start_with_config(&primary.addr(), dir.path());
     let remotes = |bw: &Boltward| -> Vec<serde_json::Value> {
         let out = cli(bw, &["status", "--json"]);

@@ -130,28 +130,9 @@ fn restore(bw: &Boltward, id: &str, target: &str, db: Option<&str>, force: bool)
     serde_json::from_str(&out).unwrap_or_else(|_| panic!("restore: {out}{err}\n{}", bw.logs()))
 }
 
-/// Runs `f` with boltward's own Bolt client logged in to `addr`.
-fn with_client<T>(addr: &str, f: impl AsyncFnOnce(&mut boltward::upstream::BoltClient) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let up = boltward::config::Upstream {
-            addr: addr.into(),
-            ..Default::default()
-        };
-        let c = boltward::upstream::Connector::new(&up, None).unwrap();
-        let mut client = boltward::upstream::BoltClient::connect(&c, "root", PASSWORD, "test")
-            .await
-            .unwrap();
-        f(&mut client).await
-    })
-}
-
 /// The fingerprint, node and relationship count of a live database, read directly.
 fn digest(addr: &str, db: Option<&str>) -> (String, u64, u64) {
-    with_client(addr, async |client| {
+    common::with_client(addr, async |client| {
         let scope = Scope {
             database: db.map(str::to_owned),
             batch: 1000,
@@ -326,7 +307,7 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
         assert!(m["counts"]["nodes"].as_u64().unwrap() > 6, "{m}");
         // Replay every write committed up to the snapshot's LSN into an empty database.
         let writes = boltward::journal::replay::committed(&data.journal(), Some(lsn)).unwrap();
-        with_client(&server.addr(), async |client| {
+        common::with_client(&server.addr(), async |client| {
             client
                 .query(
                     "MATCH (n) DETACH DELETE n",
@@ -918,7 +899,7 @@ fn each_snapshot_is_recorded_as_backup_metadata_and_failures_are_counted() {
     let m = snapshot(&bw);
     let id = m["id"].as_str().unwrap().to_owned();
     let node = |id: &str| {
-        with_client(&server.addr(), async |c| {
+        common::with_client(&server.addr(), async |c| {
             let mut p = boltward::protocol::Map::new();
             p.insert("id", id);
             let r = c
@@ -962,7 +943,7 @@ fn each_snapshot_is_recorded_as_backup_metadata_and_failures_are_counted() {
         3.0
     );
     let failed = || {
-        with_client(&server.addr(), async |c| {
+        common::with_client(&server.addr(), async |c| {
             c.query(
                 "MATCH (b:BackupMetadata {status: 'failed'}) RETURN count(b)",
                 Default::default(),

@@ -17,10 +17,7 @@ pub fn table(remotes: &[RemoteStatus]) -> String {
         "REMOTE", "STATE", "APPLIED_LSN", "JOURNAL_LSN", "LAG", "NOTE"
     );
     for r in remotes {
-        let state = serde_json::to_value(r.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let state = r.state.name();
         let lag = format!(
             "{}{}",
             r.lag_transactions,

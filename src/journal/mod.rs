@@ -382,7 +382,7 @@ fn torn(bytes: &[u8], offset: usize) -> bool {
 }
 
 /// Follows which intents still lack an outcome.
-fn track(open: &mut BTreeSet<u64>, lsn: u64, e: &Entry) {
+pub(crate) fn track(open: &mut BTreeSet<u64>, lsn: u64, e: &Entry) {
     match e {
         Entry::Intent(_) => {
             open.insert(lsn);

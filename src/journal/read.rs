@@ -100,6 +100,47 @@ pub fn segment_bytes(seg: &SegmentFile) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The head of a segment's first record, checksum verified (`None`: it has none yet).
+pub struct FirstRecord {
+    /// Its LSN.
+    pub lsn: u64,
+    /// When it was written (µs).
+    pub ts_micros: i64,
+    /// The hash of the record before it.
+    pub prev: boltward_journal::record::Hash,
+}
+
+/// Reads and verifies the first record of the segment at `path` (only that record).
+pub fn first_record(path: &Path) -> std::io::Result<Option<FirstRecord>> {
+    let mut f = std::fs::File::open(path)?;
+    let mut head = [0u8; SEGMENT_HEADER_LEN + 4];
+    if f.read_exact(&mut head).is_err() {
+        return Ok(None);
+    }
+    let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
+    if len == 0 || len > boltward_journal::record::MAX_PAYLOAD + boltward_journal::record::OVERHEAD
+    {
+        return Ok(None); // zeros: preallocated space, no record yet
+    }
+    let mut record = head[SEGMENT_HEADER_LEN..].to_vec();
+    record.resize(4 + len, 0);
+    if f.read_exact(&mut record[4..]).is_err() {
+        return Ok(None); // being written
+    }
+    match boltward_journal::record::Record::decode(&record) {
+        Ok(Some((r, _))) => Ok(Some(FirstRecord {
+            lsn: r.lsn,
+            ts_micros: r.ts_micros,
+            prev: r.prev,
+        })),
+        Ok(None) => Ok(None),
+        Err(e) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.to_string(),
+        )),
+    }
+}
+
 /// The timestamp of a segment's first record (reads 45 bytes), `None` if it has none.
 pub fn first_timestamp(path: &Path) -> std::io::Result<Option<i64>> {
     let mut head = Vec::with_capacity(64);

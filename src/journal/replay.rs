@@ -30,6 +30,16 @@ pub fn committed_between(
         .collect()
 }
 
+/// Whether a journaled write belongs to `database` (the journaled one,
+/// `snapshot.database`): it names no database, none is named, or both name the same. The
+/// rule restores, promotions and mirrors share.
+pub fn in_database(intent: &Intent, database: Option<&str>) -> bool {
+    match (intent.db.as_deref(), database) {
+        (Some(wrote), Some(db)) => wrote == db,
+        _ => true,
+    }
+}
+
 /// Why a write could not be replayed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {

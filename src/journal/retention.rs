@@ -17,7 +17,7 @@
 
 use super::read::{list_segments, ReadError, SegmentFile};
 use boltward_journal::record::{hex, Hash};
-use boltward_journal::{Chain, Entry, SegmentReader};
+use boltward_journal::{Chain, Entry};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -132,24 +132,31 @@ pub struct Segment {
     pub last_hash: Hash,
 }
 
-/// Reads what retention needs of a sealed segment.
-pub fn inspect(file: &SegmentFile) -> Result<Segment, ReadError> {
-    let io = |e: String| ReadError::Io(format!("{}: {e}", file.name));
-    let bytes = std::fs::read(&file.path).map_err(|e| io(e.to_string()))?;
-    let (_, reader) = SegmentReader::new(&bytes).map_err(|e| io(e.to_string()))?;
-    let mut last = None;
-    for item in reader {
-        let (r, _) = item.map_err(|e| io(e.to_string()))?;
-        last = Some((r.lsn, r.ts_micros, r.hash));
+/// What retention needs of the sealed segment `file`, read from the first record of the
+/// segment after it (`next`) rather than from the segment itself: its last LSN is the one
+/// before `next` starts, its last hash is the `prev` of `next`'s first record, and no
+/// record in it is newer than that first record. `None` while `next` has no record yet.
+pub fn inspect(file: &SegmentFile, next: &SegmentFile) -> Result<Option<Segment>, ReadError> {
+    let io = |e: std::io::Error| ReadError::Io(format!("{}: {e}", next.name));
+    let Some(first) = super::read::first_record(&next.path).map_err(io)? else {
+        return Ok(None);
+    };
+    if first.lsn != next.first_lsn {
+        return Err(ReadError::Io(format!(
+            "{}: its first record has LSN {}, its name says {}",
+            next.name, first.lsn, next.first_lsn
+        )));
     }
-    let (last_lsn, last_ts, last_hash) = last.ok_or_else(|| io("no records".into()))?;
-    Ok(Segment {
+    let bytes = std::fs::metadata(&file.path)
+        .map_err(|e| ReadError::Io(format!("{}: {e}", file.name)))?
+        .len();
+    Ok(Some(Segment {
         file: file.clone(),
-        last_lsn,
-        last_ts,
-        bytes: bytes.len() as u64,
-        last_hash,
-    })
+        last_lsn: next.first_lsn - 1,
+        last_ts: first.ts_micros,
+        bytes,
+        last_hash: first.prev,
+    }))
 }
 
 /// Why the oldest segment that stays, stays.
@@ -236,17 +243,8 @@ pub fn pitr_floor(segments: &[SegmentFile], s: u64) -> Result<u64, ReadError> {
         .cloned()
         .collect();
     super::read::scan(&upto, |lsn, _, e| {
-        if lsn > s {
-            return;
-        }
-        match e {
-            Entry::Intent(_) => {
-                open.insert(lsn);
-            }
-            Entry::Outcome(o) => {
-                open.remove(&o.intent);
-            }
-            _ => {}
+        if lsn <= s {
+            super::track(&mut open, lsn, &e);
         }
     })?;
     Ok(open.first().copied().unwrap_or(s + 1).min(s + 1))

@@ -265,22 +265,17 @@ impl Recovery {
                 ),
                 (None, None) => format!("restoring snapshot {} into {addr}", manifest.id),
             };
-            s.restore = Some(state::Restore {
-                snapshot: manifest.id.clone(),
+            let mut restore = state::Restore {
                 target: addr.clone(),
                 database: req.database.clone(),
                 in_place,
                 forced: nodes > 0 || in_place,
-                total: manifest.counts.nodes
-                    + manifest.counts.relationships
-                    + plan.as_ref().map_or(0, |p| p.transactions),
                 started: state::now(),
-                until: plan.as_ref().map(|p| p.until.clone()),
-                end_lsn: plan.as_ref().map(|p| p.end_lsn),
-                replay_total: plan.as_ref().map_or(0, |p| p.transactions),
                 remote: req.from_remote.clone(),
                 ..Default::default()
-            });
+            };
+            restore.set_source(&manifest, plan.as_ref());
+            s.restore = Some(restore);
             Ok(())
         })?;
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running {
@@ -363,17 +358,11 @@ impl Recovery {
             .as_ref()
             .map(|j| j.status().lsn.load(Ordering::Acquire));
         let plan = match journal_lsn {
-            Some(end) if end >= marker => {
-                let req = StartRequest {
-                    snapshot: Some(manifest.id.clone()),
-                    until: Some(pitr::Until::Lsn(end)),
-                    from_remote: None,
-                    target: String::new(),
-                    database: None,
-                    force: false,
-                };
-                Some(self.plan(&req).await.map_err(|e| e.to_string())?)
-            }
+            Some(end) if end >= marker => Some(
+                self.plan_for(Some(manifest.id.clone()), pitr::Until::Lsn(end))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
             _ => {
                 warn!(remote = name, marker, journal_lsn = ?journal_lsn, "bootstrap: the local journal does not reach the mirror's marker; nothing is replayed after it");
                 None
@@ -382,13 +371,7 @@ impl Recovery {
         info!(remote = name, snapshot = %manifest.id, marker, replay = plan.as_ref().map_or(0, |p| p.transactions), "bootstrap: mirror read");
         let _ = self.update(|s| {
             if let Some(r) = s.restore.as_mut() {
-                r.snapshot = manifest.id.clone();
-                r.total = manifest.counts.nodes
-                    + manifest.counts.relationships
-                    + plan.as_ref().map_or(0, |p| p.transactions);
-                r.until = plan.as_ref().map(|p| p.until.clone());
-                r.end_lsn = plan.as_ref().map(|p| p.end_lsn);
-                r.replay_total = plan.as_ref().map_or(0, |p| p.transactions);
+                r.set_source(&manifest, plan.as_ref());
             }
             s.message = format!(
                 "bootstrapping from mirror {name}: loading its snapshot {} (LSN {marker}), then replaying {} journaled transaction(s) after it",
@@ -728,11 +711,7 @@ impl Recovery {
                 "bootstrap",
                 &job.manifest.id,
                 format!("remote:{remote}"),
-                self.lock()
-                    .restore
-                    .as_ref()
-                    .map(|r| r.target.clone())
-                    .unwrap_or_default(),
+                job.connector.addr().to_owned(),
             );
         }
         if job.in_place && result.is_ok() && job.remote.is_none() {
@@ -894,6 +873,15 @@ impl Recovery {
                 "a plan is for a point-in-time restore: give --until".into(),
             ));
         };
+        self.plan_for(req.snapshot.clone(), until).await
+    }
+
+    /// Plans the replay up to `until` from `snapshot` (or the newest one before it).
+    async fn plan_for(
+        &self,
+        snapshot: Option<String>,
+        until: pitr::Until,
+    ) -> Result<pitr::Plan, RecoveryError> {
         let Some(journal) = self.journal.as_ref() else {
             return Err(RecoveryError::BadRequest(
                 "a point-in-time restore replays the journal, and the journal is disabled".into(),
@@ -903,7 +891,6 @@ impl Recovery {
         let journal_lsn = journal.status().lsn.load(Ordering::Acquire);
         let snapshots_dir = self.snapshots.dir().to_owned();
         let database = self.config.snapshot.database.clone();
-        let snapshot = req.snapshot.clone();
         tokio::task::spawn_blocking(move || {
             let (listed, _) = store::list(&snapshots_dir)
                 .map_err(|e| RecoveryError::BadRequest(e.to_string()))?;
@@ -968,10 +955,9 @@ impl Recovery {
                 crate::journal::replay::apply(client, &tx.intent, job.database.as_deref())
                     .await
                     .map_err(|e| StepError::Replay(format!("LSN {}: {e}", tx.lsn)))?;
-            let journaled = pitr::journaled_stats(&tx.result)
-                .cloned()
-                .unwrap_or_default();
-            let differences = crate::journal::replay::differences(&journaled, &counters);
+            let none = Map::new();
+            let journaled = pitr::journaled_stats(&tx.result).unwrap_or(&none);
+            let differences = crate::journal::replay::differences(journaled, &counters);
             if !differences.is_empty() {
                 let statement = crate::journal::replay::runs(&tx.intent)
                     .ok()
@@ -1041,20 +1027,17 @@ impl Recovery {
             return Ok(0);
         }
         let dir = journal.dir().to_owned();
+        let source_db = manifest.source.database.clone();
         let writes = tokio::task::spawn_blocking(move || {
-            crate::journal::replay::committed_between(&dir, Some(lsn), None)
+            pitr::replayed(&dir, lsn, u64::MAX, source_db.as_deref())?
+                .map(|tx| tx.map(|t| t.intent))
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(|e| RecoveryError::Unavailable(e.to_string()))?
         .map_err(|e| {
             RecoveryError::Unavailable(format!("promotion aborted: reading the journal: {e}"))
         })?;
-        let source_db = manifest.source.database.clone();
-        // No database on either side means the server's default.
-        let writes: Vec<_> = writes
-            .into_iter()
-            .filter(|i| i.db.is_none() || source_db.is_none() || i.db == source_db)
-            .collect();
         if writes.is_empty() {
             return Ok(0);
         }

@@ -228,7 +228,7 @@ pub fn replayed(
     Ok(Committed::open(journal, Some(after))?
         .upto(Some(end))
         .filter(move |tx| match tx {
-            Ok(t) => t.intent.db.is_none() || database.is_none() || t.intent.db == database,
+            Ok(t) => crate::journal::replay::in_database(&t.intent, database.as_deref()),
             Err(_) => true,
         }))
 }

@@ -180,6 +180,21 @@ pub struct Restore {
     pub remote: Option<String>,
 }
 
+impl Restore {
+    /// The snapshot it loads and, for a point-in-time restore, what it replays after it.
+    pub fn set_source(
+        &mut self,
+        manifest: &crate::snapshot::store::Manifest,
+        plan: Option<&super::pitr::Plan>,
+    ) {
+        self.snapshot = manifest.id.clone();
+        self.replay_total = plan.map_or(0, |p| p.transactions);
+        self.total = manifest.counts.nodes + manifest.counts.relationships + self.replay_total;
+        self.until = plan.map(|p| p.until.clone());
+        self.end_lsn = plan.map(|p| p.end_lsn);
+    }
+}
+
 /// What a replay did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replayed {

@@ -131,16 +131,14 @@ pub fn prepare(
     db: Option<&str>,
     mirrored: Option<&str>,
 ) -> Result<Prepared, ApplyError> {
-    if let (Some(wrote), Some(m)) = (intent.db.as_deref(), mirrored) {
-        if wrote != m {
-            return Ok(Prepared {
-                lsn,
-                runs: Vec::new(),
-                extra: db.map(|d| Map::from([("db", d)])).unwrap_or_default(),
-                expected: None,
-                alone: false,
-            });
-        }
+    if !crate::journal::replay::in_database(intent, mirrored) {
+        return Ok(Prepared {
+            lsn,
+            runs: Vec::new(),
+            extra: db.map(|d| Map::from([("db", d)])).unwrap_or_default(),
+            expected: None,
+            alone: false,
+        });
     }
     let (runs, extra) = decode(intent, lsn, db)?;
     let alone = intent.mode == TxMode::Auto && runs.iter().any(own_transactions);

@@ -43,6 +43,20 @@ pub enum RemoteState {
 }
 
 impl RemoteState {
+    /// The name in the status (its JSON form).
+    pub fn name(self) -> &'static str {
+        match self {
+            RemoteState::Connecting => "connecting",
+            RemoteState::Streaming => "streaming",
+            RemoteState::Retrying => "retrying",
+            RemoteState::Paused => "paused",
+            RemoteState::NeedsReseed => "needs-reseed",
+            RemoteState::Reseeding => "reseeding",
+            RemoteState::Stopped => "stopped",
+            RemoteState::Lost => "lost",
+        }
+    }
+
     /// The value of `boltward_replication_state`.
     pub fn gauge(self) -> i64 {
         match self {
@@ -225,12 +239,12 @@ impl Remote {
     }
 
     /// Whether the primary diverged after the remote's marker at `lsn`.
-    fn diverged_after(&self, lsn: u64) -> bool {
+    fn diverged_after(&self, lsn: u64) -> Option<super::Generation> {
         self.generation
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|g| lsn < g.lsn)
+            .clone()
+            .filter(|g| lsn < g.lsn)
     }
 
     /// The primary diverged from what the journal built up to `g.lsn`.
@@ -386,13 +400,9 @@ impl Remote {
     /// Measures what the remote holds back from retention (metrics) and whether that
     /// passes its budget (why, if so).
     fn budget(&self, applied: u64) -> Option<String> {
-        let newest = self.deps.journal.status().lsn.load(Ordering::Acquire);
-        let open_bytes = self
-            .deps
-            .journal
-            .status()
-            .open_segment_bytes
-            .load(Ordering::Acquire);
+        let status = self.deps.journal.status();
+        let newest = status.lsn.load(Ordering::Acquire);
+        let open_bytes = status.open_segment_bytes.load(Ordering::Acquire);
         let segments = crate::journal::read::list_segments(self.deps.journal.dir()).ok()?;
         let mut retained = 0u64;
         let mut lag = 0u64;
@@ -462,10 +472,7 @@ impl Remote {
             return Err(format!(
                 "remote {} cannot be read as a mirror of the primary: it is {}{}",
                 self.cfg.name,
-                serde_json::to_value(now.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                now.state.name(),
                 now.reason.map(|r| format!(" ({r})")).unwrap_or_default()
             ));
         }
@@ -620,12 +627,7 @@ impl Remote {
             self.state(RemoteState::Stopped, Some(reason));
             return Ok(Pass::Wait);
         }
-        let generation = self
-            .generation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(g) = generation.filter(|g| at.lsn < g.lsn) {
+        if let Some(g) = self.diverged_after(at.lsn) {
             let reason = format!(
                 "a new generation began at LSN {}: {}; the remote (marker at LSN {}) holds the primary's previous state: reseed it",
                 g.lsn, g.reason, at.lsn
@@ -651,7 +653,7 @@ impl Remote {
         loop {
             if self.stopped_applying()
                 || self.reseed.load(Ordering::Acquire)
-                || self.diverged_after(at.lsn)
+                || self.diverged_after(at.lsn).is_some()
             {
                 let _ = client.close().await;
                 return Ok(Pass::Again);
@@ -715,8 +717,8 @@ impl Remote {
                 let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
                 continue;
             }
-            let mirrored = self.deps.snapshots.config().snapshot.database.clone();
-            for group in groups(batch, self.db(), mirrored.as_deref())? {
+            let mirrored = self.deps.snapshots.config().snapshot.database.as_deref();
+            for group in groups(batch, self.db(), mirrored)? {
                 let (group, meta) = match group {
                     Ok(g) => g,
                     Err(e) => {
@@ -998,5 +1000,26 @@ impl Drop for Hold {
     fn drop(&mut self) {
         self.remote.holds.fetch_sub(1, Ordering::AcqRel);
         self.remote.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RemoteState;
+
+    #[test]
+    fn state_names_are_the_status_json() {
+        for s in [
+            RemoteState::Connecting,
+            RemoteState::Streaming,
+            RemoteState::Retrying,
+            RemoteState::Paused,
+            RemoteState::NeedsReseed,
+            RemoteState::Reseeding,
+            RemoteState::Stopped,
+            RemoteState::Lost,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
     }
 }

@@ -235,6 +235,12 @@ mod tests {
     use super::*;
     use crate::journal::committed::tests::{committed, Builder};
 
+    fn in_doubt() -> TxResult {
+        TxResult::InDoubt {
+            reason: "crash".into(),
+        }
+    }
+
     fn lsns(t: &mut Tail) -> Vec<u64> {
         t.pending.drain(..).map(|p| p.lsn).collect()
     }
@@ -295,12 +301,7 @@ mod tests {
         let i1 = b.intent(1);
         let a = b.outcome(i1, committed());
         let i2 = b.intent(2);
-        let doubt = b.outcome(
-            i2,
-            TxResult::InDoubt {
-                reason: "crash".into(),
-            },
-        );
+        let doubt = b.outcome(i2, in_doubt());
         let i3 = b.intent(3);
         b.outcome(i3, committed());
         let dir = b.finish().to_owned();
@@ -318,19 +319,9 @@ mod tests {
         use crate::journal::resolve::{save, Resolution, Resolutions};
         let mut b = Builder::new();
         let i1 = b.intent(1);
-        let doubt1 = b.outcome(
-            i1,
-            TxResult::InDoubt {
-                reason: "crash".into(),
-            },
-        );
+        let doubt1 = b.outcome(i1, in_doubt());
         let i2 = b.intent(2);
-        let doubt2 = b.outcome(
-            i2,
-            TxResult::InDoubt {
-                reason: "crash".into(),
-            },
-        );
+        let doubt2 = b.outcome(i2, in_doubt());
         let i3 = b.intent(3);
         let c = b.outcome(i3, committed());
         let dir = b.finish().to_owned();

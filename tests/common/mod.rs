@@ -10,6 +10,37 @@ use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "playwithdata";
 
+/// A current-thread runtime for a test's async steps.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// boltward's own Bolt client, logged in to `addr` as `root`.
+pub async fn bolt(addr: &str) -> boltward::upstream::BoltClient {
+    let up = boltward::config::Upstream {
+        addr: addr.into(),
+        ..Default::default()
+    };
+    let c = boltward::upstream::Connector::new(&up, None).unwrap();
+    boltward::upstream::BoltClient::connect(&c, "root", PASSWORD, "test")
+        .await
+        .unwrap()
+}
+
+/// Runs `f` with a client logged in to `addr` ([`bolt`]).
+pub fn with_client<T>(
+    addr: &str,
+    f: impl AsyncFnOnce(&mut boltward::upstream::BoltClient) -> T,
+) -> T {
+    rt().block_on(async {
+        let mut client = bolt(addr).await;
+        f(&mut client).await
+    })
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
