@@ -172,11 +172,19 @@ fn journal_lsn(bw: &Boltward) -> u64 {
     common::metric_value(&bw.metrics(), "boltward_journal_lsn") as u64
 }
 
+/// Whether a remote (its status `s`) streams and has applied every transaction of the
+/// journal, which ends at `end`: it read up to there and nothing waits. (Its applied LSN
+/// is its last transaction's; the journal may end in other records, such as events.)
+fn is_caught_up(s: &serde_json::Value, end: u64) -> bool {
+    s["state"] == "streaming"
+        && s["lag_transactions"] == 0
+        && s["journal_lsn"].as_u64() == Some(end)
+}
+
 /// Waits until the remote streams and has applied everything the journal holds.
 fn wait_caught_up(bw: &Boltward, what: &str) {
     common::wait_until(what, Duration::from_secs(60), || {
-        let s = status(bw);
-        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(bw))
+        is_caught_up(&status(bw), journal_lsn(bw))
     });
 }
 
@@ -325,7 +333,7 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
     // after the marker, which says which of the unanswered transactions committed.
     let caught_up = common::within(Duration::from_secs(60), || {
         let s = status(&bw);
-        s["state"] == "streaming" && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        is_caught_up(&s, journal_lsn(&bw))
     });
     assert!(
         caught_up,
@@ -529,7 +537,7 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
     remote.restart(&["neo4j"]);
     common::wait_until("caught up and sync again", Duration::from_secs(60), || {
         let s = status(&bw);
-        s["degraded"] == false && s["applied_lsn"].as_u64() == Some(journal_lsn(&bw))
+        s["degraded"] == false && is_caught_up(&s, journal_lsn(&bw))
     });
     assert_eq!(count(&remote.addr()), Some(25));
 }
@@ -668,7 +676,7 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
     reseed(&bw);
     write_load(&bw, 30);
     common::wait_until("the mirror caught up", Duration::from_secs(60), || {
-        applied(&bw) == journal_lsn(&bw)
+        is_caught_up(&status(&bw), journal_lsn(&bw))
     });
     // The mirror falls behind: what it lacks comes from the local journal.
     cli(&bw, &["pause", "vps"]);
@@ -805,7 +813,7 @@ fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
     let snap: serde_json::Value = serde_json::from_str(&out).unwrap();
     write_load(&bw, 6);
     common::wait_until("the mirror caught up", Duration::from_secs(60), || {
-        applied(&bw) == journal_lsn(&bw)
+        is_caught_up(&status(&bw), journal_lsn(&bw))
     });
     // The primary goes back to the snapshot: the mirror holds writes it no longer has.
     let target = format!("bolt://{}", primary.addr());
@@ -972,9 +980,7 @@ fn two_remotes_under_concurrent_load_both_equal_the_primary() {
     });
     common::wait_until("both caught up", Duration::from_secs(60), || {
         let end = journal_lsn(&bw);
-        remotes(&bw)
-            .iter()
-            .all(|r| r["state"] == "streaming" && r["applied_lsn"].as_u64() == Some(end))
+        remotes(&bw).iter().all(|r| is_caught_up(r, end))
     });
     let want = digest(&primary.addr());
     assert_eq!(digest(&vps.addr()), want, "vps");

@@ -683,7 +683,9 @@ impl Remote {
             let in_doubt = t.in_doubt.filter(|l| *l <= stop);
             if t.pending.is_empty() && in_doubt.is_none() && point.is_none() {
                 seen = newest;
-                self.caught_up(at.lsn);
+                // Everything read is applied: records after the last transaction (events,
+                // rollovers) count as caught up too.
+                self.caught_up(t.last_lsn.max(at.lsn));
             }
             *self.unapplied() = t.pending.front().map(|p| p.ts_micros);
             if checked.elapsed() >= BUDGET_CHECK {
