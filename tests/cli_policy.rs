@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{py, shared_server, Boltward, PASSWORD};
+use common::{shared_server, statements, Boltward};
 use std::process::Command;
 use std::time::Duration;
 
@@ -155,22 +155,18 @@ fn sighup_reloads_and_keeps_the_old_policy_when_invalid() {
         &["--config", path.to_str().unwrap()],
         &[],
     );
-    let code = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), user_agent="agent/1")
-try:
-    d.execute_query("CREATE (:Reload)", database_="neo4j")
-    print("allowed")
-except ClientError as e:
-    print(e.code)
-"#;
     let uri = format!("bolt://{}", bw.addr);
-    let attempt = || {
-        py("py6", code, &[("URI", &uri), ("PW", PASSWORD)])
-            .trim()
-            .to_owned()
-    };
+    let args = [
+        "--uri",
+        &uri,
+        "--agent",
+        "agent/1",
+        "--db",
+        "neo4j",
+        "--mode",
+        "execute_query",
+    ];
+    let attempt = || common::outcome(&statements("py6", &args, &["CREATE (:Reload)"])[0]);
     assert_eq!(attempt(), "Neo.ClientError.Security.Forbidden");
     std::fs::write(
         &path,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{py, shared_server, Boltward, PASSWORD};
+use common::{shared_server, statements, Boltward};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -119,23 +119,9 @@ fn endpoints_and_tokens() {
 #[test]
 fn metrics_count_real_traffic() {
     let (bw, _dir) = boltward(&shared_server().addr(), &[]);
-    let code = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), user_agent="agent/1")
-with d.session(database="neo4j") as s:
-    s.run("RETURN 1").consume()
-    try:
-        s.run("CREATE (:Metric)").consume()
-    except ClientError:
-        pass
-d.close()
-"#;
-    py(
-        "py6",
-        code,
-        &[("URI", &format!("bolt://{}", bw.addr)), ("PW", PASSWORD)],
-    );
+    let uri = format!("bolt://{}", bw.addr);
+    let args = ["--uri", &uri, "--agent", "agent/1", "--db", "neo4j"];
+    statements("py6", &args, &["RETURN 1", "CREATE (:Metric)"]);
     // Every counter of a connection is final once boltward has ended its session.
     common::wait_until(
         "boltward has ended the driver's connections",

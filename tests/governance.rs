@@ -9,8 +9,7 @@
 
 mod common;
 
-use common::{py, repo, run, Boltward, Server, PASSWORD};
-use std::process::Command;
+use common::{script, Boltward, Server, PASSWORD};
 use std::sync::OnceLock;
 
 fn server() -> &'static Server {
@@ -43,71 +42,15 @@ fn boltward(mode: &str) -> (Boltward, tempfile::TempDir) {
     (bw, dir)
 }
 
-const PY_AGENT: &str = r#"
-import os, json, neo4j
-from neo4j.exceptions import ClientError
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
-agent = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="agent/1.0")
-res = {}
-def code(e):
-    return [e.code, e.message]
-with agent.session(database="alpha") as s:
-    try:
-        s.run("CREATE (:Gov {run: $run})", run=run).consume()
-        res["auto"] = "allowed"
-    except ClientError as e:
-        res["auto"] = code(e)
-    res["after_auto"] = s.run("RETURN 1 AS x").single()["x"]
-    tx = s.begin_transaction()
-    tx.run("MATCH (n:Gov) RETURN count(n)").consume()
-    try:
-        tx.run("MERGE (:Gov {run: $run})", run=run).consume()
-        res["tx"] = "allowed"
-    except ClientError as e:
-        res["tx"] = code(e)
-    tx.close()
-    res["after_tx"] = s.run("RETURN 2 AS x").single()["x"]
-try:
-    agent.execute_query("CREATE (:Gov {run: $run}) RETURN 1", run=run, database_="alpha")
-    res["execute_query"] = "allowed"
-except ClientError as e:
-    res["execute_query"] = code(e)
-res["read_via_execute_query"] = agent.execute_query("RETURN 3 AS x", database_="alpha").records[0]["x"]
-res["count"] = admin.execute_query("MATCH (n:Gov {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
-print(json.dumps(res))
-"#;
+const PY_AGENT: &str = "governance/agent.py";
 
-const PY_BUDGET: &str = r#"
-import os, json, neo4j
-from neo4j.exceptions import ClientError
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
-cleaner = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="cleaner/1.0")
-admin.execute_query("UNWIND range(1, 3) AS k CREATE (:Bud {run: $run, k: k})", run=run, database_="alpha")
-res = {}
-with cleaner.session(database="alpha") as s:
-    tx = s.begin_transaction()
-    tx.run("MATCH (n:Bud {run: $run}) WHERE n.k >= 0 DETACH DELETE n", run=run).consume()
-    try:
-        tx.commit()
-        res["commit"] = "committed"
-    except ClientError as e:
-        res["commit"] = [e.code, e.message]
-    res["after"] = s.run("RETURN 4 AS x").single()["x"]
-    tx = s.begin_transaction()
-    tx.run("MATCH (n:Bud {run: $run}) WHERE n.k = 1 DETACH DELETE n", run=run).consume()
-    tx.commit()
-res["left"] = admin.execute_query("MATCH (n:Bud {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
-print(json.dumps(res))
-"#;
+const PY_BUDGET: &str = "governance/budget.py";
 
-fn py_json(which: &str, code: &str, bw: &Boltward, run_id: &str) -> serde_json::Value {
-    let out = py(
+fn py_json(which: &str, path: &str, bw: &Boltward, run_id: &str) -> serde_json::Value {
+    let out = script(
         which,
-        code,
+        path,
+        &[],
         &[
             ("RUN", run_id),
             ("PW", PASSWORD),
@@ -156,33 +99,7 @@ fn python_denied_writes_leave_data_unchanged_and_sessions_usable() {
 /// unchanged. ArcadeDB has no APOC and its own lexer: what matters here is that boltward
 /// refuses before the server sees anything, so the assertions are boltward's FAILUREs
 /// and the server's data.
-const PY_DISGUISED: &str = r#"
-import os, json, neo4j
-from neo4j.exceptions import ClientError
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
-agent = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="agent/1.0")
-statements = {
-    "escaped_create": "\\u0043REATE (:Obf {run: $run})",
-    "cr_comment": "WITH 1 AS x // note\rCREATE (:Obf {run: $run})",
-    "escaped_newline_comment": "WITH 1 AS x // ok\\u000aCREATE (:Obf {run: $run})",
-    "apoc_literal_write": "RETURN apoc.cypher.runFirstColumnSingle('CREATE (n:Obf {run: $run}) RETURN n', {run: $run}) AS n",
-    "apoc_dynamic": "CALL apoc.cypher.run($q, {run: $run}) YIELD value RETURN value",
-    "malformed_escape": "RETURN '\\u00zz' AS x",
-}
-res = {}
-with agent.session(database="alpha") as s:
-    for name, q in statements.items():
-        try:
-            s.run(q, run=run, q="CREATE (:Obf {run: $run})").consume()
-            res[name] = "allowed"
-        except ClientError as e:
-            res[name] = [e.code, e.message]
-        res[name + "_after"] = s.run("RETURN 1 AS x").single()["x"]
-res["count"] = admin.execute_query("MATCH (n:Obf {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
-print(json.dumps(res))
-"#;
+const PY_DISGUISED: &str = "governance/disguised.py";
 
 #[test]
 fn disguised_and_dynamic_writes_from_a_reader_are_refused() {
@@ -267,38 +184,17 @@ fn deletion_budget_rolls_back_at_commit() {
 fn javascript_denied_writes() {
     let (bw, _dir) = boltward("enforce");
     for pkg in ["neo4j-driver-5", "neo4j-driver-6"] {
-        let script = format!(
-            r#"
-const {{ createRequire }} = require('module');
-const neo4j = createRequire('{repo}/.testenv/node/')('{pkg}');
-(async () => {{
-  const auth = neo4j.auth.basic('root', '{PASSWORD}');
-  const agent = neo4j.driver('bolt://{proxy}', auth, {{ userAgent: 'agent/1.0' }});
-  const admin = neo4j.driver('bolt://{direct}', auth);
-  const res = {{}};
-  const s = agent.session({{ database: 'alpha' }});
-  try {{ await s.run('CREATE (:Gov {{run: $run}})', {{ run: '{run}' }}); res.auto = 'allowed'; }}
-  catch (e) {{ res.auto = [e.code, e.message]; }}
-  res.after = (await s.run('RETURN 1 AS x')).records[0].get('x').toNumber();
-  const tx = s.beginTransaction();
-  try {{ await tx.run('CREATE (:Gov {{run: $run}})', {{ run: '{run}' }}); res.tx = 'allowed'; }}
-  catch (e) {{ res.tx = [e.code, e.message]; }}
-  try {{ await tx.rollback(); }} catch (e) {{}}
-  try {{ await agent.executeQuery('CREATE (:Gov {{run: $run}})', {{ run: '{run}' }}, {{ database: 'alpha' }}); res.eq = 'allowed'; }}
-  catch (e) {{ res.eq = [e.code, e.message]; }}
-  res.after_tx = (await s.run('RETURN 2 AS x')).records[0].get('x').toNumber();
-  const c = await admin.executeQuery('MATCH (n:Gov {{run: $run}}) RETURN count(n) AS c', {{ run: '{run}' }}, {{ database: 'alpha' }});
-  res.count = c.records[0].get('c').toNumber();
-  console.log(JSON.stringify(res));
-  await s.close(); await agent.close(); await admin.close();
-}})().catch(e => {{ console.error(e); process.exit(1); }});
-"#,
-            repo = repo().display(),
-            proxy = bw.addr,
-            direct = server().addr(),
-            run = format!("gov-{pkg}"),
+        let out = script(
+            pkg,
+            "governance/agent.mjs",
+            &["--driver", pkg],
+            &[
+                ("RUN", &format!("gov-{pkg}")),
+                ("PW", PASSWORD),
+                ("DIRECT", &format!("bolt://{}", server().addr())),
+                ("PROXY", &format!("bolt://{}", bw.addr)),
+            ],
         );
-        let out = run(Command::new("node").arg("-e").arg(script));
         let r: serde_json::Value =
             serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
         assert_forbidden(&r["auto"], &format!("{pkg} auto-commit"));
@@ -366,25 +262,7 @@ fn delete_rate_breaker_trips_per_actor() {
     )
     .unwrap();
     let bw = Boltward::start(&server().addr(), &["--config", path.to_str().unwrap()], &[]);
-    let code = r#"
-import os, json, neo4j
-from neo4j.exceptions import ClientError
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-admin = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
-j = neo4j.GraphDatabase.driver(os.environ["PROXY"], auth=auth, user_agent="janitor/1")
-admin.execute_query("UNWIND range(1, 6) AS k CREATE (:Rate {run: $run, k: k})", run=run, database_="alpha")
-out = []
-for k in range(1, 7):
-    try:
-        j.execute_query("MATCH (n:Rate {run: $run, k: $k}) DELETE n", run=run, k=k, database_="alpha")
-        out.append("deleted")
-    except ClientError as e:
-        out.append(e.message)
-left = admin.execute_query("MATCH (n:Rate {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
-print(json.dumps({"out": out, "left": left}))
-"#;
-    let r = py_json("py6", code, &bw, "rate-1");
+    let r = py_json("py6", "governance/delete_rate.py", &bw, "rate-1");
     let out: Vec<&str> = r["out"]
         .as_array()
         .unwrap()

@@ -6,29 +6,14 @@
 
 mod common;
 
-use common::{py, Boltward, Server, PASSWORD};
+use common::{Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::process::Command;
 
 const TOKEN: &str = "health-token";
 
-const SETUP: &str = r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-for q in os.environ["QUERIES"].split(";"):
-    d.execute_query(q, database_="health")
-"#;
-
 fn cypher(server: &Server, queries: &[&str]) {
-    py(
-        "py6",
-        SETUP,
-        &[
-            ("URI", &format!("bolt://{}", server.addr())),
-            ("PW", PASSWORD),
-            ("QUERIES", &queries.join(";")),
-        ],
-    );
+    common::execute(&server.addr(), Some("health"), queries);
 }
 
 const SCHEMA: &str = r#"

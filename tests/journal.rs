@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{py, Boltward, Server, PASSWORD};
+use common::{script, Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -17,35 +17,7 @@ fn server() -> &'static Server {
 
 const TOKEN: &str = "journal-token";
 
-const LOAD: &str = r#"
-import os, json, neo4j
-from neo4j.exceptions import ClientError
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-agent = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth, user_agent="agent/1")
-app = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth, user_agent="app/1")
-out = {}
-# auto-commit write
-with app.session(database="alpha") as s:
-    s.run("CREATE (:JPerson {run: $run, name: 'ada'})", run=run).consume()
-# explicit (managed) transaction with two statements, one naming a relationship type
-def tx(t):
-    t.run("MATCH (p:JPerson {run: $run}) SET p.age = 36", run=run).consume()
-    t.run("MATCH (p:JPerson {run: $run}) CREATE (p)-[:KNOWS]->(:JPet {run: $run})", run=run).consume()
-with app.session(database="alpha") as s:
-    s.execute_write(tx)
-# reads are not journaled
-app.execute_query("MATCH (n:JPerson {run: $run}) RETURN n.name", run=run, database_="alpha")
-# refused: agents may only read
-try:
-    agent.execute_query("MATCH (p:JPerson {run: $run}) DETACH DELETE p", run=run, database_="alpha")
-    out["refused"] = None
-except ClientError as e:
-    out["refused"] = e.code
-# a write in another database
-app.execute_query("CREATE (:JOther {run: $run})", run=run, database_="beta")
-print(json.dumps(out))
-"#;
+const LOAD: &str = "journal/load.py";
 
 const CONFIG: &str = r#"
 [policy]
@@ -101,9 +73,10 @@ fn journal_records_writes_refusals_and_answers_audit_queries() {
     );
     let run = format!("j{}", std::process::id());
     let started = boltward::journal::now_micros();
-    let out = py(
+    let out = script(
         "py6",
         LOAD,
+        &[],
         &[
             ("URI", &format!("bolt://{}", bw.addr)),
             ("PW", PASSWORD),
@@ -271,31 +244,7 @@ fn journal_records_writes_refusals_and_answers_audit_queries() {
     );
 }
 
-const SINK_CHECK: &str = r#"
-import os, json, time, neo4j
-run = os.environ["RUN"]
-auth = ("root", os.environ["PW"])
-proxy = neo4j.GraphDatabase.driver(os.environ["URI"], auth=auth)
-direct = neo4j.GraphDatabase.driver(os.environ["DIRECT"], auth=auth)
-with proxy.session(database="alpha") as s:
-    s.run("CREATE (:JSink {run: $run})", run=run).consume()
-out = {"rows": []}
-if os.environ.get("WAIT") == "1":
-    # The sink writes asynchronously: poll until the intent and its outcome are there.
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        rows = direct.execute_query(
-            "MATCH (e:AuditLogEntry) WHERE any(q IN coalesce(e.statements, []) WHERE q CONTAINS 'JSink') "
-            "OR e.kind = 'outcome' RETURN e.kind AS kind, e.lsn AS lsn, e.principal AS principal, "
-            "e.intent AS intent, e.result AS result, e.statements AS statements ORDER BY e.lsn",
-            database_="audit").records
-        out["rows"] = [dict(r) for r in rows]
-        intents = {r["lsn"] for r in rows if r["kind"] == "intent"}
-        if any(r["kind"] == "outcome" and r["intent"] in intents for r in rows):
-            break
-        time.sleep(0.1)
-print(json.dumps(out))
-"#;
+const SINK_CHECK: &str = "journal/sink_check.py";
 
 #[test]
 fn the_audit_sink_writes_entries_asynchronously() {
@@ -308,9 +257,10 @@ fn the_audit_sink_writes_entries_asynchronously() {
         ("BOLTWARD_JOURNAL_SINK_PASSWORD", PASSWORD),
     ];
     let bw = Boltward::start(&server.addr(), &[], &sink_env);
-    let out = py(
+    let out = script(
         "py6",
         SINK_CHECK,
+        &[],
         &[
             ("URI", &format!("bolt://{}", bw.addr)),
             ("DIRECT", &format!("bolt://{}", server.addr())),
@@ -338,9 +288,10 @@ fn the_audit_sink_writes_entries_asynchronously() {
     let mut env = sink_env.to_vec();
     env.push(("BOLTWARD_JOURNAL_SINK_ADDR", "127.0.0.1:1"));
     let bw = Boltward::start(&server.addr(), &[], &env);
-    py(
+    script(
         "py6",
         SINK_CHECK,
+        &[],
         &[
             ("URI", &format!("bolt://{}", bw.addr)),
             ("DIRECT", &format!("bolt://{}", server.addr())),

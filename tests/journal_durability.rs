@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{py, Boltward, Server, PASSWORD};
+use common::{script, Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -35,41 +35,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-const CRASH_LOAD: &str = r#"
-import os, sys, threading, time, neo4j
-run, uri = os.environ["RUN"], os.environ["URI"]
-d = neo4j.GraphDatabase.driver(uri, auth=("root", os.environ["PW"]), max_connection_pool_size=16)
-lock = threading.Lock()
-# The test closes stdin once it has killed boltward: then the workers stop.
-killed = threading.Event()
-def watch():
-    sys.stdin.read()
-    killed.set()
-threading.Thread(target=watch, daemon=True).start()
-def worker(w):
-    i = 0
-    deadline = time.time() + 300
-    while not killed.is_set() and time.time() < deadline:
-        i += 1
-        ident = f"{w}-{i}"
-        try:
-            with d.session(database="alpha") as s:
-                if w % 2 == 0:
-                    s.run("CREATE (:Crash {run: $run, id: $id})", run=run, id=ident).consume()
-                else:
-                    tx = s.begin_transaction()
-                    tx.run("CREATE (:Crash {run: $run, id: $id})", run=run, id=ident).consume()
-                    tx.commit()
-            with lock:
-                print("ACK", ident, flush=True)
-        except Exception as e:
-            # Before the kill: retry shortly; after it: stop.
-            killed.wait(0.05)
-ts = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-for t in ts: t.start()
-for t in ts: t.join()
-print("DONE", flush=True)
-"#;
+const CRASH_LOAD: &str = "durability/crash_load.py";
 
 #[test]
 fn sigkill_during_load_loses_no_acknowledged_commit() {
@@ -79,9 +45,7 @@ fn sigkill_during_load_loses_no_acknowledged_commit() {
     let env = [("BOLTWARD_JOURNAL_DIR", jdir.as_str())];
     let mut bw = Boltward::start(&server.addr(), &[], &env);
     let run = format!("crash{}", std::process::id());
-    let mut load = Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(CRASH_LOAD)
+    let mut load = common::driver("py6", CRASH_LOAD)
         .envs([
             ("URI", format!("bolt://{}", bw.addr)),
             ("PW", PASSWORD.into()),
@@ -215,49 +179,9 @@ fn sigkill_during_load_loses_no_acknowledged_commit() {
     );
 }
 
-const ORDER_LOAD: &str = r#"
-import os, random, threading, neo4j
-from neo4j.exceptions import Neo4jError
-run = os.environ["RUN"]
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=16)
-with d.session(database="alpha") as s:
-    s.run("UNWIND range(0, 3) AS k CREATE (:Ord {run: $run, k: k, v: 1, hist: []})", run=run).consume()
-UPDATE = "MATCH (n:Ord {run: $run, k: $k}) SET n.v = (n.v * 7 + $w) % 1000003, n.hist = n.hist + [$w]"
-errors = []
-def worker(w):
-    rnd = random.Random(w)
-    for i in range(25):
-        k = rnd.randrange(4)
-        tag = w * 1000 + i
-        for attempt in range(60):
-            try:
-                with d.session(database="alpha") as s:
-                    if i % 4 == 3:
-                        s.run(UPDATE, run=run, k=k, w=tag).consume()
-                    else:
-                        tx = s.begin_transaction()
-                        tx.run(UPDATE, run=run, k=k, w=tag).consume()
-                        tx.run("MATCH (a:Ord {run: $run, k: $k}) SET a.last = $w", run=run, k=(k + 1) % 4, w=tag).consume()
-                        tx.commit()
-                break
-            except Neo4jError as e:
-                continue
-        else:
-            errors.append(tag)
-ts = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-for t in ts: t.start()
-for t in ts: t.join()
-print("ERRORS", len(errors))
-"#;
+const ORDER_LOAD: &str = "durability/order_load.py";
 
-const GRAPH: &str = r#"
-import os, json, hashlib, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-rows = d.execute_query("MATCH (n:Ord {run: $run}) RETURN n.k AS k, n.v AS v, n.hist AS hist, n.last AS last ORDER BY k",
-                       run=os.environ["RUN"], database_=os.environ["DB"]).records
-data = json.dumps([dict(r) for r in rows], sort_keys=True)
-print(json.dumps({"hash": hashlib.sha256(data.encode()).hexdigest(), "rows": len(rows), "updates": sum(len(r["hist"]) for r in rows)}))
-"#;
+const GRAPH: &str = "durability/graph.py";
 
 /// Applies journaled writes, in order, to database `db` of the server at `addr`.
 fn replay(addr: &str, intents: &[boltward_journal::Intent], db: &str) {
@@ -285,9 +209,10 @@ fn replay(addr: &str, intents: &[boltward_journal::Intent], db: &str) {
 }
 
 fn graph(uri: &str, db: &str, run: &str) -> Value {
-    let out = py(
+    let out = script(
         "py6",
         GRAPH,
+        &[],
         &[("URI", uri), ("PW", PASSWORD), ("DB", db), ("RUN", run)],
     );
     serde_json::from_str(out.trim()).unwrap()
@@ -298,9 +223,10 @@ fn replaying_the_journal_in_order_rebuilds_the_same_graph() {
     let server = server();
     let bw = Boltward::start(&server.addr(), &[], &[]);
     let run = format!("ord{}", std::process::id());
-    let out = py(
+    let out = script(
         "py6",
         ORDER_LOAD,
+        &[],
         &[
             ("URI", &format!("bolt://{}", bw.addr)),
             ("PW", PASSWORD),
@@ -353,22 +279,7 @@ impl Drop for Tmpfs {
     }
 }
 
-const UNTIL_REFUSED: &str = r#"
-import os, json, neo4j
-from neo4j.exceptions import Neo4jError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-res = {"ok": 0}
-with d.session(database="full") as s:
-    for i in range(int(os.environ["N"])):
-        try:
-            s.run("CREATE (:Full {i: $i, pad: $pad})", i=i, pad="x" * 200).consume()
-            res["ok"] += 1
-        except Neo4jError as e:
-            res["code"], res["message"] = e.code, e.message
-            break
-    res["read"] = s.run("RETURN 41 + 1 AS x").single()["x"]
-print(json.dumps(res))
-"#;
+const UNTIL_REFUSED: &str = "durability/until_refused.py";
 
 #[test]
 fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
@@ -398,7 +309,7 @@ fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     let run = |n: &'static str| -> Value {
         let e = env(n);
         let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        serde_json::from_str(py("py6", UNTIL_REFUSED, &e).trim()).unwrap()
+        serde_json::from_str(script("py6", UNTIL_REFUSED, &[], &e).trim()).unwrap()
     };
     assert_eq!(run("3")["ok"], 3, "writes work while there is space");
 
@@ -550,23 +461,17 @@ fn a_stalled_auto_commit_answer_does_not_reorder_the_journal() {
         assert_eq!(retries, 1.0, "one retry");
     }
 
-    let value = |db: &str| {
-        let out = py(
-            "py6",
-            r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-r = d.execute_query("MATCH (n:Stall {run: $run}) RETURN n.v AS v", run=os.environ["RUN"], database_=os.environ["DB"]).records
-print([x["v"] for x in r])
-"#,
-            &[
-                ("URI", &format!("bolt://{}", server.addr())),
-                ("PW", PASSWORD),
-                ("DB", db),
-                ("RUN", &run),
-            ],
-        );
-        out.trim().to_owned()
+    // The :Stall node's value in database `db`, read directly from the server.
+    let value = |db: &str| -> Vec<i64> {
+        let q = format!("MATCH (n:Stall {{run: '{run}'}}) RETURN n.v AS v");
+        common::with_client(&server.addr(), async |c| {
+            let r = c.query(&q, Map::new(), Map::from([("db", db)])).await;
+            r.unwrap()
+                .records
+                .iter()
+                .filter_map(|row| row[0].as_int())
+                .collect()
+        })
     };
     let on_server = value("alpha");
     let intents = boltward::journal::replay::committed(&bw.journal_dir(), None).unwrap();
@@ -578,33 +483,12 @@ print([x["v"] for x in r])
         intents.len()
     );
     if b_first {
-        assert_eq!(on_server, "[64]", "B (×7+2) then A (×7+1)");
+        assert_eq!(on_server, vec![64], "B (×7+2) then A (×7+1)");
         assert_eq!(intents.len(), 3, "the create, B and A's second attempt");
     }
 }
 
-const BUSY_LOAD: &str = r#"
-import os, threading, neo4j
-run = os.environ["RUN"]
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=48)
-errors = []
-def worker(w):
-    with d.session(database="alpha") as s:
-        for i in range(10):
-            try:
-                if i % 2:
-                    s.run("CREATE (:Busy {run: $run, w: $w, i: $i})", run=run, w=w, i=i).consume()
-                else:
-                    s.run("CREATE (n:Busy {run: $run, w: $w, i: $i}) RETURN n.i AS i", run=run, w=w, i=i).single()
-            except Exception as e:
-                errors.append("%s %s" % (type(e).__name__, e))
-ts = [threading.Thread(target=worker, args=(w,)) for w in range(48)]
-for t in ts: t.start()
-for t in ts: t.join()
-n = d.execute_query("MATCH (n:Busy {run: $run}) RETURN count(n) AS c", run=run, database_="alpha").records[0]["c"]
-print("ERRORS", len(errors), errors[:3])
-print("NODES", n)
-"#;
+const BUSY_LOAD: &str = "durability/busy_load.py";
 
 /// Concurrent auto-commit creates: boltward commits them itself, and on a server with
 /// optimistic concurrency (ArcadeDB fails concurrent commits on one page) a COMMIT can
@@ -617,9 +501,10 @@ fn concurrent_auto_commit_writes_commit_once_each() {
     let server = server();
     let bw = Boltward::start(&server.addr(), &[], &[]);
     let run = format!("busy{}", std::process::id());
-    let out = py(
+    let out = script(
         "py6",
         BUSY_LOAD,
+        &[],
         &[
             ("URI", &format!("bolt://{}", bw.addr)),
             ("PW", PASSWORD),

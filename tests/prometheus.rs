@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{py, shared_server, Boltward, PASSWORD};
+use common::{shared_server, statements, Boltward};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -122,16 +122,9 @@ fn prometheus_scrapes_boltward_and_answers_promql() {
     assert_eq!(build["metric"]["version"], env!("CARGO_PKG_VERSION"));
 
     // One managed write transaction through boltward: exactly one RUN, one intent.
-    py(
-        "py6",
-        r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-d.execute_query("CREATE (:Scraped {at: timestamp()})", database_="other")
-d.close()
-"#,
-        &[("URI", &format!("bolt://{}", bw.addr)), ("PW", PASSWORD)],
-    );
+    let uri = format!("bolt://{}", bw.addr);
+    let args = ["--uri", &uri, "--db", "other", "--mode", "execute_query"];
+    statements("py6", &args, &["CREATE (:Scraped {at: timestamp()})"]);
     wait_value(&prom, "boltward_messages_total{type=\"RUN\"}", "1");
     wait_value(
         &prom,

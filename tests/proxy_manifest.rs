@@ -11,7 +11,7 @@ use boltward_protocol::handshake::{ManifestChoice, ManifestOffer, VersionRange, 
 use boltward_protocol::message::{Record, Success};
 use boltward_protocol::{Dialect, Map, Request, Response, Value, Version};
 use bytes::BytesMut;
-use common::{py, Boltward};
+use common::{statements, Boltward};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -118,24 +118,36 @@ fn stub() -> (String, mpsc::Receiver<Version>) {
     (addr, rx)
 }
 
-const QUERY: &str = r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("neo4j", "pw"))
-with d.session(database="neo4j") as s:
-    print(s.run("RETURN 1 AS v").single()["v"])
-d.close()
-"#;
+/// What `statements` answers for `RETURN 1 AS v` through `bw` (the stub returns the
+/// negotiated version as `v`).
+fn version_seen(which: &str, bw: &Boltward) -> serde_json::Value {
+    let uri = format!("bolt://{}", bw.addr);
+    let answers = statements(which, &login(&uri), &["RETURN 1 AS v"]);
+    answers[0]["records"][0][0].clone()
+}
+
+fn login(uri: &str) -> [&str; 8] {
+    [
+        "--uri",
+        uri,
+        "--user",
+        "neo4j",
+        "--password",
+        "pw",
+        "--db",
+        "neo4j",
+    ]
+}
 
 #[test]
 fn python_drivers_negotiate_through_a_manifest_upstream() {
     let (addr, chosen) = stub();
     let bw = Boltward::start(&addr, &[], &[]);
-    let uri = format!("bolt://{}", bw.addr);
     // Python 6.x implements 6.1 but boltward's restricted offer stops at 6.0.
-    assert_eq!(py("py6", QUERY, &[("URI", &uri)]).trim(), "60");
+    assert_eq!(version_seen("py6", &bw), 60);
     assert_eq!(chosen.recv().unwrap(), Version::V6_0);
     // Python 5.28 picks 5.8.
-    assert_eq!(py("py528", QUERY, &[("URI", &uri)]).trim(), "58");
+    assert_eq!(version_seen("py528", &bw), 58);
     assert_eq!(chosen.recv().unwrap(), Version::V5_8);
     assert!(bw.logs().contains("bolt=6.0") && bw.logs().contains("bolt=5.8"));
 }
@@ -144,24 +156,7 @@ fn python_drivers_negotiate_through_a_manifest_upstream() {
 fn javascript_driver_negotiates_through_a_manifest_upstream() {
     let (addr, chosen) = stub();
     let bw = Boltward::start(&addr, &[], &[]);
-    let script = format!(
-        r#"
-const {{ createRequire }} = require('module');
-const req = createRequire('{}/.testenv/node/');
-const neo4j = req('neo4j-driver-6');
-(async () => {{
-  const d = neo4j.driver('bolt://{}', neo4j.auth.basic('neo4j', 'pw'));
-  const s = d.session({{ database: 'neo4j' }});
-  const r = await s.run('RETURN 1 AS v');
-  console.log(r.records[0].get('v').toString());
-  await s.close(); await d.close();
-}})().catch(e => {{ console.error(e); process.exit(1); }});
-"#,
-        common::repo().display(),
-        bw.addr
-    );
-    let out = common::run(std::process::Command::new("node").arg("-e").arg(script));
-    assert_eq!(out.trim(), "60");
+    assert_eq!(version_seen("neo4j-driver-6", &bw), "60");
     assert_eq!(chosen.recv().unwrap(), Version::V6_0);
 }
 
@@ -178,22 +173,18 @@ fn refusals_on_6_0_carry_gql_status() {
     )
     .unwrap();
     let bw = Boltward::start(&addr, &["--config", cfg.to_str().unwrap()], &[]);
-    let code = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("neo4j", "pw"))
-with d.session(database="neo4j") as s:
-    try:
-        s.run("CREATE (n)").consume()
-    except ClientError as e:
-        print(type(e).__name__, e.code, e.gql_status)
-    print(s.run("RETURN 1 AS v").single()["v"])
-"#;
-    let out = py("py6", code, &[("URI", &format!("bolt://{}", bw.addr))]);
-    let lines: Vec<&str> = out.lines().collect();
+    let uri = format!("bolt://{}", bw.addr);
+    let answers = statements("py6", &login(&uri), &["CREATE (n)", "RETURN 1 AS v"]);
+    let refused = &answers[0];
     assert_eq!(
-        lines,
-        vec!["Forbidden Neo.ClientError.Security.Forbidden 42NFF", "60"]
+        (&refused["type"], &refused["code"], &refused["gql_status"]),
+        (
+            &"Forbidden".into(),
+            &"Neo.ClientError.Security.Forbidden".into(),
+            &"42NFF".into()
+        ),
+        "{refused}"
     );
+    assert_eq!(answers[1]["records"][0][0], 60, "the session still answers");
     assert_eq!(chosen.recv().unwrap(), Version::V6_0);
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{py, shared_server, Boltward, PASSWORD};
+use common::{script, shared_server, Boltward, PASSWORD};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,20 +13,7 @@ use std::sync::Arc;
 
 /// Runs reads and writes through a routing driver; prints the addresses the driver used
 /// (from each result's server info), one per line, and the routing table's addresses.
-const ROUTED: &str = r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-seen = set()
-for mode in (neo4j.RoutingControl.READ, neo4j.RoutingControl.WRITE):
-    for i in range(3):
-        r = d.execute_query("RETURN $i AS i", i=i, database_="neo4j", routing_=mode)
-        seen.add(r.summary.server.address)
-with d.session(database="neo4j", default_access_mode=neo4j.WRITE_ACCESS) as s:
-    seen.add(s.run("CREATE (n:Routed) RETURN n").consume().server.address)
-for a in sorted(f"{a[0]}:{a[1]}" for a in seen):
-    print(a)
-d.close()
-"#;
+const ROUTED: &str = "routing/routed.py";
 
 /// A byte relay that counts the connections it accepts.
 fn relay(target: String) -> (String, Arc<AtomicUsize>) {
@@ -68,9 +55,10 @@ fn routing_drivers_only_ever_talk_to_boltward() {
     let server = shared_server();
     let bw = Boltward::start(&server.addr(), &[], &[]);
     for which in ["py6", "py528"] {
-        let used = py(
+        let used = script(
             which,
             ROUTED,
+            &[],
             &[("URI", &format!("neo4j://{}", bw.addr)), ("PW", PASSWORD)],
         );
         let used: Vec<&str> = used.lines().collect();
@@ -89,9 +77,10 @@ fn routing_drivers_only_ever_talk_to_boltward() {
 fn without_the_rewrite_a_routing_driver_bypasses_the_proxy() {
     let server = shared_server();
     let (relay_addr, accepted) = relay(server.addr());
-    let used = py(
+    let used = script(
         "py6",
         ROUTED,
+        &[],
         &[("URI", &format!("neo4j://{relay_addr}")), ("PW", PASSWORD)],
     );
     // ArcadeDB advertises localhost:<its own port>: the driver leaves the relay.
@@ -112,21 +101,11 @@ fn advertised_address_is_configurable() {
         &["--advertised-address", "localhost:7999"],
         &[],
     );
-    // verify_connectivity fetches a routing table; the driver then dials localhost:7999,
+    // A routing driver first fetches a routing table; the driver then dials localhost:7999,
     // which nobody serves, so only the log tells what the table said.
-    let code = r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), connection_timeout=2)
-try:
-    d.verify_connectivity()
-except Exception:
-    pass
-"#;
-    let _ = std::process::Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(code)
-        .env("URI", format!("neo4j://{}", bw.addr))
-        .env("PW", PASSWORD)
+    let uri = format!("neo4j://{}", bw.addr);
+    let args = ["--uri", &uri, "--timeout", "2"];
+    let _ = common::statements_cmd("py6", &args, &["RETURN 1"])
         .output()
         .unwrap();
     assert!(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{py, shared_server, Boltward, PASSWORD};
+use common::{shared_server, Boltward};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use std::path::PathBuf;
 
@@ -51,35 +51,40 @@ impl Pki {
     }
 }
 
-const QUERY: &str = r#"
-import os, neo4j
-# bolt+s / neo4j+s trust the system CAs; SSL_CERT_FILE (set by the test) makes the
-# test CA the system bundle, so the real +s schemes are exercised.
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), connection_timeout=5)
-with d.session(database="neo4j") as s:
-    r = s.run("RETURN 'over tls' AS x, $n + 1 AS n", n=41).single()
-print(r["x"], r["n"])
-d.close()
-"#;
+const QUERY: &str = "RETURN 'over tls' AS x, $n + 1 AS n";
 
-fn query(which: &str, uri: &str, ca: Option<&str>) -> String {
-    let mut env = vec![("URI", uri), ("PW", PASSWORD)];
+/// QUERY with the Python driver `which`. bolt+s / neo4j+s trust the system CAs;
+/// SSL_CERT_FILE (the test CA, when given) makes it the system bundle, so the real +s
+/// schemes are exercised.
+fn query_cmd(which: &str, uri: &str, ca: Option<&str>) -> std::process::Command {
+    let args = [
+        "--uri",
+        uri,
+        "--db",
+        "neo4j",
+        "--timeout",
+        "5",
+        "--params",
+        r#"{"n": 41}"#,
+    ];
+    let mut cmd = common::statements_cmd(which, &args, &[QUERY]);
     if let Some(ca) = ca {
-        env.push(("SSL_CERT_FILE", ca));
+        cmd.env("SSL_CERT_FILE", ca);
     }
-    py(which, QUERY, &env)
+    cmd
 }
 
-/// Runs QUERY against `uri` and reports whether it succeeded (for the failure cases).
+/// QUERY's record as `x n` ("over tls 42").
+fn query(which: &str, uri: &str, ca: Option<&str>) -> String {
+    let answer = &common::answers(1, &common::run(&mut query_cmd(which, uri, ca)))[0];
+    let record = &answer["records"][0];
+    format!("{} {}", record[0].as_str().unwrap_or("?"), record[1])
+}
+
+/// Whether QUERY succeeds against `uri` (for the failure cases).
 fn query_succeeds(uri: &str) -> bool {
-    std::process::Command::new(common::python("py6"))
-        .arg("-c")
-        .arg(QUERY)
-        .envs([("URI", uri), ("PW", PASSWORD)])
-        .output()
-        .unwrap()
-        .status
-        .success()
+    let out = query_cmd("py6", uri, None).output().unwrap();
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains(r#""ok": true"#)
 }
 
 fn tls_args<'a>(mode: &'a str, cert: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
@@ -235,27 +240,14 @@ fn javascript_drivers_over_bolt_s_and_bolt_ssc() {
             (format!("neo4j+s://localhost:{port}"), Some(ca.as_str())),
             (format!("bolt+ssc://localhost:{ssc_port}"), None),
         ] {
-            let script = format!(
-                r#"
-const {{ createRequire }} = require('module');
-const neo4j = createRequire('{repo}/.testenv/node/')('{pkg}');
-(async () => {{
-  const d = neo4j.driver('{uri}', neo4j.auth.basic('root', '{PASSWORD}'));
-  const s = d.session({{ database: 'neo4j' }});
-  const r = await s.run('RETURN $n + 1 AS n', {{ n: neo4j.int(41) }});
-  console.log(r.records[0].get('n').toString());
-  await s.close(); await d.close();
-}})().catch(e => {{ console.error(e); process.exit(1); }});
-"#,
-                repo = common::repo().display()
-            );
-            let mut cmd = std::process::Command::new("node");
-            cmd.arg("-e").arg(script);
+            let args = ["--uri", &uri, "--db", "neo4j", "--params", r#"{"n": 41}"#];
+            let mut cmd = common::statements_cmd(pkg, &args, &["RETURN $n + 1 AS n"]);
             if let Some(ca) = extra_ca {
                 // bolt+s trusts the system store; Node adds this file to it.
                 cmd.env("NODE_EXTRA_CA_CERTS", ca);
             }
-            assert_eq!(common::run(&mut cmd).trim(), "42", "{pkg} {uri}");
+            let answer = &common::answers(1, &common::run(&mut cmd))[0];
+            assert_eq!(answer["records"][0][0], "42", "{pkg} {uri}");
         }
     }
 }
@@ -284,35 +276,21 @@ fn certificate_subject_is_an_actor() {
         &env,
     );
     let port = bw.addr.rsplit_once(':').unwrap().1.to_owned();
-    let code = r#"
-import os, neo4j
-from neo4j.auth_management import ClientCertificate
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]),
-    client_certificate=ClientCertificate(os.environ["CERT"], os.environ["KEY"]))
-with d.session(database="neo4j") as s:
-    try:
-        s.run("CREATE (:CertWrite)").consume()
-        print("allowed")
-    except ClientError as e:
-        print(e.code)
-"#;
     let uri = format!("bolt+s://localhost:{port}");
     for (name, want) in [
         ("agent-7", "Neo.ClientError.Security.Forbidden"),
         ("ops", "allowed"),
     ] {
-        let out = py(
-            "py6",
-            code,
-            &[
-                ("URI", uri.as_str()),
-                ("PW", PASSWORD),
-                ("SSL_CERT_FILE", ca.as_str()),
-                ("CERT", &pki.path(&format!("{name}.crt"))),
-                ("KEY", &pki.path(&format!("{name}.key"))),
-            ],
+        let (cert, key) = (
+            pki.path(&format!("{name}.crt")),
+            pki.path(&format!("{name}.key")),
         );
+        let args = [
+            "--uri", &uri, "--db", "neo4j", "--cert", &cert, "--key", &key,
+        ];
+        let mut cmd = common::statements_cmd("py6", &args, &["CREATE (:CertWrite)"]);
+        let out = common::run(cmd.env("SSL_CERT_FILE", &ca));
+        let out = common::outcome(&common::answers(1, &out)[0]);
         assert_eq!(out.trim(), want, "{name}");
     }
     assert!(

@@ -15,7 +15,8 @@
 mod common;
 
 use boltward::snapshot::export::Scope;
-use common::{py, Boltward, Server, PASSWORD};
+use boltward_protocol::Map;
+use common::{script, Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -166,11 +167,9 @@ fn acks(lines: &Mutex<Vec<String>>) -> usize {
 }
 
 impl Load {
-    fn start(code: &str, addr: &str) -> Load {
+    fn start(script: &str, addr: &str) -> Load {
         let stderr = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new(common::python("py6"))
-            .arg("-c")
-            .arg(code)
+        let mut child = common::driver("py6", script)
             .envs([("URI", uri(addr).as_str()), ("PW", PASSWORD)])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -234,51 +233,12 @@ impl Load {
     }
 }
 
-/// Runs Python against `addr` (URI in `$URI`, password in `$PW`).
-fn python(addr: &str, code: &str) -> String {
-    py("py6", code, &[("URI", &uri(addr)), ("PW", PASSWORD)])
+/// Runs a driver script to its end against `addr` (URI in `$URI`, password in `$PW`).
+fn python(addr: &str, path: &str) -> String {
+    script("py6", path, &[], &[("URI", &uri(addr)), ("PW", PASSWORD)])
 }
 
-const LOAD: &str = r#"
-import os, sys, threading, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=8)
-errors, acked = [], []
-lock = threading.Lock()
-stop = threading.Event()
-def watch():
-    sys.stdin.read()  # the test closes stdin to stop the load
-    stop.set()
-threading.Thread(target=watch, daemon=True).start()
-def worker(w):
-    i = 0
-    while not stop.is_set():
-        i += 1
-        try:
-            with d.session(database="load") as s:
-                if w % 2:
-                    s.run("CREATE (:W {w: $w, i: $i})", w=w, i=i).consume()
-                else:
-                    tx = s.begin_transaction()
-                    tx.run("MATCH (c:Counter {w: $w}) SET c.n = c.n + 1", w=w).consume()
-                    tx.run("CREATE (:W {w: $w, i: $i})-[:AFTER]->(:W {w: $w, i: -$i})", w=w, i=i).consume()
-                    tx.commit()
-            with lock:
-                acked.append(1)
-                print("ACK", w, i, flush=True)
-        except neo4j.exceptions.Neo4jError as e:
-            # ArcadeDB's optimistic concurrency aborts some concurrent transactions
-            # (DeadlockDetected); only a refusal by boltward (paused writes) is an error.
-            if "boltward" in str(e):
-                with lock:
-                    errors.append(f"{e.code}: {e.message}")
-with d.session(database="load") as s:
-    s.run("UNWIND range(0, 5) AS w CREATE (:Counter {w: w, n: 0})").consume()
-ts = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
-[t.start() for t in ts]
-[t.join() for t in ts]
-d.close()
-print(len(acked), len(errors), errors[:3])
-"#;
+const LOAD: &str = "snapshot/load.py";
 
 #[test]
 fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
@@ -344,60 +304,15 @@ fn snapshot_under_write_load_equals_the_graph_at_its_lsn() {
     assert!(metrics.contains("boltward_snapshots_total{kind=\"manual\"} 2"));
 }
 
-const TYPES: &str = r#"
-import os, datetime, neo4j, pytz
-from neo4j.time import Date, Time, DateTime, Duration
-from neo4j.spatial import CartesianPoint, WGS84Point
-# Zone ids through pytz: the driver's as_timezone overflows the stack on a zoneinfo tzinfo.
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-def retried(s, *args, **kw):
-    # Other tests load the same server: ArcadeDB may abort a statement with a transient
-    # error under concurrent load; each statement here is one auto-commit, so retry it.
-    deadline = __import__("time").time() + 60
-    while True:
-        try:
-            return s.run(*args, **kw).consume()
-        except neo4j.exceptions.TransientError:
-            if __import__("time").time() > deadline:
-                raise
-            __import__("time").sleep(0.2)
-with d.session(database="types") as s:
-    retried(s, "CREATE INDEX person_name IF NOT EXISTS FOR (n:Person) ON (n.name)")
-    retried(s, "CREATE CONSTRAINT city_name IF NOT EXISTS FOR (n:City) REQUIRE n.name IS UNIQUE")
-    retried(s, """CREATE (a:Person:Admin {name: 'ann', i: $i, neg: -7, f: 1.5, nan: $nan, b: true,
-                s: 'grüße 🌍', bytes: $bytes, ints: [1, 2, 3], strs: ['x', 'y'], empty: [],
-                d: $d, t: time('03:04:05.000000006+02:00'), lt: $lt, ldt: $ldt, dt: $dt,
-                dtz: $dtz, dur: $dur, c2: $c2, c3: $c3, w2: $w2, w3: $w3})
-             CREATE (b:Person {name: 'bob'}) CREATE (c:City {name: 'Berlin'}) CREATE (o {orphan: 1})
-             CREATE (a)-[:KNOWS {since: $d, w: 0.5}]->(b) CREATE (a)-[:LIVES_IN]->(c)
-             CREATE (b)-[:LIVES_IN {bytes: $bytes}]->(c) CREATE (b)-[:SELF]->(b)""",
-          i=2**62, nan=float("nan"), bytes=b"\x00\xff\x10", d=Date(2024, 1, 2), lt=Time(1, 2, 3, 4),
-          ldt=DateTime(2024, 1, 2, 3, 4, 5, 6),
-          dt=DateTime(2024, 1, 2, 3, 4, 5, 123456789, tzinfo=datetime.timezone.utc),
-          dtz=pytz.timezone("Europe/Berlin").localize(DateTime(2024, 7, 2, 3, 4, 5, 0)),
-          dur=Duration(months=1, days=2, seconds=3, nanoseconds=4),
-          c2=CartesianPoint((1.0, 2.0)), c3=CartesianPoint((1.0, 2.0, 3.0)),
-          w2=WGS84Point((13.4, 52.5)), w3=WGS84Point((13.4, 52.5, 34.0)))
-d.close()
-"#;
+const TYPES: &str = "snapshot/value_types.py";
 
-const DUMP: &str = r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-with d.session(database=os.environ.get("DB") or None) as s:
-    for r in s.run("MATCH (n) RETURN labels(n) AS l, properties(n) AS p"):
-        print(sorted(r["l"]), sorted((k, type(v).__name__, repr(v)) for k, v in r["p"].items()))
-    for r in s.run("MATCH (a)-[r]->(b) RETURN type(r) AS t, properties(r) AS p, a.name AS a, b.name AS b"):
-        print(r["t"], sorted((k, type(v).__name__, repr(v)) for k, v in r["p"].items()), r["a"], r["b"])
-    print(sorted(r["name"] for r in s.run("SHOW INDEXES YIELD name, owningConstraint WHERE owningConstraint IS NULL RETURN name")))
-    print(sorted(r["name"] for r in s.run("SHOW CONSTRAINTS YIELD name RETURN name")))
-d.close()
-"#;
+const DUMP: &str = "snapshot/dump.py";
 
 fn dump(addr: &str, db: Option<&str>) -> Vec<String> {
-    let mut lines: Vec<String> = py(
+    let mut lines: Vec<String> = script(
         "py6",
         DUMP,
+        &[],
         &[
             ("URI", &uri(addr)),
             ("PW", PASSWORD),
@@ -488,16 +403,13 @@ fn every_value_type_survives_a_restore_into_a_second_database_and_a_second_serve
 #[test]
 fn corruption_is_detected_and_an_in_place_restore_rolls_back() {
     let server = server();
-    python(
+    common::execute(
         &server.addr(),
-        r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-with d.session(database="inplace") as s:
-    s.run("UNWIND range(1, 300) AS i CREATE (:Item {i: i, s: 'item ' + toString(i)})").consume()
-    s.run("MATCH (a:Item), (b:Item) WHERE b.i = a.i + 1 CREATE (a)-[:NEXT]->(b)").consume()
-d.close()
-"#,
+        Some("inplace"),
+        &[
+            "UNWIND range(1, 300) AS i CREATE (:Item {i: i, s: 'item ' + toString(i)})",
+            "MATCH (a:Item), (b:Item) WHERE b.i = a.i + 1 CREATE (a)-[:NEXT]->(b)",
+        ],
     );
     let data = Data::new();
     let bw = data.start(&server.addr(), Some("inplace"), &[]);
@@ -547,10 +459,7 @@ d.close()
 
     // In place, from a corrupt data file: the safety snapshot is put back.
     let (before, _, _) = digest(&server.addr(), Some("inplace"));
-    python(
-        &server.addr(),
-        "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nd.execute_query('CREATE (:Late)', database_='inplace')\nd.close()",
-    );
+    common::execute(&server.addr(), Some("inplace"), &["CREATE (:Late)"]);
     let (live, _, _) = digest(&server.addr(), Some("inplace"));
     assert_ne!(live, before);
     std::fs::write(&data_file, &flipped).unwrap();
@@ -571,17 +480,11 @@ d.close()
 #[test]
 fn crash_mid_snapshot_and_restart_mid_restore() {
     let server = server();
-    python(
-        &server.addr(),
-        r#"
-import os, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]))
-with d.session(database="crash") as s:
-    for k in range(6):
-        s.run("UNWIND range(1, 10000) AS i CREATE (:Bulk {k: $k, i: i, s: 'some text to store ' + toString(i)})", k=k).consume()
-d.close()
-"#,
-    );
+    let bulk: Vec<String> = (0..6)
+        .map(|k| format!("UNWIND range(1, 10000) AS i CREATE (:Bulk {{k: {k}, i: i, s: 'some text to store ' + toString(i)}})"))
+        .collect();
+    let bulk: Vec<&str> = bulk.iter().map(String::as_str).collect();
+    common::execute(&server.addr(), Some("crash"), &bulk);
     let data = Data::new();
     let mut bw = data.start(&server.addr(), Some("crash"), &[]);
     let control = bw.control.clone();
@@ -730,10 +633,7 @@ d.close()
 #[test]
 fn the_schedule_fires_and_retention_prunes() {
     let server = server();
-    python(
-        &server.addr(),
-        "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nd.execute_query('CREATE (:Tick)', database_='sched')\nd.close()",
-    );
+    common::execute(&server.addr(), Some("sched"), &["CREATE (:Tick)"]);
     let data = Data::new();
     let bw = data.start(
         &server.addr(),
@@ -767,31 +667,7 @@ fn the_schedule_fires_and_retention_prunes() {
     assert_eq!(snaps[0]["kind"], "scheduled");
 }
 
-const WRITER: &str = r#"
-import os, sys, threading, time, neo4j
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("root", os.environ["PW"]), max_connection_pool_size=4)
-stop = threading.Event()
-def watch():
-    sys.stdin.read()  # the test closes stdin to stop the writer
-    stop.set()
-threading.Thread(target=watch, daemon=True).start()
-acked = []
-i = 0
-def create(tx, i):
-    tx.run("CREATE (:Live {i: $i})", i=i).consume()
-while not stop.is_set():
-    i += 1
-    with d.session() as s:
-        s.execute_write(create, i)
-    acked.append(i)
-    print("ACK", i, flush=True)
-    time.sleep(0.01)  # pacing: a steady stream of writes, not a flood
-with d.session() as s:
-    target = s.run("MATCH (n:OnlyOnTarget) RETURN count(n) AS c").single()["c"]
-d.close()
-print(" ".join(map(str, acked)))
-print(target)
-"#;
+const WRITER: &str = "snapshot/writer.py";
 
 #[test]
 fn promotion_moves_clients_to_the_target_without_losing_writes() {
@@ -799,23 +675,22 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
     let new = Server::start(&["main"]);
     let data = Data::new();
     let bw = data.start(&old.addr(), None, &[]);
-    python(
+    common::execute(
         &bw.addr,
-        "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    s.run('UNWIND range(1, 50) AS i CREATE (:Seed {i: i})').consume()\nd.close()",
+        None,
+        &["UNWIND range(1, 50) AS i CREATE (:Seed {i: i})"],
     );
     let m = snapshot(&bw);
     let id = m["id"].as_str().unwrap();
-    python(
+    common::execute(
         &bw.addr,
-        "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    s.run('UNWIND range(1, 10) AS i CREATE (:AfterSnapshot {i: i})').consume()\nd.close()",
+        None,
+        &["UNWIND range(1, 10) AS i CREATE (:AfterSnapshot {i: i})"],
     );
     let state = restore(&bw, id, &new.addr(), None, false);
     assert_eq!(state["state"], "SUCCEEDED", "{state}");
     // Data only the target has: the driver must see it once promoted.
-    python(
-        &new.addr(),
-        "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    s.run('CREATE (:OnlyOnTarget)').consume()\nd.close()",
-    );
+    common::execute(&new.addr(), None, &["CREATE (:OnlyOnTarget)"]);
     // The driver writes through boltward before, during and after the promotion.
     let mut writer = Load::start(WRITER, &bw.addr);
     writer.wait_acked(15);
@@ -841,21 +716,18 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
     let seen_target: i64 = lines.next().unwrap().trim().parse().unwrap();
     assert!(acked.len() > 20, "{out}");
     assert_eq!(seen_target, 1, "the driver does not see the target's data");
+    // The :Live ids on the server at `addr`, sorted, then minus the :AfterSnapshot count.
     let live = |addr: &str| -> Vec<i64> {
-        let out = python(
-            addr,
-            "import os, neo4j\nd = neo4j.GraphDatabase.driver(os.environ['URI'], auth=('root', os.environ['PW']))\nwith d.session() as s:\n    print(' '.join(str(r['i']) for r in s.run('MATCH (n:Live) RETURN n.i AS i ORDER BY i')))\n    print(s.run('MATCH (n:AfterSnapshot) RETURN count(n) AS c').single()['c'])\nd.close()",
-        );
-        let mut l = out.lines();
-        let mut ids: Vec<i64> = l
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(|s| s.parse().unwrap())
-            .collect();
-        ids.sort();
-        ids.push(-l.next().unwrap().trim().parse::<i64>().unwrap());
-        ids
+        common::with_client(addr, async |c| {
+            let q = "MATCH (n:Live) RETURN n.i AS i ORDER BY i";
+            let r = c.query(q, Map::new(), Map::new()).await.unwrap();
+            let mut ids: Vec<i64> = r.records.iter().filter_map(|row| row[0].as_int()).collect();
+            ids.sort();
+            let q = "MATCH (n:AfterSnapshot) RETURN count(n) AS c";
+            let r = c.query(q, Map::new(), Map::new()).await.unwrap();
+            ids.push(-r.first_int().unwrap());
+            ids
+        })
     };
     let on_new = live(&new.addr());
     let (after_snapshot, on_new) = on_new.split_last().unwrap();

@@ -11,7 +11,7 @@ use boltward_protocol::chunk::{ChunkDecoder, Frame};
 use boltward_protocol::message::{Record, Success};
 use boltward_protocol::{Dialect, Map, Request, Response, Value, Version};
 use bytes::BytesMut;
-use common::{py, Boltward};
+use common::{script, statements, Boltward};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,18 +95,30 @@ fn stub() -> (String, Arc<AtomicUsize>) {
 
 const POLICY: &str = "[policy]\ndefault = \"deny\"\n[[policy.rules]]\nname = \"readers\"\nactors = { principals = [\"reader\"] }\nallow = [\"read\"]\n[[policy.rules]]\nname = \"writers\"\nactors = { principals = [\"writer\"] }\nallow = [\"read\", \"write\"]\n";
 
-const CALLS: &str = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=("reader", "pw"))
-for q in ["CALL custom.read()", "CALL custom.read()", "CALL custom.write()"]:
-    with d.session(database="neo4j") as s:
-        try:
-            s.run(q).consume()
-            print("allowed")
-        except ClientError as e:
-            print(e.code.rsplit(".", 1)[-1])
-"#;
+/// Two reads and a write procedure, called by `reader` through `bw`: "allowed" or the
+/// last part of the error's code, for each.
+fn calls(bw: &Boltward) -> Vec<String> {
+    let uri = format!("bolt://{}", bw.addr);
+    let args = [
+        "--uri",
+        &uri,
+        "--user",
+        "reader",
+        "--password",
+        "pw",
+        "--db",
+        "neo4j",
+    ];
+    let calls = [
+        "CALL custom.read()",
+        "CALL custom.read()",
+        "CALL custom.write()",
+    ];
+    statements("py6", &args, &calls)
+        .iter()
+        .map(|a| common::outcome(a).rsplit('.').next().unwrap().to_owned())
+        .collect()
+}
 
 fn start(verify: bool) -> (Boltward, Arc<AtomicUsize>, tempfile::TempDir) {
     start_with(verify, POLICY)
@@ -132,11 +144,7 @@ fn start_with(verify: bool, policy: &str) -> (Boltward, Arc<AtomicUsize>, tempfi
 #[test]
 fn the_server_decides_what_the_lexer_cannot() {
     let (bw, explains, _dir) = start(true);
-    let out = py("py6", CALLS, &[("URI", &format!("bolt://{}", bw.addr))]);
-    assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        vec!["allowed", "allowed", "Forbidden"]
-    );
+    assert_eq!(calls(&bw), vec!["allowed", "allowed", "Forbidden"]);
     assert_eq!(
         explains.load(Ordering::SeqCst),
         2,
@@ -152,11 +160,7 @@ fn the_server_decides_what_the_lexer_cannot() {
 #[test]
 fn without_verification_procedures_stay_pessimistic() {
     let (bw, explains, _dir) = start(false);
-    let out = py("py6", CALLS, &[("URI", &format!("bolt://{}", bw.addr))]);
-    assert_eq!(
-        out.lines().collect::<Vec<_>>(),
-        vec!["Forbidden", "Forbidden", "Forbidden"]
-    );
+    assert_eq!(calls(&bw), vec!["Forbidden", "Forbidden", "Forbidden"]);
     assert_eq!(explains.load(Ordering::SeqCst), 0);
 }
 
@@ -189,25 +193,13 @@ fn predicted_read_that_wrote_is_rolled_back() {
 
 /// A transaction whose statement the server reports as a write, run by `principal`:
 /// what the COMMIT answered, and the session afterwards.
-const SNEAKY_TX: &str = r#"
-import os, neo4j
-from neo4j.exceptions import ClientError
-d = neo4j.GraphDatabase.driver(os.environ["URI"], auth=(os.environ["WHO"], "pw"))
-with d.session(database="neo4j") as s:
-    tx = s.begin_transaction()
-    tx.run("RETURN 'sneaky' AS x").consume()
-    try:
-        tx.commit()
-        print("committed")
-    except ClientError as e:
-        print(e.code, e.message)
-    print(s.run("RETURN 1 AS x").single()["x"])
-"#;
+const SNEAKY_TX: &str = "verify/sneaky_tx.py";
 
 fn predicted_read_guard(bw: &Boltward, who: &str) -> (String, f64, f64) {
-    let out = py(
+    let out = script(
         "py6",
         SNEAKY_TX,
+        &[],
         &[("URI", &format!("bolt://{}", bw.addr)), ("WHO", who)],
     );
     let metrics = bw.metrics();

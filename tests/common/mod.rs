@@ -305,12 +305,82 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A Python snippet run with one of the test venvs; `{uri}`-style values come via env.
-pub fn py(which: &str, code: &str, env: &[(&str, &str)]) -> String {
-    run(Command::new(python(which))
-        .arg("-c")
-        .arg(code)
-        .envs(env.iter().copied()))
+/// A driver script under `tests/drivers/` (`.py`: run with the venv `which`, `py6` or
+/// `py528`; `.mjs`: run with Node), ready for its arguments and environment.
+pub fn driver(which: &str, script: &str) -> Command {
+    let path = repo().join("tests/drivers").join(script);
+    assert!(path.exists(), "{} is missing", path.display());
+    let mut cmd = if script.ends_with(".mjs") {
+        Command::new("node")
+    } else {
+        Command::new(python(which))
+    };
+    cmd.arg(path);
+    cmd
+}
+
+/// Runs a driver script ([`driver`]) to its end: its standard output.
+pub fn script(which: &str, script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    run(driver(which, script).args(args).envs(env.iter().copied()))
+}
+
+/// What `tests/drivers/statements.py` (or `.mjs` with `which` a Node package such as
+/// `neo4j-driver-6`) reports for each statement: `{"ok", "records"}` or
+/// `{"ok": false, "code", "message", ...}`. `args` are its options (`--uri` first).
+pub fn statements(which: &str, args: &[&str], statements: &[&str]) -> Vec<serde_json::Value> {
+    answers(
+        statements.len(),
+        &run(&mut statements_cmd(which, args, statements)),
+    )
+}
+
+/// The command [`statements`] runs, for a test that adds to its environment or expects
+/// it to fail.
+pub fn statements_cmd(which: &str, args: &[&str], statements: &[&str]) -> Command {
+    let mut cmd = if which.starts_with("neo4j-driver") {
+        let mut cmd = driver(which, "statements.mjs");
+        cmd.args(["--driver", which]);
+        cmd
+    } else {
+        driver(which, "statements.py")
+    };
+    cmd.args(args).args(statements).env("PW", PASSWORD);
+    cmd
+}
+
+/// The JSON lines of a [`statements_cmd`]'s output, `n` of them.
+pub fn answers(n: usize, out: &str) -> Vec<serde_json::Value> {
+    let answers: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(answers.len(), n, "one answer per statement: {out}");
+    answers
+}
+
+/// The error code of a [`statements`] answer, or `"allowed"` when it succeeded.
+pub fn outcome(answer: &serde_json::Value) -> String {
+    if answer["ok"] == true {
+        "allowed".into()
+    } else {
+        answer["code"].as_str().unwrap_or("?").to_owned()
+    }
+}
+
+/// Runs `queries` in database `db` (the server's default when `None`) of the server at
+/// `addr`, directly with boltward's own client: test data, not driver behaviour.
+pub fn execute(addr: &str, db: Option<&str>, queries: &[&str]) {
+    with_client(addr, async |c| {
+        let extra = match db {
+            Some(db) => boltward_protocol::Map::from([("db", db)]),
+            None => boltward_protocol::Map::new(),
+        };
+        for q in queries {
+            c.query(q, boltward_protocol::Map::new(), extra.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+        }
+    })
 }
 
 pub fn read_file(p: &Path) -> String {

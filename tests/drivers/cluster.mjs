@@ -3,14 +3,10 @@
 //   node cluster.mjs neo4j-driver-5|neo4j-driver-6 URI cluster|connect
 //
 // Prints one JSON object: {"writes": n, "reads": n, "errors": [{type, code, message}]}.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadDriver } from './driver.mjs';
 
 const [name, uri, mode] = process.argv.slice(2);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const testenv = process.env.BOLTWARD_TESTENV || path.resolve(here, '..', '..', '.testenv');
-const neo4j = createRequire(path.join(testenv, 'node', 'package.json'))(name);
+const neo4j = loadDriver(name, 'cluster.mjs');
 
 const out = { writes: 0, reads: 0, errors: [] };
 const driver = neo4j.driver(uri, neo4j.auth.basic('neo4j', 'pw'));

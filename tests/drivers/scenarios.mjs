@@ -15,10 +15,9 @@
 // then from NODE_PATH. Exit status: 0 when every scenario ran (even if some failed),
 // 2 on a usage error.
 
-import { createRequire } from 'node:module';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadDriver } from './driver.mjs';
 
 const SCENARIOS = [
   'auto_commit',
@@ -97,24 +96,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-function loadDriver(name) {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const testenv = process.env.BOLTWARD_TESTENV || path.resolve(here, '..', '..', '.testenv');
-  const attempts = [path.join(testenv, 'node', 'package.json'), import.meta.url];
-  let lastErr;
-  for (const base of attempts) {
-    try {
-      return createRequire(base)(name); // the second one also honours NODE_PATH
-    } catch (e) {
-      lastErr = e;
-    }
-  }
-  process.stderr.write(`scenarios.mjs: cannot load ${name} (run scripts/setup-testenv.sh?): ${lastErr}\n`);
-  process.exit(2);
-}
-
 const args = parseArgs(process.argv.slice(2));
-const neo4j = loadDriver(args.driver);
+const neo4j = loadDriver(args.driver, 'scenarios.mjs');
 const T = neo4j.types;
 
 // ---------------------------------------------------------------------------
