@@ -1,5 +1,7 @@
-//! Mirrors, end to end with real servers: a primary and a remote ArcadeDB, boltward in
-//! front of the primary with `[[replication.remote]]`. A remote without a marker is
+//! Mirrors, end to end with real servers: a primary ArcadeDB and a remote database,
+//! boltward in front of the primary with `[[replication.remote]]`. The remote is the
+//! database `mirror` on the primary's own server (one JVM per test) unless the test kills
+//! the remote, which then is a server of its own. A remote without a marker is
 //! refused until `boltward replication reseed`; then every committed write (auto-commit and
 //! explicit, order-sensitive updates) reaches it once, and its fingerprint equals the
 //! primary's. Writes go through boltward with boltward's own Bolt client (the drivers'
@@ -15,12 +17,53 @@ use std::time::Duration;
 
 const TOKEN: &str = "replication-test-token";
 
+/// A database on a server, read and written directly (not through boltward).
+#[derive(Clone)]
+struct At {
+    addr: String,
+    /// `None`: the server's default database.
+    db: Option<&'static str>,
+}
+
+impl At {
+    /// The server's default database (the primary's).
+    fn default_of(server: &Server) -> At {
+        At {
+            addr: server.addr(),
+            db: None,
+        }
+    }
+
+    /// The database `mirror` on `server` (started with it, see [`with_mirror`]).
+    fn mirror_on(server: &Server) -> At {
+        At {
+            addr: server.addr(),
+            db: Some("mirror"),
+        }
+    }
+
+    /// The `db` field of a RUN or BEGIN that addresses this database.
+    fn extra(&self) -> Map {
+        match self.db {
+            Some(db) => Map::from([("db", db)]),
+            None => Map::new(),
+        }
+    }
+}
+
+/// A primary whose server also holds the remote's database `mirror`.
+fn with_mirror() -> (Server, At) {
+    let server = Server::start(&["neo4j", "mirror"]);
+    let mirror = At::mirror_on(&server);
+    (server, mirror)
+}
+
 /// The fingerprint and counts of a live database (a mirror's marker is not part of it).
-fn digest(addr: &str) -> (String, u64, u64) {
+fn digest(at: &At) -> (String, u64, u64) {
     common::rt().block_on(async {
-        let mut client = common::bolt(addr).await;
+        let mut client = common::bolt(&at.addr).await;
         let scope = Scope {
-            database: None,
+            database: at.db.map(Into::into),
             batch: 1000,
         };
         let d = boltward::recovery::digest_of(&mut client, &scope)
@@ -51,17 +94,13 @@ fn status(bw: &Boltward) -> serde_json::Value {
     v["remotes"][0].clone()
 }
 
-fn start(primary: &Server, remote: &Server, dir: &std::path::Path) -> Boltward {
-    start_at(primary, &remote.addr(), dir)
-}
-
-fn start_at(primary: &Server, remote: &str, dir: &std::path::Path) -> Boltward {
+fn start(primary: &Server, remote: &At, dir: &std::path::Path) -> Boltward {
     start_with(primary, remote, dir, "")
 }
 
 /// boltward in front of `primary`, mirroring to `remote` ("vps") with `extra` lines in its
 /// `[[replication.remote]]` table.
-fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str) -> Boltward {
+fn start_with(primary: &Server, remote: &At, dir: &std::path::Path, extra: &str) -> Boltward {
     write_config(dir, FAST, &[("vps", remote, extra)]);
     start_with_config(&primary.addr(), dir)
 }
@@ -70,13 +109,19 @@ fn start_with(primary: &Server, remote: &str, dir: &std::path::Path, extra: &str
 const FAST: &str = "apply_timeout_ms = 1000\nbackoff_ms = 50\nmax_backoff_ms = 500";
 
 /// Writes `dir/boltward.toml`: `[replication]` with `settings`, then one
-/// `[[replication.remote]]` per (name, address, extra lines), logging in as `root`.
-fn write_config(dir: &std::path::Path, settings: &str, remotes: &[(&str, &str, &str)]) {
+/// `[[replication.remote]]` per (name, database, extra lines), logging in as `root`.
+fn write_config(dir: &std::path::Path, settings: &str, remotes: &[(&str, &At, &str)]) {
     let mut toml = format!("[replication]\n{settings}\n");
-    for (name, addr, extra) in remotes {
+    for (name, at, extra) in remotes {
+        let addr = &at.addr;
         toml.push_str(&format!(
-            "\n[[replication.remote]]\nname = \"{name}\"\naddr = \"{addr}\"\nuser = \"root\"\n{extra}\n"
+            "\n[[replication.remote]]\nname = \"{name}\"\naddr = \"{addr}\"\nuser = \"root\"\n"
         ));
+        if let Some(db) = at.db {
+            toml.push_str(&format!("database = \"{db}\"\n"));
+        }
+        toml.push_str(extra);
+        toml.push('\n');
     }
     std::fs::write(dir.join("boltward.toml"), toml).unwrap();
 }
@@ -139,23 +184,32 @@ fn write_load_on(bw: &Boltward, rounds: i64, label: &str) {
     });
 }
 
-/// The first column of the first row of `q` on the server at `addr`.
-fn scalar(addr: &str, q: &str) -> Option<i64> {
-    common::rt().block_on(async {
-        let mut c = common::bolt(addr).await;
-        c.query(q, Map::new(), Map::new())
-            .await
-            .unwrap()
-            .first_int()
+/// Writes through boltward, as a client does.
+fn through(bw: &Boltward) -> At {
+    At {
+        addr: bw.addr.clone(),
+        db: None,
+    }
+}
+
+/// The first column of the first row of `q` on `at`.
+fn scalar(at: &At, q: &str) -> Option<i64> {
+    rows(at, q)
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_int())
+}
+
+/// The rows `q` returns on `at`.
+fn rows(at: &At, q: &str) -> Vec<Vec<boltward_protocol::Value>> {
+    common::with_client(&at.addr, async |c| {
+        c.query(q, Map::new(), at.extra()).await.unwrap().records
     })
 }
 
-/// Runs `q` on the server at `addr` (directly, not through boltward).
-fn execute(addr: &str, q: &str) {
-    common::rt().block_on(async {
-        let mut c = common::bolt(addr).await;
-        c.query(q, Map::new(), Map::new()).await.unwrap();
-    });
+/// Runs `q` on `at` (directly, not through boltward).
+fn execute(at: &At, q: &str) {
+    rows(at, q);
 }
 
 /// `boltward replication reseed vps`, then waits until the remote streams and has compared
@@ -194,8 +248,7 @@ fn applied(bw: &Boltward) -> u64 {
 
 #[test]
 fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
 
@@ -206,7 +259,7 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
         Duration::from_secs(30),
         || status(&bw)["state"] == "needs-reseed",
     );
-    assert_eq!(digest(&remote.addr()).1, 0, "nothing was written to it");
+    assert_eq!(digest(&remote).1, 0, "nothing was written to it");
     assert!(status(&bw)["reason"].as_str().unwrap().contains("empty"));
 
     // Reseed: a snapshot of the primary, then the journal from its LSN.
@@ -219,26 +272,14 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
     write_load(&bw, 60);
     // The journal's last record is the outcome of the last write.
     wait_caught_up(&bw, "the remote applied everything the journal holds");
-    let (p, r) = (digest(&primary.addr()), digest(&remote.addr()));
+    let (p, r) = (digest(&At::default_of(&primary)), digest(&remote));
     assert_eq!(p, r, "the remote equals the primary (marker excluded)");
     assert!(p.1 > 20, "the graph has the load's nodes: {p:?}");
 
     // The order-sensitive values prove order and exactly-once: any duplicate or swap
     // changes them.
-    let values = |addr: &str| {
-        common::rt().block_on(async {
-            let mut c = common::bolt(addr).await;
-            c.query(
-                "MATCH (n:Acc) RETURN n.k, n.v ORDER BY n.k",
-                Map::new(),
-                Map::new(),
-            )
-            .await
-            .unwrap()
-            .records
-        })
-    };
-    assert_eq!(values(&primary.addr()), values(&remote.addr()));
+    let values = |at: &At| rows(at, "MATCH (n:Acc) RETURN n.k, n.v ORDER BY n.k");
+    assert_eq!(values(&At::default_of(&primary)), values(&remote));
 
     // An on-demand comparison at a snapshot's LSN (the remote stops there; the primary's
     // writes are held only for the snapshot itself).
@@ -247,7 +288,7 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
     assert_eq!(status(&bw)["last_verify"]["equal"], true);
 
     // The marker holds the LSN of the last committed transaction.
-    let marker = scalar(&remote.addr(), "MATCH (m:__BoltwardMirror) RETURN m.lsn");
+    let marker = scalar(&remote, "MATCH (m:__BoltwardMirror) RETURN m.lsn");
     assert_eq!(marker, Some(applied(&bw) as i64));
     assert!(applied(&bw) <= journal_lsn(&bw));
     let metrics = bw.metrics();
@@ -264,9 +305,8 @@ fn a_remote_is_seeded_then_mirrors_every_committed_write_once() {
 
 #[test]
 fn a_remote_holding_another_database_is_never_streamed_into() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
-    execute(&remote.addr(), "CREATE (:Foreign {x: 1})");
+    let (primary, remote) = with_mirror();
+    execute(&remote, "CREATE (:Foreign {x: 1})");
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     write_load(&bw, 6);
@@ -280,7 +320,7 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
         s["reason"].as_str().unwrap().contains("another database"),
         "{s}"
     );
-    let foreign = scalar(&remote.addr(), "MATCH (n) RETURN count(n)");
+    let foreign = scalar(&remote, "MATCH (n) RETURN count(n)");
     assert_eq!(foreign, Some(1), "untouched");
     // Pause and resume answer with the remote; an unknown remote is a 404 named.
     assert!(cli(&bw, &["pause", "vps"]).contains("vps"));
@@ -313,21 +353,24 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
 
 #[test]
 fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     // A relay that turns into a black hole at the replicator's first COMMIT: the remote
     // receives it and commits, but no answer comes back, so the outcome is unknown to
     // boltward.
-    let relay = common::Relay::start(&remote.addr());
+    let relay = common::Relay::start(&remote.addr);
     let dir = tempfile::tempdir().unwrap();
-    let bw = start_at(&primary, &relay.addr, dir.path());
+    let black_hole = At {
+        addr: relay.addr.clone(),
+        db: remote.db,
+    };
+    let bw = start(&primary, &black_hole, dir.path());
     reseed(&bw);
     let before = relay.connections();
     for i in 0..before {
         relay.hold_from_commit(i);
     }
     // The trapped transaction is not idempotent: applied twice, it shows.
-    execute(&bw.addr, "CREATE (:Event {w: -1})");
+    execute(&through(&bw), "CREATE (:Event {w: -1})");
     write_load(&bw, 30);
     // The held connection times out; the replicator reconnects (not held) and resumes
     // after the marker, which says which of the unanswered transactions committed.
@@ -347,15 +390,14 @@ fn a_remote_that_stops_answering_mid_apply_loses_nothing_and_duplicates_nothing(
         "boltward_replication_errors_total{remote=\"vps\"}",
     );
     assert!(errors >= 1.0, "the timeout was counted: {errors}");
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
-    let events = |addr: &str| scalar(addr, "MATCH (e:Event) RETURN count(e)");
-    assert_eq!(events(&remote.addr()), Some(11), "each event exactly once");
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
+    let events = scalar(&remote, "MATCH (e:Event) RETURN count(e)");
+    assert_eq!(events, Some(11), "each event exactly once");
 }
 
 #[test]
 fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     write_load(&bw, 3);
@@ -363,7 +405,7 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
     reseed(&bw);
 
     // Someone writes on the remote, not through boltward: `verify` sees it.
-    execute(&remote.addr(), "CREATE (:Stray)");
+    execute(&remote, "CREATE (:Stray)");
     let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
         .args(["replication", "verify", "vps", "--control", &bw.control])
         .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
@@ -381,7 +423,7 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
     // Reseeded, it is equal again; then a deletion on the remote is caught by the update
     // counters of the next write that touches it.
     reseed(&bw);
-    execute(&remote.addr(), "MATCH (n:Acc {k: 1}) DETACH DELETE n");
+    execute(&remote, "MATCH (n:Acc {k: 1}) DETACH DELETE n");
     let applied_before = applied(&bw);
     // The update sets a property on the primary and none on the remote.
     common::rt().block_on(async {
@@ -416,7 +458,8 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
 #[test]
 fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
     let primary = Server::start(&["neo4j"]);
-    let mut remote = Server::start(&["neo4j"]);
+    let mut remote_server = Server::start(&["neo4j"]);
+    let remote = At::default_of(&remote_server);
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     reseed(&bw);
@@ -426,7 +469,7 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
         common::wait_until("the remote is applying", Duration::from_secs(60), || {
             applied(&bw) > seeded + 10
         });
-        remote.kill();
+        remote_server.kill();
         common::wait_until(
             "the remote is being retried",
             Duration::from_secs(30),
@@ -439,25 +482,13 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
         while_down < journal_lsn(&bw),
         "writes went on while the remote was down"
     );
-    remote.restart(&["neo4j"]);
+    remote_server.restart(&["neo4j"]);
     wait_caught_up(&bw, "caught up after the restart");
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
-    let count = |addr: &str, q: &str| {
-        common::rt().block_on(async {
-            let mut c = common::bolt(addr).await;
-            c.query(q, Map::new(), Map::new())
-                .await
-                .unwrap()
-                .first_int()
-        })
-    };
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
     // 150 rounds: every third is a transaction that creates one event; none lost, none
     // applied twice.
-    assert_eq!(
-        count(&remote.addr(), "MATCH (e:Event) RETURN count(e)"),
-        Some(50)
-    );
-    let marker = count(&remote.addr(), "MATCH (m:__BoltwardMirror) RETURN m.lsn");
+    assert_eq!(scalar(&remote, "MATCH (e:Event) RETURN count(e)"), Some(50));
+    let marker = scalar(&remote, "MATCH (m:__BoltwardMirror) RETURN m.lsn");
     assert_eq!(
         marker,
         Some(journal_lsn(&bw) as i64),
@@ -468,19 +499,20 @@ fn a_remote_killed_under_load_catches_up_with_every_write_exactly_once() {
 #[test]
 fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_degrades() {
     let primary = Server::start(&["neo4j"]);
-    let mut remote = Server::start(&["neo4j"]);
+    let mut remote_server = Server::start(&["neo4j"]);
+    let remote = At::default_of(&remote_server);
     let dir = tempfile::tempdir().unwrap();
     let bw = start_with(
         &primary,
-        &remote.addr(),
+        &remote,
         dir.path(),
         "mode = \"sync\"\nsync_timeout_ms = 2000",
     );
     reseed(&bw);
-    let count = |addr: &str| scalar(addr, "MATCH (s:S) RETURN count(s)");
+    let count = |at: &At| scalar(at, "MATCH (s:S) RETURN count(s)");
     common::rt().block_on(async {
         let mut c = common::bolt(&bw.addr).await;
-        let mut r = common::bolt(&remote.addr()).await;
+        let mut r = common::bolt(&remote.addr).await;
         for i in 0..20i64 {
             let mut p = Map::new();
             p.insert("i", i);
@@ -493,7 +525,7 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
             }
             // Acknowledged: already on the remote.
             let on_remote = r
-                .query("MATCH (s:S) RETURN count(s)", Map::new(), Map::new())
+                .query("MATCH (s:S) RETURN count(s)", Map::new(), remote.extra())
                 .await
                 .unwrap()
                 .first_int();
@@ -508,7 +540,7 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
 
     // The remote dies: clients are still served, after at most sync_timeout_ms once, and
     // the remote is degraded to async.
-    remote.kill();
+    remote_server.kill();
     common::rt().block_on(async {
         let mut c = common::bolt(&bw.addr).await;
         for i in 20..25i64 {
@@ -531,21 +563,20 @@ fn in_sync_mode_every_acknowledged_commit_is_on_the_remote_and_a_dead_remote_deg
         ),
         1.0
     );
-    assert_eq!(count(&primary.addr()), Some(25));
+    assert_eq!(count(&At::default_of(&primary)), Some(25));
 
     // Back: it catches up and is sync again.
-    remote.restart(&["neo4j"]);
+    remote_server.restart(&["neo4j"]);
     common::wait_until("caught up and sync again", Duration::from_secs(60), || {
         let s = status(&bw);
         s["degraded"] == false && is_caught_up(&s, journal_lsn(&bw))
     });
-    assert_eq!(count(&remote.addr()), Some(25));
+    assert_eq!(count(&remote), Some(25));
 }
 
 #[test]
 fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     let mut bw = start(&primary, &remote, dir.path());
     reseed(&bw);
@@ -564,24 +595,22 @@ fn boltward_killed_mid_apply_resumes_from_the_marker_exactly_once() {
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10))
         .expect("boltward exits on SIGKILL");
-    let at_kill = scalar(&remote.addr(), "MATCH (m:__BoltwardMirror) RETURN m.lsn");
+    let at_kill = scalar(&remote, "MATCH (m:__BoltwardMirror) RETURN m.lsn");
     eprintln!("marker at the kill: {at_kill:?}");
 
     // Restarted on the same journal: the remote resumes after its marker.
     let bw = start(&primary, &remote, dir.path());
-    let events = |addr: &str| scalar(addr, "MATCH (e:Event) RETURN count(e)");
+    let events = |at: &At| scalar(at, "MATCH (e:Event) RETURN count(e)");
     common::wait_until(
         "caught up after the restart",
         Duration::from_secs(60),
         || {
             let s = status(&bw);
-            s["state"] == "streaming"
-                && s["lag_transactions"] == 0
-                && events(&remote.addr()) == Some(100)
+            s["state"] == "streaming" && s["lag_transactions"] == 0 && events(&remote) == Some(100)
         },
     );
-    assert_eq!(events(&primary.addr()), Some(100));
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(events(&At::default_of(&primary)), Some(100));
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
     let out = cli(&bw, &["verify", "vps"]);
     assert!(out.contains("vps: equal to snapshot"), "{out}");
 }
@@ -619,12 +648,12 @@ fn replay_into(journal: &std::path::Path, lsn: u64, addr: &str, db: &str) -> usi
 
 #[test]
 fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
-    let primary = Server::start(&["neo4j", "replay"]);
-    let remote = Server::start(&["neo4j"]);
+    let primary = Server::start(&["neo4j", "mirror", "replay"]);
+    let remote = At::mirror_on(&primary);
     let dir = tempfile::tempdir().unwrap();
     let bw = start_with(
         &primary,
-        &remote.addr(),
+        &remote,
         dir.path(),
         "\n[snapshot]\nsource = \"remote:vps\"",
     );
@@ -669,8 +698,7 @@ fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
 
 #[test]
 fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     reseed(&bw);
@@ -695,12 +723,12 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
         }
     });
     assert!(behind_at < journal_lsn(&bw));
-    let before = digest(&primary.addr());
+    let before = digest(&At::default_of(&primary));
 
     // The disaster: the primary's graph is destroyed on the server, not through boltward.
-    execute(&primary.addr(), "MATCH (n) DETACH DELETE n");
+    execute(&At::default_of(&primary), "MATCH (n) DETACH DELETE n");
     assert_eq!(
-        scalar(&primary.addr(), "MATCH (n) RETURN count(n)"),
+        scalar(&At::default_of(&primary), "MATCH (n) RETURN count(n)"),
         Some(0)
     );
 
@@ -735,30 +763,30 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
         replay["transactions"], 12,
         "the writes the mirror lacked: {state}"
     );
-    assert_eq!(digest(&primary.addr()), before, "the pre-disaster graph");
+    assert_eq!(
+        digest(&At::default_of(&primary)),
+        before,
+        "the pre-disaster graph"
+    );
 
     // Writes through boltward work again and reach the mirror, which went on from its
     // marker.
     cli(&bw, &["resume", "vps"]);
     write_load(&bw, 3);
     wait_caught_up(&bw, "the mirror caught up");
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
-    assert_eq!(
-        scalar(&remote.addr(), "MATCH (n:Late) RETURN count(n)"),
-        Some(12)
-    );
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
+    assert_eq!(scalar(&remote, "MATCH (n:Late) RETURN count(n)"), Some(12));
 }
 
 #[test]
 fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     // A two-second budget: the writes it lacks may be at most that old.
     write_config(
         dir.path(),
         "max_retained_age_secs = 2\nbackoff_ms = 50",
-        &[("vps", &remote.addr(), "")],
+        &[("vps", &remote, "")],
     );
     let bw = start_with_config(&primary.addr(), dir.path());
     reseed(&bw);
@@ -794,13 +822,12 @@ fn a_remote_past_its_retention_budget_is_lost_until_reseeded() {
     reseed(&bw);
     write_load(&bw, 3);
     wait_caught_up(&bw, "caught up after the reseed");
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
 }
 
 #[test]
 fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&primary, &remote, dir.path());
     reseed(&bw);
@@ -856,20 +883,19 @@ fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
     reseed(&bw);
     write_load(&bw, 3);
     wait_caught_up(&bw, "caught up after the reseed");
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
 }
 
 #[test]
 fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
-    let primary = Server::start(&["neo4j"]);
-    let remote = Server::start(&["neo4j"]);
+    let (primary, remote) = with_mirror();
     // boltward reaches the primary through a relay that can swallow a COMMIT's answer.
     let relay = common::Relay::start(&primary.addr());
     let dir = tempfile::tempdir().unwrap();
     write_config(
         dir.path(),
         "backoff_ms = 50\nmax_backoff_ms = 500",
-        &[("vps", &remote.addr(), "")],
+        &[("vps", &remote, "")],
     );
     let mut bw = start_with_config(&relay.addr, dir.path());
     reseed(&bw);
@@ -899,7 +925,7 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
     }
     go.send(()).unwrap();
     common::wait_until("the primary committed", Duration::from_secs(30), || {
-        scalar(&primary.addr(), "MATCH (n:Doubt) RETURN count(n)") == Some(1)
+        scalar(&At::default_of(&primary), "MATCH (n:Doubt) RETURN count(n)") == Some(1)
     });
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10))
@@ -920,21 +946,15 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no LSN in {reason}"));
-    assert_eq!(
-        scalar(&remote.addr(), "MATCH (n:Doubt) RETURN count(n)"),
-        Some(0)
-    );
+    assert_eq!(scalar(&remote, "MATCH (n:Doubt) RETURN count(n)"), Some(0));
 
     // The operator checked the primary: it committed.
     let out = cli(&bw, &["resolve", "--lsn", &lsn.to_string(), "--committed"]);
     assert!(out.contains("resolved as committed"), "{out}");
     write_load(&bw, 3);
     wait_caught_up(&bw, "caught up after the decision");
-    assert_eq!(
-        scalar(&remote.addr(), "MATCH (n:Doubt) RETURN count(n)"),
-        Some(1)
-    );
-    assert_eq!(digest(&primary.addr()), digest(&remote.addr()));
+    assert_eq!(scalar(&remote, "MATCH (n:Doubt) RETURN count(n)"), Some(1));
+    assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
     // The decision is in the journal.
     let rows = common::run(
         Command::new(env!("CARGO_BIN_EXE_boltward"))
@@ -946,17 +966,20 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
 
 #[test]
 fn two_remotes_under_concurrent_load_both_equal_the_primary() {
-    let primary = Server::start(&["neo4j"]);
-    let vps = Server::start(&["neo4j"]);
-    let backup = Server::start(&["neo4j"]);
+    let primary = Server::start(&["neo4j", "vps", "backup"]);
+    let vps = At {
+        addr: primary.addr(),
+        db: Some("vps"),
+    };
+    let backup = At {
+        addr: primary.addr(),
+        db: Some("backup"),
+    };
     let dir = tempfile::tempdir().unwrap();
     write_config(
         dir.path(),
         FAST,
-        &[
-            ("vps", &vps.addr(), ""),
-            ("backup", &backup.addr(), "mode = \"sync\""),
-        ],
+        &[("vps", &vps, ""), ("backup", &backup, "mode = \"sync\"")],
     );
     let bw = start_with_config(&primary.addr(), dir.path());
     let remotes = |bw: &Boltward| -> Vec<serde_json::Value> {
@@ -982,14 +1005,14 @@ fn two_remotes_under_concurrent_load_both_equal_the_primary() {
         let end = journal_lsn(&bw);
         remotes(&bw).iter().all(|r| is_caught_up(r, end))
     });
-    let want = digest(&primary.addr());
-    assert_eq!(digest(&vps.addr()), want, "vps");
-    assert_eq!(digest(&backup.addr()), want, "backup");
-    for addr in [vps.addr(), backup.addr()] {
+    let want = digest(&At::default_of(&primary));
+    assert_eq!(digest(&vps), want, "vps");
+    assert_eq!(digest(&backup), want, "backup");
+    for (name, at) in [("vps", &vps), ("backup", &backup)] {
         assert_eq!(
-            scalar(&addr, "MATCH (e:Event) RETURN count(e)"),
+            scalar(at, "MATCH (e:Event) RETURN count(e)"),
             Some(30),
-            "each event exactly once on {addr}"
+            "each event exactly once on {name}"
         );
     }
 }
