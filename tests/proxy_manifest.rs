@@ -6,22 +6,17 @@
 
 mod common;
 
-use boltward_protocol::chunk::{ChunkDecoder, Frame};
-use boltward_protocol::handshake::{ManifestChoice, ManifestOffer, VersionRange, MANIFEST_V1};
-use boltward_protocol::message::{Record, Success};
-use boltward_protocol::{Dialect, Map, Request, Response, Value, Version};
-use bytes::BytesMut;
+use boltward_protocol::handshake::{ManifestOffer, VersionRange};
+use boltward_protocol::message::Record;
+use boltward_protocol::{Request, Response, Value, Version};
+use common::scripted::{self, Handshake, Reply, Scripted};
 use common::{statements, Boltward};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::sync::Arc;
 
-/// Serves one connection; reports the version the client chose.
-fn serve(mut s: TcpStream, chosen: mpsc::Sender<Version>) {
-    let mut opening = [0u8; 20];
-    if s.read_exact(&mut opening).is_err() {
-        return;
-    }
+/// A scripted server that offers 6.1, 6.0, 5.8..5.0 and 4.4 with the manifest handshake,
+/// as Neo4j 2025.x does. It answers `RETURN … AS v` with one record holding the version
+/// the connection agreed to (`major * 10 + minor`).
+fn stub() -> Scripted {
     let offer = ManifestOffer {
         versions: vec![
             VersionRange {
@@ -38,84 +33,35 @@ fn serve(mut s: TcpStream, chosen: mpsc::Sender<Version>) {
         ],
         capabilities: 0,
     };
-    let mut out = BytesMut::from(&MANIFEST_V1[..]);
-    offer.encode(&mut out);
-    s.write_all(&out).unwrap();
-    let mut buf = BytesMut::new();
-    let mut tmp = [0u8; 8192];
-    let choice = loop {
-        if let Some((c, n)) = ManifestChoice::parse(&buf).unwrap() {
-            let _ = buf.split_to(n);
-            break c;
-        }
-        let n = s.read(&mut tmp).unwrap();
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let v = choice.version;
-    let _ = chosen.send(v);
-    let mut dec = ChunkDecoder::default();
-    let send = |s: &mut TcpStream, r: Response| s.write_all(&r.to_wire().unwrap()).unwrap();
-    loop {
-        while let Some(f) = dec.decode(&mut buf).unwrap() {
-            let Frame::Message(m) = f else { continue };
-            match Request::decode(&m.body(), Dialect::new(v)).unwrap() {
-                Request::Hello(_) => send(
-                    &mut s,
-                    Response::Success(Success::new(Map::from([
-                        ("server", Value::from("Neo4j/2025.10.0")),
-                        ("connection_id", Value::from("bolt-1")),
-                        ("protocol_version", Value::from(v.to_string())),
-                    ]))),
-                ),
-                Request::Run(r) => {
-                    let field = r.query.split_whitespace().last().unwrap_or("x").to_owned();
-                    send(
-                        &mut s,
-                        Response::Success(Success::new(Map::from([(
-                            "fields",
-                            Value::List(vec![field.into()]),
-                        )]))),
-                    );
+    Scripted::start_with(
+        Handshake::Manifest(offer),
+        Arc::new(|conn, r| {
+            let v = scripted::version();
+            match r {
+                Request::Hello(_) => Reply::Answer(vec![scripted::success(&[
+                    ("server", "Neo4j/2025.10.0".into()),
+                    ("connection_id", "bolt-1".into()),
+                    ("protocol_version", v.to_string().into()),
+                ])]),
+                Request::Run(run) => {
+                    let field = run.query.split_whitespace().last().unwrap_or("x");
+                    let fields = Value::List(vec![field.into()]);
+                    Reply::Answer(vec![scripted::success(&[("fields", fields)])])
                 }
-                Request::Pull(_) => {
-                    send(
-                        &mut s,
-                        Response::Record(Record {
-                            fields: vec![Value::Integer(v.major as i64 * 10 + v.minor as i64)],
-                        }),
-                    );
-                    send(
-                        &mut s,
-                        Response::Success(Success::new(Map::from([
-                            ("type", "r"),
-                            ("db", "neo4j"),
-                            ("bookmark", "FB:stub"),
-                        ]))),
-                    );
-                }
-                Request::Goodbye => return,
-                _ => send(&mut s, Response::Success(Success::default())),
+                Request::Pull(_) => Reply::Answer(vec![
+                    Response::Record(Record {
+                        fields: vec![Value::Integer(v.major as i64 * 10 + v.minor as i64)],
+                    }),
+                    scripted::success(&[
+                        ("type", "r".into()),
+                        ("db", "neo4j".into()),
+                        ("bookmark", "FB:stub".into()),
+                    ]),
+                ]),
+                _ => scripted::single_server(conn, r),
             }
-        }
-        match s.read(&mut tmp) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&tmp[..n]),
-        }
-    }
-}
-
-fn stub() -> (String, mpsc::Receiver<Version>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for c in l.incoming().take(64) {
-            let Ok(c) = c else { return };
-            let tx = tx.clone();
-            std::thread::spawn(move || serve(c, tx));
-        }
-    });
-    (addr, rx)
+        }),
+    )
 }
 
 /// What `statements` answers for `RETURN 1 AS v` through `bw` (the stub returns the
@@ -141,30 +87,30 @@ fn login(uri: &str) -> [&str; 8] {
 
 #[test]
 fn python_drivers_negotiate_through_a_manifest_upstream() {
-    let (addr, chosen) = stub();
-    let bw = Boltward::start(&addr, &[], &[]);
+    let server = stub();
+    let bw = Boltward::start(&server.addr, &[], &[]);
     // Python 6.x implements 6.1 but boltward's restricted offer stops at 6.0.
     assert_eq!(version_seen("py6", &bw), 60);
-    assert_eq!(chosen.recv().unwrap(), Version::V6_0);
+    assert_eq!(server.versions().first(), Some(&Version::V6_0));
     // Python 5.28 picks 5.8.
     assert_eq!(version_seen("py528", &bw), 58);
-    assert_eq!(chosen.recv().unwrap(), Version::V5_8);
+    assert_eq!(server.versions().get(1), Some(&Version::V5_8));
     assert!(bw.logs().contains("bolt=6.0") && bw.logs().contains("bolt=5.8"));
 }
 
 #[test]
 fn javascript_driver_negotiates_through_a_manifest_upstream() {
-    let (addr, chosen) = stub();
-    let bw = Boltward::start(&addr, &[], &[]);
+    let server = stub();
+    let bw = Boltward::start(&server.addr, &[], &[]);
     assert_eq!(version_seen("neo4j-driver-6", &bw), "60");
-    assert_eq!(chosen.recv().unwrap(), Version::V6_0);
+    assert_eq!(server.versions().first(), Some(&Version::V6_0));
 }
 
 /// On Bolt 5.7+ a refusal carries the GQL status fields drivers need
 /// (`neo4j_code`, `gql_status` 42NFF, `description`), not the legacy `code`.
 #[test]
 fn refusals_on_6_0_carry_gql_status() {
-    let (addr, chosen) = stub();
+    let server = stub();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("boltward.toml");
     std::fs::write(
@@ -172,7 +118,7 @@ fn refusals_on_6_0_carry_gql_status() {
         "[policy]\ndefault = \"allow\"\n[[policy.rules]]\nname = \"ro\"\nallow = [\"read\"]\n",
     )
     .unwrap();
-    let bw = Boltward::start(&addr, &["--config", cfg.to_str().unwrap()], &[]);
+    let bw = Boltward::start(&server.addr, &["--config", cfg.to_str().unwrap()], &[]);
     let uri = format!("bolt://{}", bw.addr);
     let answers = statements("py6", &login(&uri), &["CREATE (n)", "RETURN 1 AS v"]);
     let refused = &answers[0];
@@ -186,5 +132,5 @@ fn refusals_on_6_0_carry_gql_status() {
         "{refused}"
     );
     assert_eq!(answers[1]["records"][0][0], 60, "the session still answers");
-    assert_eq!(chosen.recv().unwrap(), Version::V6_0);
+    assert_eq!(server.versions().first(), Some(&Version::V6_0));
 }

@@ -7,90 +7,45 @@
 
 mod common;
 
-use boltward_protocol::chunk::{ChunkDecoder, Frame};
-use boltward_protocol::message::{Record, Success};
-use boltward_protocol::{Dialect, Map, Request, Response, Value, Version};
-use bytes::BytesMut;
+use boltward_protocol::message::Record;
+use boltward_protocol::{Request, Response, Value};
+use common::scripted::{self, Reply, Scripted};
 use common::{script, statements, Boltward};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-fn serve(mut s: TcpStream, explains: Arc<AtomicUsize>) {
-    let mut opening = [0u8; 20];
-    if s.read_exact(&mut opening).is_err() {
-        return;
-    }
-    let v = Version::V5_4;
-    s.write_all(&[0, 0, 4, 5]).unwrap();
-    let (mut buf, mut dec, mut tmp) = (BytesMut::new(), ChunkDecoder::default(), [0u8; 8192]);
-    let mut last_type = "r";
-    let send = |s: &mut TcpStream, r: Response| s.write_all(&r.to_wire().unwrap()).unwrap();
-    loop {
-        while let Some(f) = dec.decode(&mut buf).unwrap() {
-            let Frame::Message(m) = f else { continue };
-            match Request::decode(&m.body(), Dialect::new(v)).unwrap() {
-                Request::Run(r) => {
-                    let explain = r.query.starts_with("EXPLAIN ");
-                    if explain {
-                        explains.fetch_add(1, Ordering::SeqCst);
-                    }
-                    // "sneaky" marks a statement that looks like a read but writes.
-                    last_type = if r.query.contains("custom.write") || r.query.contains("sneaky") {
-                        "w"
-                    } else {
-                        "r"
-                    };
-                    let fields = if explain {
-                        vec![]
-                    } else {
-                        vec![Value::from("x")]
-                    };
-                    send(
-                        &mut s,
-                        Response::Success(Success::new(Map::from([(
-                            "fields",
-                            Value::List(fields),
-                        )]))),
-                    );
-                }
-                Request::Pull(_) => {
-                    send(
-                        &mut s,
-                        Response::Record(Record {
-                            fields: vec![Value::Integer(1)],
-                        }),
-                    );
-                    send(
-                        &mut s,
-                        Response::Success(Success::new(Map::from([("type", last_type)]))),
-                    );
-                }
-                Request::Goodbye => return,
-                _ => send(&mut s, Response::Success(Success::default())),
-            }
-        }
-        match s.read(&mut tmp) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&tmp[..n]),
-        }
-    }
-}
-
+/// A scripted server that counts the EXPLAINs it is sent and reports a statement as a
+/// write when it calls `custom.write` or says "sneaky" (a statement that looks like a
+/// read but writes).
 fn stub() -> (String, Arc<AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
     let explains = Arc::new(AtomicUsize::new(0));
-    let e = explains.clone();
-    std::thread::spawn(move || {
-        for c in l.incoming().take(64) {
-            let Ok(c) = c else { return };
-            let e = e.clone();
-            std::thread::spawn(move || serve(c, e));
+    let counted = explains.clone();
+    let writes: Arc<Mutex<HashMap<usize, bool>>> = Arc::default();
+    let server = Scripted::start(Arc::new(move |conn, r| match r {
+        Request::Run(run) => {
+            let explain = run.query.starts_with("EXPLAIN ");
+            if explain {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            let write = run.query.contains("custom.write") || run.query.contains("sneaky");
+            writes.lock().unwrap().insert(conn, write);
+            let fields = if explain { vec![] } else { vec!["x".into()] };
+            Reply::Answer(vec![scripted::success(&[("fields", Value::List(fields))])])
         }
-    });
-    (addr, explains)
+        Request::Pull(_) => {
+            let write = writes.lock().unwrap().get(&conn).copied().unwrap_or(false);
+            let ty = if write { "w" } else { "r" };
+            Reply::Answer(vec![
+                Response::Record(Record {
+                    fields: vec![Value::Integer(1)],
+                }),
+                scripted::success(&[("type", ty.into())]),
+            ])
+        }
+        _ => scripted::single_server(conn, r),
+    }));
+    (server.addr, explains)
 }
 
 const POLICY: &str = "[policy]\ndefault = \"deny\"\n[[policy.rules]]\nname = \"readers\"\nactors = { principals = [\"reader\"] }\nallow = [\"read\"]\n[[policy.rules]]\nname = \"writers\"\nactors = { principals = [\"writer\"] }\nallow = [\"read\", \"write\"]\n";

@@ -2,10 +2,12 @@
 //! tier's stand-ins for a Neo4j server (or a cluster of them) and for a driver, for the
 //! states and failures a real server cannot be made to produce on demand.
 //!
-//! The server speaks Bolt 5.4, answers every request through a script, and counts the
-//! connections it holds open, so tests can see what boltward leaves open on its side.
+//! The server agrees to Bolt 5.4 (or offers versions with the manifest handshake of
+//! Bolt 5.7+, [`Handshake::Manifest`]), answers every request through a script, and counts
+//! the connections it holds open, so tests can see what boltward leaves open on its side.
 
 use boltward_protocol::chunk::{ChunkDecoder, Frame};
+use boltward_protocol::handshake::{ManifestChoice, ManifestOffer, MANIFEST_V1};
 use boltward_protocol::message::{Failure, Record, Success};
 use boltward_protocol::{Dialect, Map, Request, Response, Value, Version};
 use bytes::BytesMut;
@@ -28,8 +30,17 @@ pub enum Reply {
     Close,
 }
 
-/// The script: connection number (in accept order), request → reply.
+/// The script: connection number (in accept order), request → reply. It runs on the
+/// connection's own thread: [`version`] is the version that connection agreed to.
 pub type Script = Arc<dyn Fn(usize, &Request) -> Reply + Send + Sync>;
+
+/// How the server answers a client's handshake.
+pub enum Handshake {
+    /// The legacy reply: four bytes agreeing to [`VERSION`].
+    Legacy,
+    /// The manifest-v1 reply with these versions; the client's choice is used.
+    Manifest(ManifestOffer),
+}
 
 #[derive(Default)]
 struct State {
@@ -41,6 +52,8 @@ struct State {
     /// Read nothing for now (what is sent to the server waits in the sockets).
     paused: std::sync::atomic::AtomicBool,
     streams: Mutex<Vec<TcpStream>>,
+    /// The version each connection agreed to, in the order the handshakes ended.
+    versions: Mutex<Vec<Version>>,
 }
 
 /// A scripted Bolt server on a loopback port.
@@ -50,7 +63,13 @@ pub struct Scripted {
 }
 
 impl Scripted {
+    /// A server that agrees to Bolt 5.4.
     pub fn start(script: Script) -> Scripted {
+        Scripted::start_with(Handshake::Legacy, script)
+    }
+
+    pub fn start_with(handshake: Handshake, script: Script) -> Scripted {
+        let handshake = Arc::new(handshake);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let state = Arc::new(State::default());
@@ -63,14 +82,19 @@ impl Scripted {
                 if let Ok(clone) = stream.try_clone() {
                     st.streams.lock().unwrap().push(clone);
                 }
-                let (st, script) = (st.clone(), script.clone());
+                let (st, script, handshake) = (st.clone(), script.clone(), handshake.clone());
                 std::thread::spawn(move || {
-                    serve(stream, conn, &st, &script);
+                    serve(stream, conn, &st, &handshake, &script);
                     st.open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
         Scripted { addr, state }
+    }
+
+    /// The version each connection agreed to, in the order the handshakes ended.
+    pub fn versions(&self) -> Vec<Version> {
+        self.state.versions.lock().unwrap().clone()
     }
 
     /// Connections open now.
@@ -117,16 +141,42 @@ impl Scripted {
     }
 }
 
-fn serve(mut s: TcpStream, conn: usize, state: &State, script: &Script) {
+/// Answers the client's handshake: the version agreed, `None` if the client went away.
+fn handshake(s: &mut TcpStream, handshake: &Handshake, buf: &mut BytesMut) -> Option<Version> {
     let mut opening = [0u8; 20];
-    if s.read_exact(&mut opening).is_err() {
-        return;
+    s.read_exact(&mut opening).ok()?;
+    let offer = match handshake {
+        Handshake::Legacy => {
+            s.write_all(&[0, 0, VERSION.minor, VERSION.major]).ok()?;
+            return Some(VERSION);
+        }
+        Handshake::Manifest(offer) => offer,
+    };
+    let mut out = BytesMut::from(&MANIFEST_V1[..]);
+    offer.encode(&mut out);
+    s.write_all(&out).ok()?;
+    let mut tmp = [0u8; 1024];
+    loop {
+        if let Some((choice, n)) = ManifestChoice::parse(buf).ok()? {
+            let _ = buf.split_to(n);
+            return Some(choice.version);
+        }
+        match s.read(&mut tmp) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        }
     }
-    if s.write_all(&[0, 0, VERSION.minor, VERSION.major]).is_err() {
+}
+
+fn serve(mut s: TcpStream, conn: usize, state: &State, hs: &Handshake, script: &Script) {
+    let mut buf = BytesMut::new();
+    let Some(version) = handshake(&mut s, hs, &mut buf) else {
         return;
-    }
-    let dialect = Dialect::new(VERSION);
-    let (mut buf, mut dec, mut tmp) = (BytesMut::new(), ChunkDecoder::default(), [0u8; 8192]);
+    };
+    state.versions.lock().unwrap().push(version);
+    AGREED.with(|v| v.set(version));
+    let dialect = Dialect::new(version);
+    let (mut dec, mut tmp) = (ChunkDecoder::default(), [0u8; 8192]);
     let mut hung = false;
     loop {
         while let Ok(Some(frame)) = dec.decode(&mut buf) {
@@ -181,6 +231,12 @@ pub fn failure(code: &str, message: &str) -> Response {
 thread_local! {
     static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     static FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static AGREED: std::cell::Cell<Version> = const { std::cell::Cell::new(VERSION) };
+}
+
+/// The version the connection a script is answering agreed to.
+pub fn version() -> Version {
+    AGREED.with(|v| v.get())
 }
 
 /// Answers this connection's request with a FAILURE; what follows is IGNORED until RESET
