@@ -4,24 +4,16 @@
 mod common;
 
 use common::{shared_server, Boltward};
-use std::process::Command;
 
 const TOKEN: &str = "cli-token";
 
+/// A `boltward` command against the control port at `control`, with `token` if any.
 fn cli(control: &str, token: Option<&str>, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_boltward"));
-    cmd.args(args)
-        .env("BOLTWARD_CONTROL_ADDR", control)
-        .env_remove("BOLTWARD_CONTROL_TOKEN");
-    if let Some(t) = token {
-        cmd.env("BOLTWARD_CONTROL_TOKEN", t);
+    let mut env = vec![("BOLTWARD_CONTROL_ADDR", control)];
+    if let Some(token) = token {
+        env.push(("BOLTWARD_CONTROL_TOKEN", token));
     }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::boltward_cli(args, &env)
 }
 
 #[test]

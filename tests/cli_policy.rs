@@ -24,14 +24,10 @@ fn check(policy: &str, args: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("policy.toml");
     std::fs::write(&path, policy).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["policy", "check", "--config", path.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap(), text)
+    let mut all = vec!["policy", "check", "--config", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, out, err) = common::boltward_cli(&all, &[]);
+    (code, out + &err)
 }
 
 #[test]

@@ -8,7 +8,6 @@ mod common;
 
 use common::{Boltward, Server, PASSWORD};
 use serde_json::Value;
-use std::process::Command;
 
 const TOKEN: &str = "health-token";
 
@@ -58,15 +57,8 @@ fn start(server: &Server, dir: &std::path::Path) -> Boltward {
 }
 
 fn health(bw: &Boltward, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["health", "--control", &bw.control, "--token", TOKEN])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let (code, out, _) = bw.cli(&[&["health", "--token", TOKEN], extra].concat());
+    (code, out)
 }
 
 fn json(bw: &Boltward) -> (i32, Value) {

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{script, Boltward, Server, PASSWORD};
+use common::{boltward_cli, script, Boltward, Server, PASSWORD};
 use serde_json::Value;
-use std::process::Command;
 use std::sync::OnceLock;
 
 fn server() -> &'static Server {
@@ -27,19 +26,6 @@ name = "agents-read-only"
 actors = { user_agents = ["agent/*"] }
 allow = ["read"]
 "#;
-
-fn boltward_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn query(journal: &str, filters: &[&str]) -> Vec<Value> {
     let mut args = vec!["audit", "query", "--journal", journal, "--json"];

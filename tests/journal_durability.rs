@@ -23,16 +23,9 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| Server::start(&["alpha", "replay", "full"]))
 }
 
+/// An offline `boltward` command: exit code, stdout, stderr.
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::boltward_cli(args, &[])
 }
 
 const CRASH_LOAD: &str = "durability/crash_load.py";

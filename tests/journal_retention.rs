@@ -11,7 +11,6 @@ use boltward_protocol::Map;
 use common::{Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 const TOKEN: &str = "retention-test-token";
 
@@ -42,26 +41,6 @@ fn start(server: &Server, dir: &Path, extra: &[(&str, &str)]) -> Boltward {
     Boltward::start(&server.addr(), &[], &env)
 }
 
-fn cli(bw: Option<&Boltward>, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_boltward"));
-    cmd.args(args).env("BOLTWARD_CONTROL_TOKEN", TOKEN);
-    if let Some(bw) = bw {
-        cmd.env("BOLTWARD_CONTROL_ADDR", &bw.control);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn cli_ok(bw: Option<&Boltward>, args: &[&str]) -> String {
-    let (code, out, err) = cli(bw, args);
-    assert_eq!(code, 0, "boltward {args:?}: {out}{err}");
-    out
-}
-
 /// `n` auto-commit writes through boltward, each naming `tag`.
 fn writes(bw: &Boltward, tag: &str, n: i64) {
     common::with_client(&bw.addr, async |client| {
@@ -82,7 +61,7 @@ fn prune(bw: &Boltward, dry_run: bool) -> Value {
     if dry_run {
         args.push("--dry-run");
     }
-    serde_json::from_str(&cli_ok(Some(bw), &args)).unwrap()
+    serde_json::from_str(&bw.cli_ok(&args)).unwrap()
 }
 
 fn segments(dir: &Path) -> usize {
@@ -102,8 +81,7 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
     ];
     let bw = start(&server, dir.path(), &extra);
     writes(&bw, "early", 40);
-    let snap: Value =
-        serde_json::from_str(&cli_ok(Some(&bw), &["snapshot", "create", "--json"])).unwrap();
+    let snap: Value = serde_json::from_str(&bw.cli_ok(&["snapshot", "create", "--json"])).unwrap();
     let snap_lsn = snap["journal_lsn"].as_u64().unwrap();
     writes(&bw, "late", 20);
     let before = segments(&journal);
@@ -145,42 +123,36 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
     );
 
     // What remains verifies from the anchor; with the archive, from LSN 1.
-    let out = cli_ok(
-        None,
-        &[
-            "audit",
-            "verify",
-            "--journal",
-            &journal.display().to_string(),
-        ],
-    );
+    let out = common::boltward_ok(&[
+        "audit",
+        "verify",
+        "--journal",
+        &journal.display().to_string(),
+    ]);
     assert!(
         out.contains(&format!("verified from LSN {}", last_pruned + 1)),
         "{out}"
     );
-    let out = cli_ok(
-        None,
-        &[
-            "audit",
-            "verify",
-            "--journal",
-            &journal.display().to_string(),
-            "--archive",
-            &archive_s,
-        ],
-    );
+    let out = common::boltward_ok(&[
+        "audit",
+        "verify",
+        "--journal",
+        &journal.display().to_string(),
+        "--archive",
+        &archive_s,
+    ]);
     assert!(
         out.starts_with("journal intact") && !out.contains("verified from"),
         "{out}"
     );
-    let v: Value = serde_json::from_str(&cli_ok(Some(&bw), &["status", "--json"])).unwrap();
+    let v: Value = serde_json::from_str(&bw.cli_ok(&["status", "--json"])).unwrap();
     assert!(v.is_object());
 
     // The archived writes are still answered, offline and through the control port.
     let early = |args: &[&str]| {
         let mut args = args.to_vec();
         args.push("--json");
-        let (_, out, err) = cli(Some(&bw), &args);
+        let (_, out, err) = bw.cli(&args);
         let rows: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
         rows.as_array().map_or(0, |r| r.len())
     };
@@ -210,15 +182,12 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
     drop(bw);
     let bw = start(&server, dir.path(), &extra);
     writes(&bw, "after", 5);
-    let out = cli_ok(
-        None,
-        &[
-            "audit",
-            "verify",
-            "--journal",
-            &journal.display().to_string(),
-        ],
-    );
+    let out = common::boltward_ok(&[
+        "audit",
+        "verify",
+        "--journal",
+        &journal.display().to_string(),
+    ]);
     assert!(out.contains("journal intact"), "{out}");
 
     // A forged anchor is caught: the hash no longer matches the chain.
@@ -230,14 +199,14 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
         b["prev_hash"] = Value::String("00".repeat(32));
     }
     std::fs::write(&anchor, a.to_string()).unwrap();
-    let (code, out, err) = cli(
-        None,
+    let (code, out, err) = common::boltward_cli(
         &[
             "audit",
             "verify",
             "--journal",
             &journal.display().to_string(),
         ],
+        &[],
     );
     assert_ne!(code, 0, "{out}{err}");
 }
@@ -249,7 +218,7 @@ fn each_condition_keeps_segments() {
     let dir = tempfile::tempdir().unwrap();
     let bw = start(&server, dir.path(), &[]);
     writes(&bw, "young", 30);
-    cli_ok(Some(&bw), &["snapshot", "create"]);
+    bw.cli_ok(&["snapshot", "create"]);
     writes(&bw, "young", 10);
     let r = prune(&bw, false);
     assert_eq!(r["pruned"].as_array().unwrap().len(), 0, "{r}");
@@ -287,7 +256,7 @@ fn each_condition_keeps_segments() {
     let config_s = config.display().to_string();
     let bw = Boltward::start(&server.addr(), &["--config", &config_s], &env_ref);
     writes(&bw, "mirrored", 30);
-    cli_ok(Some(&bw), &["snapshot", "create"]);
+    bw.cli_ok(&["snapshot", "create"]);
     writes(&bw, "mirrored", 10);
     let r = prune(&bw, false);
     assert_eq!(r["pruned"].as_array().unwrap().len(), 0, "{r}");
@@ -309,7 +278,7 @@ fn each_condition_keeps_segments() {
         ],
     );
     writes(&bw, "sunk", 30);
-    cli_ok(Some(&bw), &["snapshot", "create"]);
+    bw.cli_ok(&["snapshot", "create"]);
     writes(&bw, "sunk", 10);
     let r = prune(&bw, false);
     assert_eq!(r["pruned"].as_array().unwrap().len(), 0, "{r}");

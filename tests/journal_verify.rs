@@ -2,13 +2,14 @@
 //! removed record, reordered records, truncated or missing segment), recovery (torn tail
 //! cut, intents without outcome reported in doubt, corruption refused) and group commit.
 
+mod common;
+
 use boltward::config::{Journal as JournalConfig, SyncMode};
 use boltward::journal::{Journal, JournalError};
 use boltward::metrics::Metrics;
 use boltward_journal::segment::SegmentReader;
 use boltward_journal::{Actor, Entry, Intent, Statement, TxMode, TxResult};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn config(dir: &Path) -> JournalConfig {
     JournalConfig {
@@ -97,18 +98,11 @@ fn records(path: &Path) -> Vec<(u64, usize, usize)> {
 
 /// `boltward audit verify --json`: exit code and the first bad LSN.
 fn verify(dir: &Path) -> (i32, Option<u64>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["audit", "verify", "--json", "--journal"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let dir = dir.display().to_string();
+    let (code, text, _) =
+        common::boltward_cli(&["audit", "verify", "--json", "--journal", &dir], &[]);
     let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
-    (
-        out.status.code().unwrap_or(-1),
-        v["first_bad_lsn"].as_u64(),
-        text,
-    )
+    (code, v["first_bad_lsn"].as_u64(), text)
 }
 
 fn copy(src: &Path) -> tempfile::TempDir {

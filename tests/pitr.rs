@@ -10,7 +10,6 @@ use boltward::snapshot::export::Scope;
 use boltward_protocol::Map;
 use common::{Boltward, Server, PASSWORD};
 use serde_json::Value;
-use std::process::Command;
 
 const TOKEN: &str = "pitr-test-token";
 
@@ -31,26 +30,6 @@ fn fingerprint(addr: &str, db: Option<&str>) -> String {
 }
 
 /// Runs `boltward ARGS` against `bw`'s control port: exit code, stdout, stderr.
-fn cli(bw: &Boltward, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(args)
-        .env("BOLTWARD_CONTROL_ADDR", &bw.control)
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn cli_ok(bw: &Boltward, args: &[&str]) -> String {
-    let (code, out, err) = cli(bw, args);
-    assert_eq!(code, 0, "boltward {args:?}: {out}{err}\n{}", bw.logs());
-    out
-}
-
 /// Writes through boltward: auto-commit and explicit transactions, creates, order-sensitive
 /// updates and deletes; `phase` makes each phase's writes different.
 fn phase(bw: &Boltward, phase: i64) {
@@ -110,13 +89,13 @@ struct Boundary {
 }
 
 fn boundary(bw: &Boltward, server: &Server) -> Boundary {
-    cli_ok(bw, &["writes", "pause"]);
+    bw.cli_ok(&["writes", "pause"]);
     let b = Boundary {
         fingerprint: fingerprint(&server.addr(), None),
         lsn: common::metric_value(&bw.metrics(), "boltward_journal_lsn") as u64,
         time: boltward::journal::query::rfc3339(boltward::journal::now_micros()),
     };
-    cli_ok(bw, &["writes", "resume"]);
+    bw.cli_ok(&["writes", "resume"]);
     b
 }
 
@@ -124,24 +103,21 @@ fn boundary(bw: &Boltward, server: &Server) -> Boundary {
 /// cancel` so the next can start; the final state.
 fn restore_until(bw: &Boltward, server: &Server, until: &str, db: &str) -> Value {
     let target = format!("bolt://{}", server.addr());
-    let (_, out, err) = cli(
-        bw,
-        &[
-            "restore",
-            "start",
-            "--until",
-            until,
-            "--target",
-            &target,
-            "--database",
-            db,
-            "--wait",
-            "--json",
-        ],
-    );
+    let (_, out, err) = bw.cli(&[
+        "restore",
+        "start",
+        "--until",
+        until,
+        "--target",
+        &target,
+        "--database",
+        db,
+        "--wait",
+        "--json",
+    ]);
     let state: Value =
         serde_json::from_str(&out).unwrap_or_else(|_| panic!("restore: {out}{err}\n{}", bw.logs()));
-    cli_ok(bw, &["restore", "cancel"]);
+    bw.cli_ok(&["restore", "cancel"]);
     state
 }
 
@@ -174,24 +150,20 @@ fn restoring_to_each_phase_boundary_by_lsn_and_by_time_gives_that_phases_graph()
         }
     });
     let before = boundary(&bw, &server);
-    let snap: Value =
-        serde_json::from_str(&cli_ok(&bw, &["snapshot", "create", "--json"])).unwrap();
+    let snap: Value = serde_json::from_str(&bw.cli_ok(&["snapshot", "create", "--json"])).unwrap();
     let snap_id = snap["id"].as_str().unwrap().to_owned();
     assert_eq!(snap["fingerprint"], before.fingerprint.as_str());
 
     // Before the snapshot there is nothing to start from.
-    let (code, _, err) = cli(
-        &bw,
-        &[
-            "restore",
-            "start",
-            "--until",
-            &before.lsn.saturating_sub(1).to_string(),
-            "--target",
-            "bolt://127.0.0.1:1",
-            "--dry-run",
-        ],
-    );
+    let (code, _, err) = bw.cli(&[
+        "restore",
+        "start",
+        "--until",
+        &before.lsn.saturating_sub(1).to_string(),
+        "--target",
+        "bolt://127.0.0.1:1",
+        "--dry-run",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("no complete snapshot at or before"), "{err}");
 
@@ -206,36 +178,30 @@ fn restoring_to_each_phase_boundary_by_lsn_and_by_time_gives_that_phases_graph()
 
     // Beyond the journal: refused, with where it ends.
     let beyond = (boundaries[2].lsn + 1000).to_string();
-    let (code, _, err) = cli(
-        &bw,
-        &[
-            "restore",
-            "start",
-            "--until",
-            &beyond,
-            "--target",
-            "bolt://127.0.0.1:1",
-            "--dry-run",
-        ],
-    );
+    let (code, _, err) = bw.cli(&[
+        "restore",
+        "start",
+        "--until",
+        &beyond,
+        "--target",
+        "bolt://127.0.0.1:1",
+        "--dry-run",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("beyond the journal"), "{err}");
 
     // The plan for phase 3 names the snapshot, the range and the unsafe statement.
     let target = format!("bolt://{}", server.addr());
-    let plan: Value = serde_json::from_str(&cli_ok(
-        &bw,
-        &[
-            "restore",
-            "start",
-            "--until",
-            &boundaries[2].time,
-            "--target",
-            &target,
-            "--dry-run",
-            "--json",
-        ],
-    ))
+    let plan: Value = serde_json::from_str(&bw.cli_ok(&[
+        "restore",
+        "start",
+        "--until",
+        &boundaries[2].time,
+        "--target",
+        &target,
+        "--dry-run",
+        "--json",
+    ]))
     .unwrap();
     assert_eq!(plan["snapshot"], snap_id.as_str());
     assert_eq!(plan["snapshot_lsn"], snap["journal_lsn"]);
@@ -243,18 +209,15 @@ fn restoring_to_each_phase_boundary_by_lsn_and_by_time_gives_that_phases_graph()
     assert_eq!(plan["transactions"], 28, "{plan}");
     assert_eq!(plan["unsafe_total"], 1, "{plan}");
     assert_eq!(plan["unsafe_statements"][0]["hazards"][0], "random");
-    let text = cli_ok(
-        &bw,
-        &[
-            "restore",
-            "start",
-            "--until",
-            &boundaries[0].lsn.to_string(),
-            "--target",
-            &target,
-            "--dry-run",
-        ],
-    );
+    let text = bw.cli_ok(&[
+        "restore",
+        "start",
+        "--until",
+        &boundaries[0].lsn.to_string(),
+        "--target",
+        &target,
+        "--dry-run",
+    ]);
     assert!(
         text.contains(&format!("restore snapshot {snap_id}"))
             && text.contains("replay 9 transaction(s)")

@@ -12,7 +12,6 @@ mod common;
 use boltward::snapshot::export::Scope;
 use boltward_protocol::Map;
 use common::{Boltward, Server, PASSWORD};
-use std::process::Command;
 use std::time::Duration;
 
 const TOKEN: &str = "replication-test-token";
@@ -79,13 +78,7 @@ fn digest(at: &At) -> (String, u64, u64) {
 
 /// `boltward replication …` against `bw`'s control port; stdout.
 fn cli(bw: &Boltward, args: &[&str]) -> String {
-    common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .arg("replication")
-            .args(args)
-            .args(["--control", &bw.control])
-            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
-    )
+    bw.cli_ok(&[&["replication"], args].concat())
 }
 
 fn status(bw: &Boltward) -> serde_json::Value {
@@ -328,26 +321,12 @@ fn a_remote_holding_another_database_is_never_streamed_into() {
         status(&bw)["state"] == "paused"
     });
     assert!(cli(&bw, &["resume", "vps"]).contains("vps"));
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["replication", "pause", "nope", "--control", &bw.control])
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no remote named 'nope'"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, err) = bw.cli(&["replication", "pause", "nope"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no remote named 'nope'"), "{err}");
     // Only a transaction in doubt can be resolved (the journal's first record is not).
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["replication", "resolve", "--lsn", "1", "--committed"])
-        .args(["--control", &bw.control])
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = bw.cli(&["replication", "resolve", "--lsn", "1", "--committed"]);
+    assert_ne!(code, 0);
     assert!(err.contains("LSN 1 is not a transaction in doubt"), "{err}");
 }
 
@@ -406,13 +385,8 @@ fn a_write_made_directly_on_a_remote_is_caught_as_drift() {
 
     // Someone writes on the remote, not through boltward: `verify` sees it.
     execute(&remote, "CREATE (:Stray)");
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(["replication", "verify", "vps", "--control", &bw.control])
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text, _) = bw.cli(&["replication", "verify", "vps"]);
+    assert_eq!(code, 1, "{text}");
     assert!(text.contains("DIFFERS"), "{text}");
     let s = status(&bw);
     assert_eq!(s["state"], "stopped", "{s}");
@@ -667,11 +641,7 @@ fn a_snapshot_read_from_the_mirror_never_holds_the_primarys_writes() {
         common::wait_until("the mirror is applying", Duration::from_secs(60), || {
             applied(&bw) > 20
         });
-        let out = common::run(
-            Command::new(env!("CARGO_BIN_EXE_boltward"))
-                .args(["snapshot", "create", "--json", "--control", &bw.control])
-                .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
-        );
+        let out = bw.cli_ok(&["snapshot", "create", "--json"]);
         let m: serde_json::Value = serde_json::from_str(&out).unwrap();
         writer.join().unwrap();
         m
@@ -733,25 +703,19 @@ fn a_destroyed_primary_is_rebuilt_from_its_mirror_and_the_journal() {
     );
 
     let target = format!("bolt://{}", primary.addr());
-    let out = common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args([
-                "restore",
-                "start",
-                "--from-remote",
-                "vps",
-                "--target",
-                &target,
-                "--force",
-                "--wait",
-                "--json",
-                "--timeout",
-                "120",
-                "--control",
-                &bw.control,
-            ])
-            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
-    );
+    let out = bw.cli_ok(&[
+        "restore",
+        "start",
+        "--from-remote",
+        "vps",
+        "--target",
+        &target,
+        "--force",
+        "--wait",
+        "--json",
+        "--timeout",
+        "120",
+    ]);
     let state: serde_json::Value = serde_json::from_str(&out).unwrap();
     // In place: validated, then live at once.
     assert_eq!(state["state"], "PROMOTED", "{state}");
@@ -832,11 +796,7 @@ fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
     let bw = start(&primary, &remote, dir.path());
     reseed(&bw);
     write_load(&bw, 6);
-    let out = common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args(["snapshot", "create", "--json", "--control", &bw.control])
-            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
-    );
+    let out = bw.cli_ok(&["snapshot", "create", "--json"]);
     let snap: serde_json::Value = serde_json::from_str(&out).unwrap();
     write_load(&bw, 6);
     common::wait_until("the mirror caught up", Duration::from_secs(60), || {
@@ -844,22 +804,16 @@ fn an_in_place_restore_starts_a_new_generation_that_needs_a_reseed() {
     });
     // The primary goes back to the snapshot: the mirror holds writes it no longer has.
     let target = format!("bolt://{}", primary.addr());
-    let out = common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args([
-                "restore",
-                "start",
-                snap["id"].as_str().unwrap(),
-                "--target",
-                &target,
-                "--force",
-                "--wait",
-                "--json",
-                "--control",
-                &bw.control,
-            ])
-            .env("BOLTWARD_CONTROL_TOKEN", TOKEN),
-    );
+    let out = bw.cli_ok(&[
+        "restore",
+        "start",
+        snap["id"].as_str().unwrap(),
+        "--target",
+        &target,
+        "--force",
+        "--wait",
+        "--json",
+    ]);
     let state: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(state["state"], "PROMOTED", "{state}");
     let needs_reseed = |bw: &Boltward| {
@@ -956,11 +910,12 @@ fn a_transaction_in_doubt_stops_the_mirror_until_an_operator_resolves_it() {
     assert_eq!(scalar(&remote, "MATCH (n:Doubt) RETURN count(n)"), Some(1));
     assert_eq!(digest(&At::default_of(&primary)), digest(&remote));
     // The decision is in the journal.
-    let rows = common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args(["audit", "verify", "--journal"])
-            .arg(dir.path().join("journal")),
-    );
+    let rows = common::boltward_ok(&[
+        "audit",
+        "verify",
+        "--journal",
+        &dir.path().join("journal").display().to_string(),
+    ]);
     assert!(rows.contains("journal intact"), "{rows}");
 }
 

@@ -20,7 +20,7 @@ use common::{script, Boltward, Server, PASSWORD};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -86,33 +86,9 @@ impl Data {
 }
 
 /// Runs the CLI against `bw`'s control port: exit code, stdout, stderr.
-fn cli(bw: &Boltward, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args(args)
-        .env("BOLTWARD_CONTROL_ADDR", &bw.control)
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn cli_ok(bw: &Boltward, args: &[&str]) -> String {
-    let (code, out, err) = cli(bw, args);
-    assert_eq!(code, 0, "boltward {args:?}: {out}{err}\n{}", bw.logs());
-    out
-}
-
 /// `snapshot create --json`: the manifest.
 fn snapshot(bw: &Boltward) -> Value {
-    serde_json::from_str(&cli_ok(
-        bw,
-        &["snapshot", "create", "--json", "--timeout", "300"],
-    ))
-    .unwrap()
+    serde_json::from_str(&bw.cli_ok(&["snapshot", "create", "--json", "--timeout", "300"])).unwrap()
 }
 
 /// `restore start … --wait --json`: the final state.
@@ -127,7 +103,7 @@ fn restore(bw: &Boltward, id: &str, target: &str, db: Option<&str>, force: bool)
     if force {
         args.push("--force");
     }
-    let (_, out, err) = cli(bw, &args);
+    let (_, out, err) = bw.cli(&args);
     serde_json::from_str(&out).unwrap_or_else(|_| panic!("restore: {out}{err}\n{}", bw.logs()))
 }
 
@@ -363,19 +339,16 @@ fn every_value_type_survives_a_restore_into_a_second_database_and_a_second_serve
         "values, schema differ"
     );
     // A second restore into the now non-empty database needs --force.
-    cli_ok(&bw, &["restore", "cancel"]);
-    let (code, _, err) = cli(
-        &bw,
-        &[
-            "restore",
-            "start",
-            id,
-            "--target",
-            &uri(&server.addr()),
-            "--database",
-            "copy",
-        ],
-    );
+    bw.cli_ok(&["restore", "cancel"]);
+    let (code, _, err) = bw.cli(&[
+        "restore",
+        "start",
+        id,
+        "--target",
+        &uri(&server.addr()),
+        "--database",
+        "copy",
+    ]);
     assert_eq!(code, 1);
     assert!(
         err.contains("holds 4 nodes") && err.contains("--force"),
@@ -392,11 +365,10 @@ fn every_value_type_survives_a_restore_into_a_second_database_and_a_second_serve
     );
     assert_eq!(dump(&other.addr(), None), source);
     // Promotion switches servers, not databases: refused with the reason.
-    let (code, _, err) = cli(&bw, &["restore", "promote"]);
+    let (code, _, err) = bw.cli(&["restore", "promote"]);
     assert_eq!(code, 1);
     assert!(err.contains("switches servers, not databases"), "{err}");
-    let status: Value =
-        serde_json::from_str(&cli_ok(&bw, &["restore", "status", "--json"])).unwrap();
+    let status: Value = serde_json::from_str(&bw.cli_ok(&["restore", "status", "--json"])).unwrap();
     assert_eq!(status["state"], "SUCCEEDED");
 }
 
@@ -417,16 +389,10 @@ fn corruption_is_detected_and_an_in_place_restore_rolls_back() {
     let id = m["id"].as_str().unwrap().to_owned();
     let dir = data.snapshots();
     let verify = |dir: &Path, what: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args(["snapshot", "verify", what, "--dir"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        let dir = dir.display().to_string();
+        let (code, out, err) =
+            common::boltward_cli(&["snapshot", "verify", what, "--dir", &dir], &[]);
+        (code, out + &err)
     };
     let (code, out) = verify(&dir, &id);
     assert_eq!(code, 0, "{out}");
@@ -470,7 +436,7 @@ fn corruption_is_detected_and_an_in_place_restore_rolls_back() {
     assert_eq!(digest(&server.addr(), Some("inplace")).0, live);
     // Restore the good file in place: it goes live at once.
     std::fs::write(&data_file, &original).unwrap();
-    cli_ok(&bw, &["restore", "cancel"]);
+    bw.cli_ok(&["restore", "cancel"]);
     let state = restore(&bw, &id, &server.addr(), Some("inplace"), true);
     assert_eq!(state["state"], "PROMOTED", "{state}");
     assert_eq!(digest(&server.addr(), Some("inplace")).0, before);
@@ -513,11 +479,7 @@ fn crash_mid_snapshot_and_restart_mid_restore() {
         !names.iter().any(|n| n.ends_with(".manifest.json")),
         "a killed snapshot left a manifest: {names:?}"
     );
-    let listed = common::run(
-        Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args(["snapshot", "list", "--dir"])
-            .arg(&dir),
-    );
+    let listed = common::boltward_ok(&["snapshot", "list", "--dir", &dir.display().to_string()]);
     assert!(listed.contains("incomplete (no manifest)"), "{listed}");
 
     // Without a manifest, every snapshot file the kill left is a leftover.
@@ -534,7 +496,7 @@ fn crash_mid_snapshot_and_restart_mid_restore() {
         Duration::from_secs(30),
         || {
             let listed: Value =
-                serde_json::from_str(&cli_ok(&bw, &["snapshot", "list", "--json"])).unwrap();
+                serde_json::from_str(&bw.cli_ok(&["snapshot", "list", "--json"])).unwrap();
             listed["incomplete"].as_array().is_some_and(Vec::is_empty)
                 && leftovers.iter().all(|n| !dir.join(n).exists())
         },
@@ -544,32 +506,27 @@ fn crash_mid_snapshot_and_restart_mid_restore() {
     let id = m["id"].as_str().unwrap().to_owned();
 
     // Restart in the middle of a restore: FAILED, promote refused, cancel, start again.
-    let state = Command::new(env!("CARGO_BIN_EXE_boltward"))
-        .args([
-            "restore",
-            "start",
-            &id,
-            "--target",
-            &uri(&server.addr()),
-            "--database",
-            "sm",
-            "--json",
-        ])
-        .env("BOLTWARD_CONTROL_ADDR", &bw.control)
-        .env("BOLTWARD_CONTROL_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(state.status.success(), "{state:?}");
+    let target = uri(&server.addr());
+    bw.cli_ok(&[
+        "restore",
+        "start",
+        &id,
+        "--target",
+        &target,
+        "--database",
+        "sm",
+        "--json",
+    ]);
     let mut s = Value::Null;
     common::within(Duration::from_secs(60), || {
-        s = serde_json::from_str(&cli_ok(&bw, &["restore", "status", "--json"])).unwrap();
+        s = serde_json::from_str(&bw.cli_ok(&["restore", "status", "--json"])).unwrap();
         s["progress"].as_f64().unwrap() > 0.0
     });
     assert_eq!(s["state"], "RECOVERING", "{s}");
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10)).unwrap();
     let bw = data.start(&server.addr(), Some("crash"), &[]);
-    let s: Value = serde_json::from_str(&cli_ok(&bw, &["restore", "status", "--json"])).unwrap();
+    let s: Value = serde_json::from_str(&bw.cli_ok(&["restore", "status", "--json"])).unwrap();
     assert_eq!(s["state"], "FAILED", "{s}");
     assert!(
         s["errors"]
@@ -577,24 +534,21 @@ fn crash_mid_snapshot_and_restart_mid_restore() {
             .contains("interrupted by a restart while RECOVERING"),
         "{s}"
     );
-    let (code, _, err) = cli(&bw, &["restore", "promote"]);
+    let (code, _, err) = bw.cli(&["restore", "promote"]);
     assert_eq!(code, 1);
     assert!(err.contains("only a restore that SUCCEEDED"), "{err}");
-    let (code, _, err) = cli(
-        &bw,
-        &[
-            "restore",
-            "start",
-            &id,
-            "--target",
-            &uri(&server.addr()),
-            "--database",
-            "sm",
-        ],
-    );
+    let (code, _, err) = bw.cli(&[
+        "restore",
+        "start",
+        &id,
+        "--target",
+        &uri(&server.addr()),
+        "--database",
+        "sm",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("restore cancel"), "{err}");
-    let s: Value = serde_json::from_str(&cli_ok(&bw, &["restore", "cancel", "--json"])).unwrap();
+    let s: Value = serde_json::from_str(&bw.cli_ok(&["restore", "cancel", "--json"])).unwrap();
     assert_eq!(s["state"], "NOT_RECOVERING");
     assert!(
         !s["errors"].as_array().unwrap().is_empty(),
@@ -661,7 +615,7 @@ fn the_schedule_fires_and_retention_prunes() {
         2.0
     );
     assert!(metrics.contains("boltward_snapshot_entities{kind=\"node\"} 1"));
-    let list: Value = serde_json::from_str(&cli_ok(&bw, &["snapshot", "list", "--json"])).unwrap();
+    let list: Value = serde_json::from_str(&bw.cli_ok(&["snapshot", "list", "--json"])).unwrap();
     let snaps = list["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 1, "retention keeps one per day: {list}");
     assert_eq!(snaps[0]["kind"], "scheduled");
@@ -695,7 +649,7 @@ fn promotion_moves_clients_to_the_target_without_losing_writes() {
     let mut writer = Load::start(WRITER, &bw.addr);
     writer.wait_acked(15);
     let promoted: Value =
-        serde_json::from_str(&cli_ok(&bw, &["restore", "promote", "--json"])).unwrap();
+        serde_json::from_str(&bw.cli_ok(&["restore", "promote", "--json"])).unwrap();
     assert_eq!(promoted["state"], "PROMOTED", "{promoted}");
     assert!(
         promoted["message"].as_str().unwrap().contains("replayed"),
@@ -806,7 +760,7 @@ fn each_snapshot_is_recorded_as_backup_metadata_and_failures_are_counted() {
     // the run of failures is what the alert rule watches.
     let bw = data.start(&server.addr(), Some("no_such_database"), &sink);
     for _ in 0..3 {
-        let (code, _, _) = cli(&bw, &["snapshot", "create"]);
+        let (code, _, _) = bw.cli(&["snapshot", "create"]);
         assert_ne!(code, 0);
     }
     let metrics = bw.metrics();

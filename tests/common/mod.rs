@@ -152,6 +152,8 @@ pub struct Boltward {
     pub members: Vec<(String, String, String)>,
     /// The control port's address.
     pub control: String,
+    /// The control token it was started with (`BOLTWARD_CONTROL_TOKEN`), if any.
+    token: Option<String>,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -204,11 +206,16 @@ impl Boltward {
                 )
             })
             .to_owned();
+        let token = env
+            .iter()
+            .find(|(k, _)| *k == "BOLTWARD_CONTROL_TOKEN")
+            .map(|(_, v)| (*v).to_owned());
         Boltward {
             child,
             addr,
             members,
             control,
+            token,
             log,
             _dir: dir,
         }
@@ -216,6 +223,23 @@ impl Boltward {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Runs a `boltward` command against this instance's control port, with the token it
+    /// was started with: exit code, stdout, stderr.
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let mut env = vec![("BOLTWARD_CONTROL_ADDR", self.control.as_str())];
+        if let Some(token) = &self.token {
+            env.push(("BOLTWARD_CONTROL_TOKEN", token));
+        }
+        boltward_cli(args, &env)
+    }
+
+    /// [`Boltward::cli`], failing the test unless the command exits 0: its stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.cli(args);
+        assert_eq!(code, 0, "boltward {args:?}: {out}{err}\n{}", self.logs());
+        out
     }
 
     /// The journal directory this boltward writes (unless the test set its own).
@@ -291,6 +315,32 @@ impl Drop for Boltward {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Runs the `boltward` binary with `args` and `env` (the control port's address and token
+/// come only from `env`, never from the test's own environment): exit code (-1 when
+/// killed by a signal), stdout, stderr.
+pub fn boltward_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_boltward"))
+        .args(args)
+        .env_remove("BOLTWARD_CONTROL_ADDR")
+        .env_remove("BOLTWARD_CONTROL_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .expect("spawn boltward");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`boltward_cli`] without a control port (offline commands such as `audit verify`),
+/// failing the test unless it exits 0: its stdout.
+pub fn boltward_ok(args: &[&str]) -> String {
+    let (code, out, err) = boltward_cli(args, &[]);
+    assert_eq!(code, 0, "boltward {args:?}: {out}{err}");
+    out
 }
 
 /// Runs a command, returning stdout; panics with stderr on failure.
