@@ -13,7 +13,7 @@ fn error(e: ReplicationError) -> ApiError {
         ReplicationError::Unknown(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
         }
-        ReplicationError::Resolve(_) => {
+        ReplicationError::Resolve(_) | ReplicationError::JournalDisabled => {
             ApiError::new(StatusCode::CONFLICT, "not_resolvable", e.to_string())
         }
         _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),

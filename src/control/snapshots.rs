@@ -77,7 +77,10 @@ pub(super) async fn create(
                     (StatusCode::UNPROCESSABLE_ENTITY, "not_configured")
                 }
                 SnapshotError::Connect { .. } => (StatusCode::BAD_GATEWAY, "upstream"),
-                SnapshotError::Remote(_) => (StatusCode::CONFLICT, "remote"),
+                SnapshotError::NoMirrors(_)
+                | SnapshotError::Mirror(_)
+                | SnapshotError::NotAMirror(_)
+                | SnapshotError::Marker { .. } => (StatusCode::CONFLICT, "remote"),
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "snapshot_failed"),
             };
             Err(ApiError::new(status, code, e.to_string()))

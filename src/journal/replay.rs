@@ -40,34 +40,46 @@ pub fn in_database(intent: &Intent, database: Option<&str>) -> bool {
     }
 }
 
+/// A journaled message that does not decode as what it was journaled as (the journal is
+/// damaged, or was written by a newer boltward).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A statement's message is another kind of message.
+    #[error("a journaled statement is a {0} message, not RUN")]
+    NotRun(&'static str),
+    /// A message's bytes do not decode.
+    #[error(transparent)]
+    Message(#[from] boltward_protocol::MessageError),
+}
+
 /// Why a write could not be replayed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// A journaled message does not decode.
     #[error("journaled statement does not decode: {0}")]
-    Decode(String),
+    Decode(#[from] DecodeError),
     /// The target refused it.
     #[error(transparent)]
     Client(#[from] ClientError),
 }
 
 /// The RUN messages of a journaled write, decoded (why not, when one does not decode).
-pub fn runs(intent: &Intent) -> Result<Vec<Run>, String> {
+pub fn runs(intent: &Intent) -> Result<Vec<Run>, DecodeError> {
     let dialect = intent.dialect();
     intent
         .statements
         .iter()
         .map(|s| match Request::decode(&s.run, dialect) {
             Ok(Request::Run(r)) => Ok(r),
-            Ok(other) => Err(format!("{} is not RUN", other.kind().name())),
-            Err(e) => Err(e.to_string()),
+            Ok(other) => Err(DecodeError::NotRun(other.kind().name())),
+            Err(e) => Err(e.into()),
         })
         .collect()
 }
 
 /// The extra of a journaled write's BEGIN (`None` for an auto-commit write, or a BEGIN
 /// body that decodes as another message, which replays without one as it always did).
-pub fn begin_extra(intent: &Intent) -> Result<Option<Map>, String> {
+pub fn begin_extra(intent: &Intent) -> Result<Option<Map>, DecodeError> {
     match intent
         .begin
         .as_deref()
@@ -76,7 +88,7 @@ pub fn begin_extra(intent: &Intent) -> Result<Option<Map>, String> {
         None => Ok(None),
         Some(Ok(Request::Begin(Begin { extra }))) => Ok(Some(extra)),
         Some(Ok(_)) => Ok(None),
-        Some(Err(e)) => Err(e.to_string()),
+        Some(Err(e)) => Err(e.into()),
     }
 }
 
@@ -133,7 +145,7 @@ pub async fn apply(
         }
         extra
     };
-    let runs = runs(intent).map_err(ReplayError::Decode)?;
+    let runs = runs(intent)?;
     match intent.mode {
         TxMode::Auto => {
             for r in runs {
@@ -145,9 +157,7 @@ pub async fn apply(
             }
         }
         TxMode::Explicit => {
-            let extra = begin_extra(intent)
-                .map_err(ReplayError::Decode)?
-                .unwrap_or_default();
+            let extra = begin_extra(intent)?.unwrap_or_default();
             client.begin(target(extra)).await?;
             for r in runs {
                 match client.query(&r.query, r.parameters, Map::new()).await {

@@ -74,7 +74,7 @@ impl Members {
             return Ok(s.rewrite_routing_table(own));
         }
         s.map_routing_table(|a| self.map(a, own))
-            .map_err(UnknownMember)
+            .map_err(|e| UnknownMember(e.0))
     }
 
     /// The `advertised_address` to give for a server that calls itself `addr`.

@@ -70,6 +70,17 @@ pub enum StepError {
     /// What the target holds is not a graph a snapshot could have come from.
     #[error(transparent)]
     Digest(#[from] DigestError),
+    /// Reading the mirror a bootstrap starts from failed.
+    #[error("reading mirror {name}: {source}")]
+    Mirror {
+        /// The remote.
+        name: String,
+        /// Cause.
+        source: SnapshotError,
+    },
+    /// Planning the replay of the journal after the mirror's marker failed.
+    #[error(transparent)]
+    Plan(#[from] RecoveryError),
     /// Replaying the journal for a point-in-time restore failed.
     #[error("replaying the journal: {0}")]
     Replay(String),

@@ -313,7 +313,7 @@ impl Recovery {
         };
         if let Some(name) = job.remote.clone() {
             if let Err(e) = self.read_mirror(&name, &mut job).await {
-                self.finish(&job, Err(vec![e]));
+                self.finish(&job, Err(vec![e.to_string()]));
                 return;
             }
         }
@@ -346,12 +346,15 @@ impl Recovery {
 
     /// A bootstrap: snapshots mirror `name` (its apply held) and plans the replay of the
     /// local journal after its marker, up to the journal's end.
-    async fn read_mirror(&self, name: &str, job: &mut Job) -> Result<(), String> {
+    async fn read_mirror(&self, name: &str, job: &mut Job) -> Result<(), StepError> {
         let manifest = self
             .snapshots
             .create_from_remote(name, "bootstrap")
             .await
-            .map_err(|e| format!("reading mirror {name}: {e}"))?;
+            .map_err(|source| StepError::Mirror {
+                name: name.to_owned(),
+                source,
+            })?;
         let marker = manifest.journal_lsn.unwrap_or(0);
         let journal_lsn = self
             .journal
@@ -360,8 +363,7 @@ impl Recovery {
         let plan = match journal_lsn {
             Some(end) if end >= marker => Some(
                 self.plan_for(Some(manifest.id.clone()), pitr::Until::Lsn(end))
-                    .await
-                    .map_err(|e| e.to_string())?,
+                    .await?,
             ),
             _ => {
                 warn!(remote = name, marker, journal_lsn = ?journal_lsn, "bootstrap: the local journal does not reach the mirror's marker; nothing is replayed after it");

@@ -24,7 +24,7 @@ pub enum ApplyError {
         /// Outcome LSN.
         lsn: u64,
         /// Why.
-        reason: String,
+        reason: crate::journal::replay::DecodeError,
     },
     /// The remote refused it or the connection failed (the outcome may be unknown: the
     /// marker decides).
@@ -86,7 +86,7 @@ pub enum OnDrift {
 /// database it was written to); bookmarks of the primary are dropped.
 pub fn decode(intent: &Intent, lsn: u64, db: Option<&str>) -> Result<(Vec<Run>, Map), ApplyError> {
     use crate::journal::replay;
-    let bad = |reason: String| ApplyError::Decode { lsn, reason };
+    let bad = |reason| ApplyError::Decode { lsn, reason };
     let runs = replay::runs(intent).map_err(bad)?;
     let mut extra = match replay::begin_extra(intent).map_err(bad)? {
         Some(extra) => extra,

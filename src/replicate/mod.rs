@@ -48,13 +48,19 @@ pub enum ReplicationError {
     },
     /// The snapshot a verification compares against could not be taken.
     #[error("verify: {0}")]
-    Snapshot(String),
-    /// An in-doubt decision was refused or could not be recorded.
+    Snapshot(Box<crate::snapshot::service::SnapshotError>),
+    /// An in-doubt decision was refused.
     #[error("resolve: {0}")]
-    Resolve(String),
+    Resolve(#[from] crate::journal::resolve::ResolveError),
+    /// Decisions are journaled, and the journal is disabled.
+    #[error("resolve: decisions are journaled, and the journal is disabled")]
+    JournalDisabled,
+    /// The decision could not be recorded (journaled, or kept in `resolutions.json`).
+    #[error("resolve: recording the decision: {0}")]
+    Record(String),
     /// The remote cannot be held still to be read.
-    #[error("{0}")]
-    Hold(String),
+    #[error(transparent)]
+    Hold(#[from] remote::HoldError),
     /// No remote has this name.
     #[error("no remote named '{0}' (see `boltward replication status`)")]
     Unknown(String),
@@ -191,10 +197,7 @@ impl Replication {
 
     /// Stops applying to `name` until the hold is dropped (see [`remote::Remote::hold`]).
     pub async fn hold(&self, name: &str) -> Result<remote::Hold, ReplicationError> {
-        self.remote(name)?
-            .hold()
-            .await
-            .map_err(ReplicationError::Hold)
+        Ok(self.remote(name)?.hold().await?)
     }
 
     /// Takes a snapshot of the primary; every remote stops at its LSN and compares its
@@ -206,7 +209,7 @@ impl Replication {
             .snapshots()
             .create_of_primary("verify")
             .await
-            .map_err(|e| ReplicationError::Snapshot(e.to_string()))?;
+            .map_err(|e| ReplicationError::Snapshot(Box::new(e)))?;
         Ok((m.id, m.journal_lsn.unwrap_or(0)))
     }
 
@@ -218,11 +221,8 @@ impl Replication {
         how: crate::journal::resolve::Resolution,
     ) -> Result<u64, ReplicationError> {
         use crate::journal::resolve;
-        let Some(dir) = self.journal_dir.clone() else {
-            return Err(ReplicationError::Resolve("the journal is disabled".into()));
-        };
-        let Some(journal) = self.journal.clone() else {
-            return Err(ReplicationError::Resolve("the journal is disabled".into()));
+        let (Some(dir), Some(journal)) = (self.journal_dir.clone(), self.journal.clone()) else {
+            return Err(ReplicationError::JournalDisabled);
         };
         let d = dir.clone();
         let intent = tokio::task::spawn_blocking(move || -> Result<u64, resolve::ResolveError> {
@@ -236,8 +236,7 @@ impl Replication {
             }
         })
         .await
-        .map_err(|e| ReplicationError::Resolve(e.to_string()))?
-        .map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+        .map_err(|e| ReplicationError::Record(e.to_string()))??;
         journal
             .append(boltward_journal::Entry::Event(
                 boltward_journal::entry::Event {
@@ -251,10 +250,11 @@ impl Replication {
                 },
             ))
             .await
-            .map_err(|e| ReplicationError::Resolve(format!("journaling the decision: {e}")))?;
-        let mut all = resolve::load(&dir).map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+            .map_err(|e| ReplicationError::Record(format!("journaling it: {e}")))?;
+        let mut all = resolve::load(&dir).map_err(resolve::ResolveError::from)?;
         all.insert(lsn, how);
-        resolve::save(&dir, &all).map_err(|e| ReplicationError::Resolve(e.to_string()))?;
+        resolve::save(&dir, &all)
+            .map_err(|e| ReplicationError::Record(format!("{}: {e}", dir.display())))?;
         tracing::info!(
             lsn,
             intent,
@@ -307,12 +307,8 @@ impl crate::snapshot::service::Mirrors for Replication {
         &'a self,
         name: &'a str,
     ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<remote::Hold, String>> + Send + 'a>,
+        Box<dyn std::future::Future<Output = Result<remote::Hold, ReplicationError>> + Send + 'a>,
     > {
-        Box::pin(async move {
-            Replication::hold(self, name)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Replication::hold(self, name))
     }
 }

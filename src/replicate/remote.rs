@@ -460,7 +460,7 @@ impl Remote {
     /// marker holds; applying resumes when the returned [`Hold`] is dropped (unless an
     /// operator paused it too). Refused when the remote does not mirror the primary
     /// (needs a reseed, is being reseeded, or stopped on drift or doubt).
-    pub(crate) async fn hold(self: &Arc<Self>) -> Result<Hold, String> {
+    pub(crate) async fn hold(self: &Arc<Self>) -> Result<Hold, HoldError> {
         let now = self.status();
         if matches!(
             now.state,
@@ -469,12 +469,11 @@ impl Remote {
                 | RemoteState::Stopped
                 | RemoteState::Lost
         ) {
-            return Err(format!(
-                "remote {} cannot be read as a mirror of the primary: it is {}{}",
-                self.cfg.name,
-                now.state.name(),
-                now.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-            ));
+            return Err(HoldError::NotMirroring {
+                name: self.cfg.name.clone(),
+                state: now.state.name(),
+                reason: now.reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+            });
         }
         self.holds.fetch_add(1, Ordering::AcqRel);
         let hold = Hold {
@@ -488,11 +487,10 @@ impl Remote {
             .await
             .is_ok_and(|r| r.is_ok());
         if !stopped {
-            return Err(format!(
-                "remote {} did not stop applying within {} ms",
-                self.cfg.name,
-                limit.as_millis()
-            ));
+            return Err(HoldError::StillApplying {
+                name: self.cfg.name.clone(),
+                ms: limit.as_millis(),
+            });
         }
         Ok(hold)
     }
@@ -969,6 +967,30 @@ enum PassError {
     Apply(ApplyError),
     #[error("reseed: {0}")]
     Seed(String),
+}
+
+/// Why a remote cannot be held still to be read as a mirror of the primary.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    /// It does not mirror the primary now (needs a reseed, is being reseeded, stopped on
+    /// drift or doubt, or lost).
+    #[error("remote {name} cannot be read as a mirror of the primary: it is {state}{reason}")]
+    NotMirroring {
+        /// The remote.
+        name: String,
+        /// Its state.
+        state: &'static str,
+        /// Why it is in that state (` (…)`, or empty).
+        reason: String,
+    },
+    /// A transaction in flight did not finish in time.
+    #[error("remote {name} did not stop applying within {ms} ms")]
+    StillApplying {
+        /// The remote.
+        name: String,
+        /// How long it was given.
+        ms: u128,
+    },
 }
 
 /// Applying to a remote is stopped while this lives (see [`Remote::hold`]).

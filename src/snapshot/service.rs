@@ -47,9 +47,23 @@ pub enum SnapshotError {
     /// Writing the files failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No mirror is configured, so none can be read.
+    #[error("snapshot of a remote: no remote named {0:?}: no mirror is configured")]
+    NoMirrors(String),
     /// A mirror cannot be read (unknown, not mirroring, or not holding still).
     #[error("snapshot of a remote: {0}")]
-    Remote(String),
+    Mirror(Box<crate::replicate::ReplicationError>),
+    /// The remote holds no boltward marker: it is not a mirror.
+    #[error("snapshot of a remote: {0} holds no boltward marker: it is not a mirror (seed it with `boltward replication reseed {0}`)")]
+    NotAMirror(String),
+    /// The remote's marker cannot be read.
+    #[error("snapshot of a remote: reading {name}'s marker: {source}")]
+    Marker {
+        /// The remote.
+        name: String,
+        /// Cause.
+        source: ClientError,
+    },
 }
 
 /// What to snapshot.
@@ -81,8 +95,12 @@ pub trait Mirrors: Send + Sync {
         name: &'a str,
     ) -> std::pin::Pin<
         Box<
-            dyn std::future::Future<Output = Result<crate::replicate::remote::Hold, String>>
-                + Send
+            dyn std::future::Future<
+                    Output = Result<
+                        crate::replicate::remote::Hold,
+                        crate::replicate::ReplicationError,
+                    >,
+                > + Send
                 + 'a,
         >,
     >;
@@ -262,10 +280,11 @@ impl Snapshots {
             .mirrors
             .get()
             .and_then(std::sync::Weak::upgrade)
-            .ok_or_else(|| {
-                SnapshotError::Remote(format!("no remote named {name:?}: no mirror is configured"))
-            })?;
-        let hold = mirrors.hold(name).await.map_err(SnapshotError::Remote)?;
+            .ok_or_else(|| SnapshotError::NoMirrors(name.to_owned()))?;
+        let hold = mirrors
+            .hold(name)
+            .await
+            .map_err(|e| SnapshotError::Mirror(Box::new(e)))?;
         let (user, password) = hold.login();
         let target = Target {
             connector: hold.connector().clone(),
@@ -372,14 +391,14 @@ impl Snapshots {
         let journal_lsn = match (&self.journal, target.barrier, &target.remote) {
             (Some(j), true, _) => Some(self.mark(j, &id).await),
             (_, _, Some(name)) => {
-                let marker = crate::replicate::marker::read(&mut client, target.database.as_deref())
-                    .await
-                    .map_err(|e| SnapshotError::Remote(format!("reading {name}'s marker: {e}")))?
-                    .ok_or_else(|| {
-                        SnapshotError::Remote(format!(
-                            "{name} holds no boltward marker: it is not a mirror (seed it with `boltward replication reseed {name}`)"
-                        ))
-                    })?;
+                let marker =
+                    crate::replicate::marker::read(&mut client, target.database.as_deref())
+                        .await
+                        .map_err(|source| SnapshotError::Marker {
+                            name: name.clone(),
+                            source,
+                        })?
+                        .ok_or_else(|| SnapshotError::NotAMirror(name.clone()))?;
                 Some(marker.lsn)
             }
             _ => None,

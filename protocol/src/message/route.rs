@@ -132,13 +132,26 @@ pub fn rewrite_routing_table(rt: &mut Map, address: &str) -> usize {
     replaced
 }
 
+/// An address of a routing table that could not be mapped: the address as written (a
+/// value that is not a string is shown as PackStream debug text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmapped(pub String);
+
+impl std::fmt::Display for Unmapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unmapped {}
+
 /// Maps every address in `rt.servers[*].addresses` through `map`, keeping the order and
 /// the roles. Returns how many were mapped, or the first address `map` has no answer for
 /// (the table is then left partly mapped: do not use it).
 pub fn map_routing_table(
     rt: &mut Map,
     mut map: impl FnMut(&str) -> Option<String>,
-) -> Result<usize, String> {
+) -> Result<usize, Unmapped> {
     let mut mapped = 0;
     let Some(Value::List(servers)) = rt.get_mut("servers") else {
         return Ok(0);
@@ -151,9 +164,9 @@ pub fn map_routing_table(
         let mut seen = Vec::with_capacity(addrs.len());
         for a in addrs.iter() {
             let Some(from) = a.as_str() else {
-                return Err(format!("{a:?}"));
+                return Err(Unmapped(format!("{a:?}")));
             };
-            let to = map(from).ok_or_else(|| from.to_owned())?;
+            let to = map(from).ok_or_else(|| Unmapped(from.to_owned()))?;
             // Two members fronted by one address appear once.
             if !seen.contains(&to) {
                 seen.push(to);

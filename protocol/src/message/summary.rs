@@ -227,7 +227,7 @@ impl Success {
     pub fn map_routing_table(
         &mut self,
         map: impl FnMut(&str) -> Option<String>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, super::route::Unmapped> {
         match self.metadata.get_mut("rt") {
             Some(Value::Map(rt)) => map_routing_table(rt, map),
             _ => Ok(0),
