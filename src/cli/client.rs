@@ -208,3 +208,23 @@ pub fn status_table(s: &Status) -> String {
     ];
     rows.iter().map(|(k, v)| format!("{k:<12} {v}\n")).collect()
 }
+
+/// One control-port call, printed as JSON (`--json`) or for people.
+pub fn show<T: DeserializeOwned>(
+    args: &super::ControlArgs,
+    method: &str,
+    path: &str,
+    human: impl Fn(&T) -> String,
+) -> ExitCode {
+    match call::<T>(args, method, path) {
+        Ok(answer) => {
+            if args.json {
+                println!("{}", answer.json);
+            } else {
+                print!("{}", human(&answer.body));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(Failed(code)) => code,
+    }
+}

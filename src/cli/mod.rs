@@ -1,15 +1,76 @@
-//! The `boltward` command line: `serve` runs the proxy; every other command is an
-//! operator tool (`config check` now; the control-port clients join as they land).
+//! The `boltward` command line: `serve` runs the proxy (in the binary, which owns the
+//! process: logging, runtime, signals); every other command is an operator tool, run by
+//! [`run`].
 
 pub mod audit;
 pub mod client;
 pub mod health;
+pub mod policy;
 pub mod replication;
 pub mod snapshot;
 
 use crate::config::{Config, ConfigError};
+use crate::control::api;
 use clap::{Args, Parser, Subcommand};
+use client::{show, status_table};
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs an operator command; `serve` is handed back to the caller.
+pub fn run(command: Command) -> Result<ExitCode, ServeArgs> {
+    Ok(match command {
+        Command::Serve(args) => return Err(args),
+        Command::Audit(AuditCommand::Query(args)) => audit::run_query(&args),
+        Command::Audit(AuditCommand::Prune(args)) => audit::run_prune(&args),
+        Command::Audit(AuditCommand::Verify(args)) => audit::run_verify(&args),
+        Command::Snapshot(cmd) => snapshot::run_snapshot(&cmd),
+        Command::Restore(cmd) => snapshot::run_restore(&cmd),
+        Command::Health(args) => health::run(&args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "boltward", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Check(args)) => config_check(&args),
+        Command::Policy(PolicyCommand::Check(args)) => policy::check(&args),
+        Command::Policy(PolicyCommand::Reload(args)) => policy::reload(&args),
+        Command::Status(args) => show(&args, "GET", "/v1/status", status_table),
+        Command::Replication(cmd) => replication::run(cmd),
+        Command::Writes(WritesCommand::Pause(args)) => {
+            show(&args, "POST", "/v1/writes/pause", |v: &api::Writes| {
+                format!("writes paused ({} held)\n", v.held)
+            })
+        }
+        Command::Writes(WritesCommand::Resume(args)) => {
+            show(&args, "POST", "/v1/writes/resume", |_: &api::Writes| {
+                "writes resumed\n".to_owned()
+            })
+        }
+    })
+}
+
+/// `boltward config check`: exit 0 valid (unknown `BOLTWARD_*` variables are warned
+/// about), 2 invalid.
+fn config_check(args: &ConfigArgs) -> ExitCode {
+    match Config::load(args.config.as_deref(), std::env::vars(), &[]) {
+        Ok(config) => {
+            for name in &config.unknown_env {
+                eprintln!("boltward: warning: {name} is set but names no setting; it is ignored (see docs/configuration.md)");
+            }
+            if args.json {
+                println!("{config:#?}");
+            } else {
+                println!("configuration OK");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("boltward: invalid configuration: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// boltward: a Bolt sidecar that governs, journals and protects writes to Neo4j.
 #[derive(Debug, Parser)]

@@ -1,11 +1,32 @@
-//! `boltward replication status`: one line per remote.
+//! `boltward replication …`: status (one line per remote), pause, resume, reseed, verify
+//! and resolve, through the control port.
 
-use super::client::{call, call_with, Failed};
-use super::{RemoteArgs, ResolveArgs};
+use super::client::{call, call_with, show, Failed};
+use super::{RemoteArgs, ReplicationCommand, ResolveArgs};
 use crate::control::api;
 use crate::replicate::RemoteStatus;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// `boltward replication …`.
+pub fn run(cmd: ReplicationCommand) -> ExitCode {
+    let (args, verb, remote) = match cmd {
+        ReplicationCommand::Status(args) => {
+            return show(&args, "GET", "/v1/replication", |v: &api::Replication| {
+                table(&v.remotes)
+            })
+        }
+        ReplicationCommand::Pause(a) => (a.control, "pause", a.remote),
+        ReplicationCommand::Resume(a) => (a.control, "resume", a.remote),
+        ReplicationCommand::Reseed(a) => (a.control, "reseed", a.remote),
+        ReplicationCommand::Verify(a) => return verify(&a),
+        ReplicationCommand::Resolve(a) => return resolve(&a),
+    };
+    let path = format!("/v1/replication/{remote}/{verb}");
+    show(&args, "POST", &path, |r: &api::ReplicationRemote| {
+        table(std::slice::from_ref(r))
+    })
+}
 
 /// The remotes as a table: name, state, applied LSN, lag, then why it waits if it does.
 pub fn table(remotes: &[RemoteStatus]) -> String {
