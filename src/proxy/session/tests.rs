@@ -367,3 +367,71 @@ fn writes_that_replay_differently_are_refused_warned_or_allowed() {
     answer_all(&mut h);
     assert_eq!(h.summaries(), "SSSS");
 }
+
+/// Governance as a table: who runs what, auto-commit and in an explicit transaction, and
+/// whether the statement reaches the server. The harness's policy lets `writer` read,
+/// write and call procedures, `reader` only read, and nobody else anything; the guards
+/// (an unbounded delete) apply to everyone.
+#[test]
+fn governance_by_principal_statement_and_transaction() {
+    const ALLOWED: bool = true;
+    const REFUSED: bool = false;
+    let table: &[(&str, &str, bool)] = &[
+        ("writer", "MATCH (n) RETURN n", ALLOWED),
+        ("writer", "CREATE (n:A)", ALLOWED),
+        ("writer", "MATCH (n:A {k: 1}) DETACH DELETE n", ALLOWED),
+        // A delete with nothing to bound it is a destructive pattern, whoever runs it.
+        ("writer", "MATCH (n) DETACH DELETE n", REFUSED),
+        ("writer", "CALL db.labels()", ALLOWED),
+        ("writer", "CREATE INDEX i FOR (n:A) ON (n.x)", REFUSED),
+        ("writer", "CREATE USER bob SET PASSWORD 'pw'", REFUSED),
+        ("reader", "MATCH (n) RETURN n", ALLOWED),
+        ("reader", "RETURN 1", ALLOWED),
+        ("reader", "CREATE (n:A)", REFUSED),
+        ("reader", "MERGE (n:A {k: 1})", REFUSED),
+        ("reader", "MATCH (n) SET n.x = 1", REFUSED),
+        ("reader", "MATCH (n) DETACH DELETE n", REFUSED),
+        ("reader", "\\u0043REATE (n:A)", REFUSED),
+        ("reader", "WITH 1 AS x // note\rCREATE (n:A)", REFUSED),
+        ("reader", "CALL apoc.cypher.run($q, {})", REFUSED),
+        ("reader", "DROP INDEX i", REFUSED),
+        ("nobody", "RETURN 1", REFUSED),
+    ];
+    for &(principal, query, allowed) in table {
+        for explicit in [false, true] {
+            for journaling in [false, true] {
+                let what =
+                    format!("{principal} {query:?} explicit {explicit} journaling {journaling}");
+                let mut h = Harness::logged_in(journaling, principal);
+                if explicit {
+                    h.client(begin(false));
+                }
+                h.client(run(query));
+                h.client(pull(-1));
+                answer_all(&mut h);
+                let at = 2 + usize::from(explicit);
+                let forwarded = after_login(&h).contains(&"RUN");
+                if allowed {
+                    assert!(
+                        matches!(h.received[at], Response::Success(_)),
+                        "{what}: {:?}",
+                        h.received[at]
+                    );
+                    assert!(forwarded, "{what}: the statement reaches the server");
+                } else {
+                    assert!(
+                        failure_code(&h.received[at]).contains("Forbidden"),
+                        "{what}"
+                    );
+                    assert!(
+                        matches!(h.received[at + 1], Response::Ignored),
+                        "{what}: the PULL after a refusal is IGNORED"
+                    );
+                    assert!(!forwarded, "{what}: the server never sees it");
+                    let journaled = h.journal.iter().any(|e| matches!(e, Entry::Refusal(_)));
+                    assert_eq!(journaled, journaling, "{what}: the refusal is journaled");
+                }
+            }
+        }
+    }
+}
