@@ -70,7 +70,7 @@ fn segments(dir: &Path) -> usize {
 
 #[test]
 fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
-    let server = Server::start(&["neo4j"]);
+    let server = common::shared_server();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal");
     let archive = dir.path().join("archive");
@@ -79,7 +79,7 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
         ("BOLTWARD_JOURNAL_RETENTION_DAYS", "0"),
         ("BOLTWARD_JOURNAL_ARCHIVE_DIR", archive_s.as_str()),
     ];
-    let bw = start(&server, dir.path(), &extra);
+    let bw = start(server, dir.path(), &extra);
     writes(&bw, "early", 40);
     let snap: Value = serde_json::from_str(&bw.cli_ok(&["snapshot", "create", "--json"])).unwrap();
     let snap_lsn = snap["journal_lsn"].as_u64().unwrap();
@@ -180,7 +180,7 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
 
     // boltward starts again on the pruned journal and keeps writing to it.
     drop(bw);
-    let bw = start(&server, dir.path(), &extra);
+    let bw = start(server, dir.path(), &extra);
     writes(&bw, "after", 5);
     let out = common::boltward_ok(&[
         "audit",
@@ -213,10 +213,10 @@ fn segments_no_one_needs_are_archived_and_the_chain_still_verifies() {
 
 #[test]
 fn each_condition_keeps_segments() {
-    let server = Server::start(&["neo4j"]);
+    let server = common::shared_server();
     // Young: the default retention keeps a month.
     let dir = tempfile::tempdir().unwrap();
-    let bw = start(&server, dir.path(), &[]);
+    let bw = start(server, dir.path(), &[]);
     writes(&bw, "young", 30);
     bw.cli_ok(&["snapshot", "create"]);
     writes(&bw, "young", 10);
@@ -228,7 +228,7 @@ fn each_condition_keeps_segments() {
     // No snapshot: a point-in-time restore would need everything.
     let dir = tempfile::tempdir().unwrap();
     let bw = start(
-        &server,
+        server,
         dir.path(),
         &[("BOLTWARD_JOURNAL_RETENTION_DAYS", "0")],
     );
@@ -267,7 +267,7 @@ fn each_condition_keeps_segments() {
     // The audit sink has written nothing (its server is unreachable).
     let dir = tempfile::tempdir().unwrap();
     let bw = start(
-        &server,
+        server,
         dir.path(),
         &[
             ("BOLTWARD_JOURNAL_RETENTION_DAYS", "0"),
