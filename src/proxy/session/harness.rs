@@ -93,6 +93,9 @@ pub(crate) struct Harness {
     version: Version,
     /// Journal appends fail (disk full, writer stopped).
     pub(crate) journal_down: bool,
+    /// The loop "forgets" to append a write's intent and tells the machine it appended
+    /// nothing (a caller bug the machine must not turn into an unjournaled write).
+    pub(crate) forget_intents: bool,
     /// Entries appended, in order; the LSN of entry `i` is `i + 1`.
     pub(crate) journal: Vec<Entry>,
     /// Outcomes made durable: the intent's LSN and its result.
@@ -110,6 +113,14 @@ pub(crate) struct Harness {
     waiting: Option<Wait>,
     /// Requests the loop read (GOODBYE excluded): each is owed exactly one answer.
     pub(crate) requests: usize,
+    /// What each of those requests was ([`tag`]), in order.
+    read_tags: Vec<String>,
+    /// Whether anything was forwarded while the loop handled each of them.
+    forwarded_for: Vec<bool>,
+    /// The answer (1-based) that was boltward's own FAILURE, until a RESET is read.
+    refused_at: Option<usize>,
+    /// The test made the server send an answer nobody asked for.
+    unasked: bool,
     /// The session ended (an invalid answer, a closing answer, GOODBYE).
     pub(crate) closed: bool,
     /// Model of the server's transaction: open, a write ran in it, an intent was
@@ -140,6 +151,7 @@ impl Harness {
             tickets: journaling.then(|| fixed().2.clone()),
             version,
             journal_down: false,
+            forget_intents: false,
             journal: Vec::new(),
             outcomes: Vec::new(),
             forwarded: Vec::new(),
@@ -149,6 +161,10 @@ impl Harness {
             backlog: VecDeque::new(),
             waiting: None,
             requests: 0,
+            read_tags: Vec::new(),
+            forwarded_for: Vec::new(),
+            refused_at: None,
+            unasked: false,
             closed: false,
             tx_open: false,
             tx_wrote: false,
@@ -182,6 +198,7 @@ impl Harness {
     /// The server sends a SUCCESS nobody asked for: the session must end.
     #[cfg(test)]
     pub(crate) fn server_unasked(&mut self) {
+        self.unasked = true;
         self.relay(Response::Success(Success::new(Map::new())));
     }
 
@@ -266,6 +283,8 @@ impl Harness {
         self.step_appended = false;
         if kind != RequestKind::Goodbye {
             self.requests += 1;
+            self.read_tags.push(tag(&request));
+            self.forwarded_for.push(false);
         }
         if let Some(answer) = self.machine.refuse_while_wrapped(kind) {
             self.machine.answer(answer, false);
@@ -286,14 +305,14 @@ impl Harness {
             && classified
                 .as_ref()
                 .is_some_and(may_run_in_boltwards_transaction);
-        let refused_before = self.machine.governor.is_failed()
-            && !matches!(kind, RequestKind::Reset | RequestKind::Goodbye);
         let env = env!(self);
         let admitted = self
             .machine
             .on_request(&env, &request, raw, body, classified, wrappable);
         let journaled = match &admitted.step {
-            Step::AutoIntent(intent) | Step::CommitIntent(intent, ..) if self.tickets.is_some() => {
+            Step::AutoIntent(intent) | Step::CommitIntent(intent, ..)
+                if self.tickets.is_some() && !self.forget_intents =>
+            {
                 let entry = Entry::Intent(intent.clone());
                 Journaled::Appended(self.append(entry))
             }
@@ -310,11 +329,6 @@ impl Harness {
         let env = env!(self);
         let forward = self.machine.journaled(&env, admitted, journaled);
         if let Some(bytes) = forward {
-            assert!(
-                !refused_before,
-                "{} forwarded after a refusal, before RESET",
-                kind.name()
-            );
             self.forward(&bytes);
         }
         match kind {
@@ -336,8 +350,13 @@ impl Harness {
         Ok(self.journal.len() as u64)
     }
 
-    /// Sends bytes to the model server, checking that every write has its intent first.
+    /// Sends bytes to the model server, checking that every write has its intent first
+    /// and that nothing goes after a refusal before RESET.
     fn forward(&mut self, bytes: &[u8]) {
+        if let Some(seen) = self.forwarded_for.last_mut() {
+            *seen = true;
+        }
+        self.check_refusal();
         for body in bodies(bytes) {
             let request = Request::decode(&body, self.machine.dialect())
                 .expect("boltward forwards requests that decode");
@@ -388,7 +407,10 @@ impl Harness {
     fn model_answer(&mut self, request: &Request, answer: Answer) -> Vec<Response> {
         if matches!(request, Request::Reset) {
             self.server_failed = false;
-            return vec![Response::Success(Success::new(Map::new()))];
+            return vec![Response::Success(Success::new(Map::from([(
+                TAG,
+                tag(request),
+            )])))];
         }
         if self.server_failed {
             return vec![Response::Ignored];
@@ -408,7 +430,7 @@ impl Harness {
             Answer::Success { .. } | Answer::More { .. } => {}
         }
         let mut out = Vec::new();
-        let mut meta = Map::new();
+        let mut meta = Map::from([(TAG, tag(request))]);
         match request {
             Request::Hello(_) => {
                 meta.insert("server", "Neo4j/5.26.0");
@@ -470,7 +492,10 @@ impl Harness {
         let step = self.machine.on_summary(&env, &body_of(&raw));
         let (replacement, wait) = match step {
             Ok(step) => step,
-            Err(_) => {
+            Err(e) => {
+                // The model server answers only what it owes, in order: the machine may
+                // reject an answer only when the test sent one nobody asked for.
+                assert!(self.unasked, "the machine rejected an owed answer: {e}");
                 self.closed = true;
                 return;
             }
@@ -502,19 +527,61 @@ impl Harness {
         }
     }
 
-    /// The client receives these bytes.
+    /// The client receives these bytes: at most one answer per request read, each the
+    /// answer to the oldest request not yet answered.
     fn receive(&mut self, bytes: &[u8]) {
         for body in bodies(bytes) {
             let response = Response::decode(&body, self.machine.dialect())
                 .expect("the client receives answers that decode");
+            let summary = !matches!(response, Response::Record(_));
             self.received.push(response);
+            if !summary {
+                continue;
+            }
+            let n = self.answers();
+            assert!(
+                n <= self.requests,
+                "more answers ({n}) than requests ({})",
+                self.requests
+            );
+            match &self.received[self.received.len() - 1] {
+                // The model server says which request a SUCCESS answers.
+                Response::Success(s) => {
+                    if let Some(Value::String(answers)) = s.metadata.get(TAG) {
+                        assert_eq!(
+                            answers,
+                            &self.read_tags[n - 1],
+                            "answer {n} is not the answer to request {n}"
+                        );
+                    }
+                }
+                Response::Failure(f) if f.message().is_some_and(|m| m.starts_with("boltward:")) => {
+                    self.refused_at = Some(n);
+                }
+                _ => {}
+            }
         }
-        assert!(
-            self.answers() <= self.requests,
-            "more answers ({}) than requests ({})",
-            self.answers(),
-            self.requests
-        );
+        self.check_refusal();
+    }
+
+    /// After boltward's own FAILURE, no request read after the one it answers is forwarded
+    /// until a RESET is read (judged from what the client saw and what reached the
+    /// server, not from the machine's own flags).
+    fn check_refusal(&mut self) {
+        let Some(refused) = self.refused_at else {
+            return;
+        };
+        for j in refused..self.requests {
+            if self.read_tags[j] == "RESET" {
+                return;
+            }
+            assert!(
+                !self.forwarded_for[j],
+                "request {} ({}) was forwarded after boltward refused request {refused}, before RESET",
+                j + 1,
+                self.read_tags[j]
+            );
+        }
     }
 
     /// Summaries the client received (RECORDs excluded).
@@ -581,6 +648,17 @@ fn bodies(bytes: &[u8]) -> Vec<Bytes> {
 }
 
 /// HELLO from a driver.
+/// The metadata key in which the model server names the request a SUCCESS answers.
+const TAG: &str = "answers";
+
+/// A request as the model server names it: its kind, and a RUN's statement.
+fn tag(request: &Request) -> String {
+    match request {
+        Request::Run(run) => format!("RUN {}", run.query),
+        other => other.kind().name().to_owned(),
+    }
+}
+
 pub(crate) fn hello() -> Request {
     let mut extra = Map::new();
     extra.insert("user_agent", "harness/1");

@@ -23,7 +23,7 @@ use crate::journal::{JournalError, Tickets};
 use crate::metrics::ProxyMetrics;
 use crate::policy::{Actor, Policy};
 use boltward_journal::{Intent, TxResult};
-use boltward_protocol::message::{split_auto_commit_run, Pull, Response, Success};
+use boltward_protocol::message::{split_auto_commit_run, Response, Success};
 use boltward_protocol::state::{ServerState, Summary, Tracker};
 use boltward_protocol::{Dialect, Map, Request, RequestKind, Version};
 use bytes::{Bytes, BytesMut};
@@ -496,6 +496,16 @@ impl Machine {
             step,
             wrap,
         } = admitted;
+        // A write's intent must be appended before it is forwarded: a caller that says it
+        // appended nothing is a journal that could not record it.
+        let journaled = match (&step, journaled) {
+            (Step::AutoIntent(_) | Step::CommitIntent(..), Journaled::Nothing) => {
+                Journaled::Appended(Err(JournalError::Unavailable(
+                    "no intent was appended for this write".into(),
+                )))
+            }
+            (_, journaled) => journaled,
+        };
         match (step, journaled) {
             (Step::AutoIntent(intent), Journaled::Appended(Ok(lsn))) => {
                 self.governor.set_last_intent(lsn);
@@ -578,9 +588,7 @@ impl Machine {
         let Some(done) = w.done.as_ref().filter(|_| !w.committing) else {
             return WrapStep::Idle;
         };
-        let Ok(commit) = Request::Commit.to_wire(self.version) else {
-            return WrapStep::Idle;
-        };
+        let commit = Bytes::from_static(fixed::COMMIT);
         let mut stats = Map::new();
         audit::add_stats(&mut stats, done);
         let query_type = done.query_type().map(|t| t.as_str().to_owned());
@@ -617,8 +625,7 @@ impl Machine {
                 return None;
             }
         };
-        let reset = Request::Reset.to_wire(self.version).ok()?;
-        let pull = Request::Pull(Pull::new(-1)).to_wire(self.version).ok()?;
+        let (reset, pull) = (fixed::RESET, fixed::PULL_ALL);
         let statement = self.governor.last_statement().map(|mut st| {
             st.intent = Some(lsn);
             st
@@ -636,7 +643,7 @@ impl Machine {
             statement,
             ..Pending::new(RequestKind::Pull, Role::Client)
         });
-        Some([reset, again, pull].concat().into())
+        Some([reset, &again, pull].concat().into())
     }
 
     /// Holds a RECORD of a wrapped write (see [`Wrapped::records`]).
@@ -991,25 +998,46 @@ pub(crate) fn may_run_in_boltwards_transaction(c: &Classification) -> bool {
 /// A client's COMMIT that must not commit: a ROLLBACK to forward in its place, and the slot
 /// that answers the client's COMMIT with `failure` once the ROLLBACK is answered.
 fn rollback_instead(failure: Bytes) -> (Bytes, Slot) {
-    // ROLLBACK has no fields: the same bytes in every version.
-    const ROLLBACK: &[u8] = b"\x00\x02\xB0\x13\x00\x00";
     let slot = Slot::Upstream(Pending {
         answer_with: Some(failure),
         ..Pending::new(RequestKind::Rollback, Role::Client)
     });
-    (Bytes::from_static(ROLLBACK), slot)
+    (Bytes::from_static(fixed::ROLLBACK), slot)
+}
+
+/// The requests boltward sends on its own, as chunked messages. Their bytes are the same
+/// in every version boltward parses (see the test), so sending one cannot fail to encode
+/// and never leaves a client's request without its answer.
+mod fixed {
+    pub(super) const COMMIT: &[u8] = b"\x00\x02\xB0\x12\x00\x00";
+    pub(super) const ROLLBACK: &[u8] = b"\x00\x02\xB0\x13\x00\x00";
+    pub(super) const RESET: &[u8] = b"\x00\x02\xB0\x0F\x00\x00";
+    /// PULL `{n: -1}`.
+    pub(super) const PULL_ALL: &[u8] = b"\x00\x06\xB1\x3F\xA1\x81\x6E\xFF\x00\x00";
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use boltward_protocol::handshake::PARSED_VERSIONS;
+    use boltward_protocol::message::Pull;
 
     #[test]
     fn the_rollback_put_in_a_commits_place_is_a_rollback_in_every_version() {
         let (bytes, _) = rollback_instead(Bytes::new());
         for v in PARSED_VERSIONS {
             assert_eq!(bytes, Request::Rollback.to_wire(*v).unwrap(), "{v}");
+        }
+    }
+
+    #[test]
+    fn boltwards_own_requests_have_the_same_bytes_in_every_version() {
+        for v in PARSED_VERSIONS {
+            let wire = |r: Request| r.to_wire(*v).unwrap();
+            assert_eq!(fixed::COMMIT, wire(Request::Commit), "{v}");
+            assert_eq!(fixed::ROLLBACK, wire(Request::Rollback), "{v}");
+            assert_eq!(fixed::RESET, wire(Request::Reset), "{v}");
+            assert_eq!(fixed::PULL_ALL, wire(Request::Pull(Pull::new(-1))), "{v}");
         }
     }
 }

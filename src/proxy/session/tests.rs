@@ -211,33 +211,47 @@ fn without_a_journal_writes_are_forwarded_as_sent() {
 
 #[test]
 fn when_the_journal_cannot_record_a_write_it_is_not_run() {
-    // Auto-commit: a transient FAILURE, nothing forwarded.
-    let mut h = Harness::logged_in(true, "writer");
-    h.journal_down = true;
-    h.client(run("CREATE (n:A)"));
-    h.client(pull(-1));
-    h.client(Request::Reset);
-    answer_all(&mut h);
-    assert_eq!(after_login(&h), ["RESET"]);
-    assert_eq!(h.summaries(), "SSFIS");
-    assert!(failure_code(&h.received[2]).starts_with("Neo.TransientError."));
-    // Reads still run.
-    h.client(run("RETURN 1"));
-    h.client(pull(-1));
-    answer_all(&mut h);
-    assert_eq!(&h.summaries()[5..], "SS");
+    // The journal fails, or the loop appended nothing and says so: the same refusal.
+    let fail = |h: &mut Harness, forget: bool| {
+        if forget {
+            h.forget_intents = true;
+        } else {
+            h.journal_down = true;
+        }
+    };
+    for forget in [false, true] {
+        // Auto-commit: a transient FAILURE, nothing forwarded.
+        let mut h = Harness::logged_in(true, "writer");
+        fail(&mut h, forget);
+        h.client(run("CREATE (n:A)"));
+        h.client(pull(-1));
+        h.client(Request::Reset);
+        answer_all(&mut h);
+        assert_eq!(after_login(&h), ["RESET"], "forget {forget}");
+        assert_eq!(h.summaries(), "SSFIS", "forget {forget}");
+        assert!(failure_code(&h.received[2]).starts_with("Neo.TransientError."));
+        // Reads still run.
+        h.client(run("RETURN 1"));
+        h.client(pull(-1));
+        answer_all(&mut h);
+        assert_eq!(&h.summaries()[5..], "SS", "forget {forget}");
 
-    // Explicit: the COMMIT becomes a ROLLBACK, answered with a transient FAILURE.
-    let mut h = Harness::logged_in(true, "writer");
-    h.client(begin(false));
-    h.client(run("CREATE (n:A)"));
-    h.client(pull(-1));
-    answer_all(&mut h);
-    h.journal_down = true;
-    h.client(Request::Commit);
-    answer_all(&mut h);
-    assert_eq!(after_login(&h), ["BEGIN", "RUN", "PULL", "ROLLBACK"]);
-    assert!(failure_code(h.received.last().unwrap()).starts_with("Neo.TransientError."));
+        // Explicit: the COMMIT becomes a ROLLBACK, answered with a transient FAILURE.
+        let mut h = Harness::logged_in(true, "writer");
+        h.client(begin(false));
+        h.client(run("CREATE (n:A)"));
+        h.client(pull(-1));
+        answer_all(&mut h);
+        fail(&mut h, forget);
+        h.client(Request::Commit);
+        answer_all(&mut h);
+        assert_eq!(
+            after_login(&h),
+            ["BEGIN", "RUN", "PULL", "ROLLBACK"],
+            "forget {forget}"
+        );
+        assert!(failure_code(h.received.last().unwrap()).starts_with("Neo.TransientError."));
+    }
 }
 
 #[test]
