@@ -319,23 +319,15 @@ fn control_port_serves_https_when_configured() {
         bw.control
     );
     let cli = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_boltward"))
-            .args([
-                "status",
-                "--json",
-                "--token",
-                "tls-token",
-                "--control",
-                &bw.control,
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let args = [
+            "status",
+            "--json",
+            "--token",
+            "tls-token",
+            "--control",
+            &bw.control,
+        ];
+        common::boltward_cli(&[&args[..], extra].concat(), &[])
     };
     let (code, out, err) = cli(&["--cacert", &pki.path("ca.crt")]);
     assert_eq!(code, 0, "{err}");

@@ -518,10 +518,11 @@ fn crash_mid_snapshot_and_restart_mid_restore() {
         "--json",
     ]);
     let mut s = Value::Null;
-    common::within(Duration::from_secs(60), || {
+    let progressed = common::within(Duration::from_secs(60), || {
         s = serde_json::from_str(&bw.cli_ok(&["restore", "status", "--json"])).unwrap();
         s["progress"].as_f64().unwrap() > 0.0
     });
+    assert!(progressed, "the restore made no progress: {s}");
     assert_eq!(s["state"], "RECOVERING", "{s}");
     bw.signal("KILL");
     bw.wait_exit(Duration::from_secs(10)).unwrap();
@@ -601,10 +602,11 @@ fn the_schedule_fires_and_retention_prunes() {
         ],
     );
     let mut metrics = String::new();
-    common::within(Duration::from_secs(30), || {
+    let pruned = common::within(Duration::from_secs(30), || {
         metrics = bw.metrics();
         common::metric_value(&metrics, "boltward_snapshots_pruned_total") >= 1.0
     });
+    assert!(pruned, "retention pruned nothing: {metrics}");
     assert!(
         metrics.contains("boltward_snapshots_total{kind=\"scheduled\"}"),
         "{metrics}"

@@ -243,3 +243,123 @@ pub(crate) struct CommitLog {
     pub(crate) stats: Map,
     pub(crate) query_type: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cypher::classify;
+    use crate::policy::Decision;
+
+    const V: Version = Version::V5_4;
+
+    fn allowed() -> Verdict {
+        Verdict {
+            verdict: Decision::Allow,
+            ..Verdict::limit("writers", "allowed".into())
+        }
+    }
+
+    /// A RUN of `query` as the session journals it (its body as sent).
+    fn info(query: &str, db: Option<&str>, claimed: Option<&str>) -> StmtInfo {
+        let mut info = StmtInfo::new(
+            &classify(query),
+            &allowed(),
+            db.map(str::to_owned),
+            claimed.map(str::to_owned),
+            query,
+        );
+        let wire = Request::Run(Run::new(query)).to_wire(V).unwrap();
+        info.body = Bytes::from(boltward_protocol::chunk::body_of(&wire).into_owned());
+        info
+    }
+
+    fn query_of(run: &[u8]) -> String {
+        match Request::decode(run, boltward_protocol::Dialect::new(V)).unwrap() {
+            Request::Run(r) => r.query,
+            other => panic!("not a RUN: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_statement_that_sets_a_password_is_journaled_redacted() {
+        let query = "CREATE USER bob SET PASSWORD 'hunter2'";
+        let i = info(query, None, None);
+        assert!(i.redact);
+        let statement = i.statement(V);
+        assert_eq!(query_of(&statement.run), REDACTED_QUERY);
+        let refused = refusal(&i, 1, &Actor::default(), V);
+        assert_eq!(query_of(&refused.statement), REDACTED_QUERY);
+        // Anything else is journaled as sent.
+        let plain = info("CREATE (:A {password: 1})", None, None);
+        assert!(!plain.redact);
+        assert_eq!(
+            query_of(&plain.statement(V).run),
+            "CREATE (:A {password: 1})"
+        );
+    }
+
+    #[test]
+    fn stats_sum_integers_and_or_flags() {
+        let summary = |n: i64, flag: bool| {
+            let stats = Map::from([
+                ("nodes-created", Value::Integer(n)),
+                ("contains-updates", Value::Boolean(flag)),
+                ("note", Value::from("ignored")),
+            ]);
+            Success::new(Map::from([("stats", Value::Map(stats))]))
+        };
+        let mut acc = Map::new();
+        add_stats(&mut acc, &summary(2, false));
+        add_stats(&mut acc, &summary(3, true));
+        add_stats(&mut acc, &Success::new(Map::new()));
+        assert_eq!(acc.get("nodes-created").and_then(Value::as_int), Some(5));
+        assert_eq!(
+            acc.get("contains-updates").and_then(Value::as_bool),
+            Some(true)
+        );
+        assert!(acc.get("note").is_none());
+    }
+
+    #[test]
+    fn a_transaction_keeps_its_first_database_and_claim_and_every_statement() {
+        let mut tx = TxLog {
+            begin: Some(Bytes::from_static(b"begin")),
+            ..TxLog::default()
+        };
+        tx.add(&info("MATCH (n:A) RETURN n", Some("alpha"), Some("ann")), V);
+        assert!(!tx.wrote, "a read does not make it a write");
+        tx.add(
+            &info("CREATE (:B)-[:R]->(:C)", Some("beta"), Some("bob")),
+            V,
+        );
+        assert!(tx.wrote);
+        let intent = tx.intent(7, &Actor::default(), V, true);
+        assert_eq!(intent.db.as_deref(), Some("alpha"));
+        assert_eq!(intent.actor.claimed.as_deref(), Some("ann"));
+        assert_eq!(intent.mode, j::TxMode::Explicit);
+        assert_eq!(intent.begin.as_deref(), Some(&b"begin"[..]));
+        assert_eq!(intent.statements.len(), 2);
+        assert_eq!(intent.labels, ["A", "B", "C"]);
+        assert_eq!(intent.types, ["R"]);
+        assert_eq!((intent.conn, intent.utc), (7, true));
+    }
+
+    #[test]
+    fn a_commit_records_its_bookmark_and_falls_back_to_the_summarys_type() {
+        let s = Success::new(Map::from([
+            ("bookmark", Value::from("FB:9")),
+            ("type", Value::from("w")),
+        ]));
+        match committed(&s, Map::new(), None) {
+            j::TxResult::Committed {
+                bookmark,
+                query_type,
+                ..
+            } => {
+                assert_eq!(bookmark.as_deref(), Some("FB:9"));
+                assert_eq!(query_type.as_deref(), Some("w"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,7 +1,9 @@
-//! One connection's logic without sockets, clocks or a journal on disk: requests and
-//! answers go in, what to forward, what to answer and what the journal must make durable
-//! come out. [`super::io`] moves the bytes and does the waiting; [`super::harness`] drives
-//! this machine the same way from tests and the fuzzer.
+//! One connection's logic without sockets or a journal on disk: requests and answers go
+//! in, what to forward, what to answer and what the journal must make durable come out.
+//! The clock is read only to stamp a request's send time (the round-trip histogram) and
+//! the session's last activity (which the loop's idle check reads); no decision here
+//! depends on it. [`super::io`] moves the bytes and does the waiting; [`super::harness`]
+//! drives this machine the same way from tests and the fuzzer.
 //!
 //! A request goes through [`Machine::on_request`] (governance, journal bookkeeping) and,
 //! when the journal must record something first, [`Machine::journaled`] with the
@@ -10,8 +12,11 @@
 //!
 //! Why steps instead of one `Vec<Effect>`: each step has exactly one thing the caller must
 //! do before the next decision (append an intent and come back with its LSN; make an
-//! outcome durable before relaying), so a typed step per call says that in the types, and
-//! the caller cannot reorder or drop it.
+//! outcome durable before relaying), so a typed step per call says that in the types. An
+//! admitted request's bytes are reachable only through [`Machine::journaled`], which treats
+//! a write whose intent the caller did not append as a journal failure (never forwarded);
+//! the steps are `#[must_use]`. What the types cannot hold (the caller relays a summary
+//! only after its outcome is durable) the harness checks from outside, on every step.
 
 use super::super::audit::{self, Await, CommitLog, Step, TxLog};
 use super::super::error::{BadResponse, SessionError};
@@ -121,6 +126,7 @@ pub(crate) type Slot = FifoSlot<Pending>;
 
 /// A request after governance: what to forward, the slot that answers it (queued by
 /// [`Machine::journaled`] once the journal has what it needs), and the journal's step.
+#[must_use]
 pub(crate) struct Admitted {
     forward: Option<Bytes>,
     slot: Option<Slot>,
@@ -140,6 +146,7 @@ pub(crate) enum Journaled {
 }
 
 /// What a wrapped write needs next, once every answer is in.
+#[must_use]
 pub(crate) enum WrapStep {
     /// Nothing is due (the stream has more, the write is over, or the COMMIT is in flight).
     Idle,
@@ -154,6 +161,7 @@ pub(crate) enum WrapStep {
 pub(crate) type SummaryStep = (Option<Bytes>, Option<Await>);
 
 /// What became of a RECORD offered to [`Machine::hold_record`].
+#[must_use]
 pub(crate) enum Held {
     /// Relay it.
     No,
@@ -484,6 +492,7 @@ impl Machine {
     /// Finishes an admitted request once the journal did its step: queues the slot that
     /// answers it and returns the bytes to forward. When the journal could not write, a
     /// write is refused with a transient error (a COMMIT becomes a ROLLBACK).
+    #[must_use]
     pub(crate) fn journaled(
         &mut self,
         env: &Env,
@@ -609,6 +618,7 @@ impl Machine {
     /// Runs a wrapped write again once its new intent was appended (RESET, BEGIN, RUN,
     /// PULL all): the bytes to forward. If the journal cannot record it, the failure of the
     /// COMMIT answers the client's PULL instead.
+    #[must_use]
     pub(crate) fn retried(&mut self, appended: Result<u64, JournalError>) -> Option<Bytes> {
         let failure = self.wrapped.as_mut().and_then(|w| w.retry.take())?;
         let lsn = match appended {
