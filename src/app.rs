@@ -186,7 +186,7 @@ impl App {
         });
         // Everything is resolved: bind.
         let prepared = prepared.with_replication(runtime.replication.clone());
-        let proxy = Proxy::bind_prepared(prepared).await?;
+        let proxy = Proxy::bind(prepared).await?;
         let control = if config.control.enabled {
             let listener = TcpListener::bind(&config.control.addr)
                 .await

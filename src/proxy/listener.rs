@@ -173,16 +173,8 @@ impl Prepared {
 }
 
 impl Proxy {
-    /// Resolves everything ([`Prepared::new`]) and binds the listeners.
-    pub async fn bind(
-        config: Arc<Config>,
-        metrics: &crate::metrics::Metrics,
-    ) -> Result<Self, ProxyError> {
-        Proxy::bind_prepared(Prepared::new(config, metrics, Default::default())?).await
-    }
-
     /// Binds the main listener and one per cluster member.
-    pub async fn bind_prepared(p: Prepared) -> Result<Self, ProxyError> {
+    pub async fn bind(p: Prepared) -> Result<Self, ProxyError> {
         let config = p.config;
         let mut member_listeners = Vec::with_capacity(config.upstream.members.len());
         for (m, handle) in config.upstream.members.iter().zip(p.member_upstreams) {
