@@ -37,7 +37,8 @@ macro_rules! env {
     };
 }
 
-/// A policy with a writer, a reader and an actor who may not delete.
+/// A policy with a writer, a reader, and a cleaner whose deletions are limited: two per
+/// transaction, three per ten minutes.
 pub(crate) const POLICY: &str = r#"
 [policy]
 mode = "enforce"
@@ -50,6 +51,12 @@ allow = ["read", "write", "procedure"]
 name = "readers"
 actors = { principals = ["reader"] }
 allow = ["read"]
+[[policy.rules]]
+name = "cleaners"
+actors = { principals = ["cleaner"] }
+allow = ["read", "write"]
+max_deletes_per_tx = 2
+delete_rate = { max = 3, window_secs = 600 }
 "#;
 
 /// The policy, metrics and tickets every harness shares (built once: the fuzzer makes
@@ -126,6 +133,9 @@ pub(crate) struct Harness {
     /// Model of the server's transaction: open, a write ran in it, an intent was
     /// appended since it began.
     tx_open: bool,
+    /// The statement of the last RUN the model server answered (a PULL's counters follow
+    /// it: a DELETE deletes one node, anything else creates one).
+    last_query: String,
     tx_wrote: bool,
     tx_intent: bool,
     /// An intent was appended while handling the current request.
@@ -167,6 +177,7 @@ impl Harness {
             unasked: false,
             closed: false,
             tx_open: false,
+            last_query: String::new(),
             tx_wrote: false,
             tx_intent: false,
             step_appended: false,
@@ -441,7 +452,7 @@ impl Harness {
                 if self.tx_open {
                     meta.insert("qid", 0);
                 }
-                let _ = run;
+                self.last_query = run.query.clone();
             }
             Request::Commit => meta.insert("bookmark", "FB:1"),
             Request::Pull(p) | Request::Discard(p) => {
@@ -459,7 +470,11 @@ impl Harness {
                     meta.insert("has_more", true);
                 } else {
                     let mut stats = Map::new();
-                    stats.insert("nodes-created", 1);
+                    if self.last_query.contains("DELETE") {
+                        stats.insert("nodes-deleted", 1);
+                    } else {
+                        stats.insert("nodes-created", 1);
+                    }
                     meta.insert("stats", stats);
                     meta.insert("type", "w");
                     if !self.tx_open {

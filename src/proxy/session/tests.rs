@@ -449,3 +449,77 @@ fn governance_by_principal_statement_and_transaction() {
         }
     }
 }
+
+/// The deletion budget (two per transaction for `cleaner`): a transaction that deleted
+/// more commits as a ROLLBACK answered with a FAILURE; one within it commits.
+#[test]
+fn a_transaction_over_its_deletion_budget_commits_as_a_rollback() {
+    for (deletes, commits) in [(1, true), (2, true), (3, false)] {
+        for journaling in [false, true] {
+            let what = format!("{deletes} deletes, journaling {journaling}");
+            let mut h = Harness::logged_in(journaling, "cleaner");
+            h.client(begin(false));
+            for k in 0..deletes {
+                h.client(run(&format!("MATCH (n:A {{k: {k}}}) DELETE n")));
+                h.client(pull(-1));
+            }
+            h.client(Request::Commit);
+            answer_all(&mut h);
+            let last = after_login(&h).last().copied();
+            if commits {
+                assert_eq!(last, Some("COMMIT"), "{what}");
+                assert!(
+                    matches!(h.received.last(), Some(Response::Success(_))),
+                    "{what}"
+                );
+            } else {
+                assert_eq!(last, Some("ROLLBACK"), "{what}: COMMIT never sent");
+                let failure = h.received.last().unwrap();
+                assert!(failure_code(failure).contains("Forbidden"), "{what}");
+                assert!(
+                    format!("{failure:?}").contains("guard:deletion-budget"),
+                    "{what}"
+                );
+            }
+            if journaling {
+                let committed = h
+                    .outcomes
+                    .iter()
+                    .filter(|(_, r)| matches!(r, TxResult::Committed { .. }))
+                    .count();
+                assert_eq!(committed, usize::from(commits), "{what}: journal outcome");
+            }
+        }
+    }
+}
+
+/// The delete-rate breaker (three deletions per ten minutes for `cleaner`): the fourth
+/// delete is refused before it reaches the server; other statements still run.
+#[test]
+fn the_delete_rate_breaker_refuses_deletes_past_the_rate() {
+    let mut h = Harness::logged_in(false, "cleaner");
+    for k in 0..4 {
+        h.client(run(&format!("MATCH (n:A {{k: {k}}}) DELETE n")));
+        h.client(pull(-1));
+        answer_all(&mut h);
+        if k == 3 {
+            let refused = &h.received[h.received.len() - 2];
+            assert!(failure_code(refused).contains("Forbidden"), "delete {k}");
+            assert!(format!("{refused:?}").contains("guard:delete-rate"));
+            h.client(Request::Reset);
+            answer_all(&mut h);
+        } else {
+            assert!(
+                h.summaries().ends_with("SS"),
+                "delete {k}: {}",
+                h.summaries()
+            );
+        }
+    }
+    let runs = h.forwarded_kinds().iter().filter(|k| **k == "RUN").count();
+    assert_eq!(runs, 3, "the fourth delete never reached the server");
+    h.client(run("CREATE (n:A)"));
+    h.client(pull(-1));
+    answer_all(&mut h);
+    assert!(h.summaries().ends_with("SS"), "a create still runs");
+}
