@@ -44,12 +44,7 @@ pub(super) async fn client_to_server(
 ) -> Result<ClientEnd, SessionError> {
     let limits = &ctx.config.limits;
     let mut decoder = ChunkDecoder::new(limits.max_message_size);
-    let idle =
-        (limits.idle_timeout_secs > 0).then(|| Duration::from_secs(limits.idle_timeout_secs));
-    let mut draining = ctx.draining.clone();
-    let mut switched = ctx.upstream.subscribe();
-    // After a promotion: when this connection is closed even if still busy.
-    let mut retire_by: Option<tokio::time::Instant> = None;
+    let mut waiting = Waiting::new(ctx);
     let mut out = BytesMut::new();
     // When the buffered requests arrived, and how many of them are in `out` (the
     // added-latency histogram: arrival to forwarded).
@@ -121,43 +116,12 @@ pub(super) async fn client_to_server(
                     .is_some_and(may_run_in_boltwards_transaction);
             let mut write_slot = None;
             if shared.lock().holds_writes(&request, classified.as_ref()) {
-                let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
-                if ctx.gate.is_paused() {
-                    debug!("write held: writes are paused");
+                match at_the_gate(ctx, shared, &mut client, &mut buf, &mut upstream, &out).await? {
+                    Gate::Entered(slot) => write_slot = Some(slot),
+                    Gate::TimedOut => continue,
+                    Gate::ClientGone => return Ok(ClientEnd::Closed),
+                    Gate::Switched => return Ok(ClientEnd::Drain(GOODBYE_GRACE)),
                 }
-                let Some(entered) = watching_client(
-                    async { Ok(ctx.gate.enter(limit).await) },
-                    &mut client,
-                    &mut buf,
-                    &ctx.metrics.bytes_in,
-                )
-                .await?
-                else {
-                    return Ok(ClientEnd::Closed);
-                };
-                let Some(slot) = entered else {
-                    let answer = shared.lock().governor.transient(&format!(
-                        "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
-                        limit.as_secs()
-                    ));
-                    shared.answer(answer, false);
-                    continue;
-                };
-                if ctx.upstream.generation() != shared.generation {
-                    // Promoted while this connection points at the old server: no write
-                    // may land there. Drivers retry transient errors on a new connection.
-                    info!("write refused on a connection to the previous upstream; closing it");
-                    upstream
-                        .write_all(&out)
-                        .await
-                        .map_err(SessionError::upstream)?;
-                    let answer = shared.lock().governor.transient(
-                        "boltward: the upstream was switched (restore promoted); reconnect and retry",
-                    );
-                    shared.answer(answer, true);
-                    return Ok(ClientEnd::Drain(GOODBYE_GRACE));
-                }
-                write_slot = Some(slot);
             }
             let body = if kind == RequestKind::Run || kind == RequestKind::Begin {
                 msg.body()
@@ -192,19 +156,7 @@ pub(super) async fn client_to_server(
                 // A wrapped write: once its final summary is in, commit it (and run it
                 // again if the COMMIT fails transiently) before anything the client
                 // sends next.
-                let wrap = async {
-                    send(&mut upstream, &mut out).await?;
-                    loop {
-                        shared.upstream_caught_up().await;
-                        let Some(next) = next_wrap_step(ctx, shared, &policy).await else {
-                            return Ok(());
-                        };
-                        upstream
-                            .write_all(&next)
-                            .await
-                            .map_err(SessionError::upstream)?;
-                    }
-                };
+                let wrap = finish_wrapped(ctx, shared, &policy, &mut upstream, &mut out);
                 if watching_client(wrap, &mut client, &mut buf, &ctx.metrics.bytes_in)
                     .await?
                     .is_none()
@@ -246,58 +198,178 @@ pub(super) async fn client_to_server(
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(8192);
         }
-        let idle_sleep = async {
-            match idle {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let retire_sleep = async {
-            match retire_by {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            n = client.read_buf(&mut buf) => {
-                let n = n.map_err(SessionError::client)?;
-                read_at = Instant::now();
-                ctx.metrics.bytes_in.inc_by(n as u64);
-                if n == 0 {
-                    debug!("client closed the connection");
-                    return Ok(ClientEnd::Closed);
+        if let Some(end) = waiting.wait(ctx, shared, &mut client, &mut buf).await? {
+            return Ok(end);
+        }
+        read_at = Instant::now();
+    }
+}
+
+/// The client loop's wait for more requests: the client's bytes, a shutdown, a promotion
+/// that retires this connection, or the idle timeout.
+struct Waiting {
+    idle: Option<Duration>,
+    draining: tokio::sync::watch::Receiver<bool>,
+    switched: tokio::sync::watch::Receiver<crate::upstream::handle::Current>,
+    /// After a promotion: when this connection is closed even if still busy.
+    retire_by: Option<tokio::time::Instant>,
+}
+
+impl Waiting {
+    fn new(ctx: &Context) -> Self {
+        let secs = ctx.config.limits.idle_timeout_secs;
+        Waiting {
+            idle: (secs > 0).then(|| Duration::from_secs(secs)),
+            draining: ctx.draining.clone(),
+            switched: ctx.upstream.subscribe(),
+            retire_by: None,
+        }
+    }
+
+    /// Waits until the client sent bytes (`None`: they are in `buf`) or the connection is
+    /// to end (how).
+    async fn wait(
+        &mut self,
+        ctx: &Context,
+        shared: &Shared,
+        client: &mut ReadHalf<BoxStream>,
+        buf: &mut BytesMut,
+    ) -> Result<Option<ClientEnd>, SessionError> {
+        loop {
+            let idle = self.idle;
+            let retire_by = self.retire_by;
+            let idle_sleep = async {
+                match idle {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
                 }
-            }
-            changed = draining.changed(), if !*draining.borrow() => {
-                if changed.is_err() || shared.is_idle() {
-                    debug!("closing idle connection for shutdown");
-                    return Ok(ClientEnd::Closed);
+            };
+            let retire_sleep = async {
+                match retire_by {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
-            }
-            changed = switched.changed(), if retire_by.is_none() => {
-                if changed.is_ok() && switched.borrow_and_update().generation != shared.generation {
-                    if shared.is_idle() {
-                        debug!("closing idle connection to the previous upstream");
-                        return Ok(ClientEnd::Closed);
+            };
+            tokio::select! {
+                n = client.read_buf(buf) => {
+                    let n = n.map_err(SessionError::client)?;
+                    ctx.metrics.bytes_in.inc_by(n as u64);
+                    if n == 0 {
+                        debug!("client closed the connection");
+                        return Ok(Some(ClientEnd::Closed));
                     }
-                    shared.retired.store(true, Ordering::Release);
-                    shared.wake.notify_one();
-                    let drain = Duration::from_secs(ctx.config.restore.drain_secs);
-                    retire_by = Some(tokio::time::Instant::now() + drain);
+                    return Ok(None);
                 }
-            }
-            _ = retire_sleep => {
-                warn!("closing busy connection to the previous upstream: drain time is over");
-                return Ok(ClientEnd::Closed);
-            }
-            _ = idle_sleep => {
-                let quiet = shared.lock().last_activity.elapsed();
-                if idle.is_some_and(|d| quiet >= d) && shared.is_idle() {
-                    info!(idle_secs = quiet.as_secs(), "closing idle connection");
-                    return Ok(ClientEnd::Closed);
+                changed = self.draining.changed(), if !*self.draining.borrow() => {
+                    if changed.is_err() || shared.is_idle() {
+                        debug!("closing idle connection for shutdown");
+                        return Ok(Some(ClientEnd::Closed));
+                    }
+                }
+                changed = self.switched.changed(), if retire_by.is_none() => {
+                    if changed.is_ok()
+                        && self.switched.borrow_and_update().generation != shared.generation
+                    {
+                        if shared.is_idle() {
+                            debug!("closing idle connection to the previous upstream");
+                            return Ok(Some(ClientEnd::Closed));
+                        }
+                        shared.retired.store(true, Ordering::Release);
+                        shared.wake.notify_one();
+                        let drain = Duration::from_secs(ctx.config.restore.drain_secs);
+                        self.retire_by = Some(tokio::time::Instant::now() + drain);
+                    }
+                }
+                _ = retire_sleep => {
+                    warn!("closing busy connection to the previous upstream: drain time is over");
+                    return Ok(Some(ClientEnd::Closed));
+                }
+                _ = idle_sleep => {
+                    let quiet = shared.lock().last_activity.elapsed();
+                    if idle.is_some_and(|d| quiet >= d) && shared.is_idle() {
+                        info!(idle_secs = quiet.as_secs(), "closing idle connection");
+                        return Ok(Some(ClientEnd::Closed));
+                    }
                 }
             }
         }
+    }
+}
+
+/// What waiting at the write gate came to.
+enum Gate {
+    /// Let through: the slot the write holds until its transaction ends.
+    Entered(crate::gate::WriteSlot),
+    /// Writes were not resumed in time: the request is answered with a transient FAILURE.
+    TimedOut,
+    /// The client hung up while it waited.
+    ClientGone,
+    /// The upstream was switched while it waited: answered, and the connection closes.
+    Switched,
+}
+
+/// Waits at the write gate (writes paused for maintenance, or a snapshot's barrier) while
+/// still reading the client. A write let through after a promotion is refused: this
+/// connection points at the previous upstream, and no write may land there.
+async fn at_the_gate(
+    ctx: &Context,
+    shared: &Shared,
+    client: &mut ReadHalf<BoxStream>,
+    buf: &mut BytesMut,
+    upstream: &mut WriteHalf<BoxStream>,
+    out: &BytesMut,
+) -> Result<Gate, SessionError> {
+    let limit = Duration::from_secs(ctx.config.writes.pause_timeout_secs);
+    if ctx.gate.is_paused() {
+        debug!("write held: writes are paused");
+    }
+    let entering = async { Ok(ctx.gate.enter(limit).await) };
+    let Some(entered) = watching_client(entering, client, buf, &ctx.metrics.bytes_in).await? else {
+        return Ok(Gate::ClientGone);
+    };
+    let Some(slot) = entered else {
+        let answer = shared.lock().governor.transient(&format!(
+            "boltward: writes are paused for maintenance and were not resumed within {}s; retry",
+            limit.as_secs()
+        ));
+        shared.answer(answer, false);
+        return Ok(Gate::TimedOut);
+    };
+    if ctx.upstream.generation() != shared.generation {
+        // Drivers retry transient errors on a new connection, which reaches the new one.
+        info!("write refused on a connection to the previous upstream; closing it");
+        upstream
+            .write_all(out)
+            .await
+            .map_err(SessionError::upstream)?;
+        let answer = shared.lock().governor.transient(
+            "boltward: the upstream was switched (restore promoted); reconnect and retry",
+        );
+        shared.answer(answer, true);
+        return Ok(Gate::Switched);
+    }
+    Ok(Gate::Entered(slot))
+}
+
+/// Sends what is buffered, then commits a wrapped write once its final summary is in (and
+/// runs it again while its COMMIT fails transiently).
+async fn finish_wrapped(
+    ctx: &Context,
+    shared: &Shared,
+    policy: &Policy,
+    upstream: &mut WriteHalf<BoxStream>,
+    out: &mut BytesMut,
+) -> Result<(), SessionError> {
+    send(upstream, out).await?;
+    loop {
+        shared.upstream_caught_up().await;
+        let Some(next) = next_wrap_step(ctx, shared, policy).await else {
+            return Ok(());
+        };
+        upstream
+            .write_all(&next)
+            .await
+            .map_err(SessionError::upstream)?;
     }
 }
 
