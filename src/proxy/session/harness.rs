@@ -364,13 +364,21 @@ impl Harness {
     /// Sends bytes to the model server, checking that every write has its intent first
     /// and that nothing goes after a refusal before RESET.
     fn forward(&mut self, bytes: &[u8]) {
-        if let Some(seen) = self.forwarded_for.last_mut() {
-            *seen = true;
+        let requests: Vec<Request> = bodies(bytes)
+            .iter()
+            .map(|body| {
+                Request::decode(body, self.machine.dialect())
+                    .expect("boltward forwards requests that decode")
+            })
+            .collect();
+        // GOODBYE is never answered, so it is no request of the count (and may always go).
+        if requests.iter().any(|r| r.kind() != RequestKind::Goodbye) {
+            if let Some(seen) = self.forwarded_for.last_mut() {
+                *seen = true;
+            }
         }
         self.check_refusal();
-        for body in bodies(bytes) {
-            let request = Request::decode(&body, self.machine.dialect())
-                .expect("boltward forwards requests that decode");
+        for request in requests {
             self.check_intent(&request);
             if request.kind() != RequestKind::Goodbye {
                 self.owed.push_back(request.clone());
@@ -566,7 +574,10 @@ impl Harness {
                         assert_eq!(
                             answers,
                             &self.read_tags[n - 1],
-                            "answer {n} is not the answer to request {n}"
+                            "answer {n} is not the answer to request {n} (requests {:?}, received {:?}, forwarded {:?})",
+                            self.read_tags,
+                            self.received,
+                            self.forwarded
                         );
                     }
                 }
@@ -592,9 +603,13 @@ impl Harness {
             }
             assert!(
                 !self.forwarded_for[j],
-                "request {} ({}) was forwarded after boltward refused request {refused}, before RESET",
+                "request {} ({}) was forwarded after boltward refused request {refused}, before RESET (requests {:?}, answers {}, forwarded {:?}, received {:?})",
                 j + 1,
-                self.read_tags[j]
+                self.read_tags[j],
+                self.read_tags,
+                self.summaries(),
+                self.forwarded.iter().map(|r| r.kind().name()).collect::<Vec<_>>(),
+                self.received
             );
         }
     }

@@ -86,9 +86,12 @@ struct Wrapped {
     /// The result's RECORDs, held with the final summary while they are few, so that a
     /// COMMIT that fails transiently can be retried unseen; `None` once they were shown.
     records: Option<BytesMut>,
-    /// What a retry journals and sends again.
+    /// What a retry journals and sends again: the intent, BEGIN and RUN, and the
+    /// client's own PULL or DISCARD (a retry fetches the result the way the client asked
+    /// for it: never RECORDs for a DISCARD).
     intent: Intent,
     again: Bytes,
+    fetch: Option<(RequestKind, Bytes)>,
     attempts: u32,
     /// A retry is due; the failure to show if it cannot be made.
     retry: Option<Bytes>,
@@ -434,6 +437,11 @@ impl Machine {
                         }
                     }
                     RequestKind::Rollback => self.jtx = None,
+                    RequestKind::Pull | RequestKind::Discard => {
+                        if let Some(w) = self.wrapped.as_mut().filter(|w| !w.committing) {
+                            w.fetch = Some((kind, raw.clone()));
+                        }
+                    }
                     RequestKind::Begin if journaling => {
                         self.jtx = Some(TxLog {
                             begin: Some(body),
@@ -533,6 +541,7 @@ impl Machine {
                         records: Some(BytesMut::new()),
                         intent,
                         again: again.clone(),
+                        fetch: None,
                         attempts: 1,
                         retry: None,
                     });
@@ -635,7 +644,6 @@ impl Machine {
                 return None;
             }
         };
-        let (reset, pull) = (fixed::RESET, fixed::PULL_ALL);
         let statement = self.governor.last_statement().map(|mut st| {
             st.intent = Some(lsn);
             st
@@ -644,6 +652,10 @@ impl Machine {
         w.lsn = lsn;
         w.attempts += 1;
         let again = w.again.clone();
+        let (fetch_kind, fetch) = w
+            .fetch
+            .clone()
+            .unwrap_or((RequestKind::Pull, Bytes::from_static(fixed::PULL_ALL)));
         self.unresolved.push(lsn);
         self.tracker.reset_sent();
         for kind in [RequestKind::Reset, RequestKind::Begin, RequestKind::Run] {
@@ -651,9 +663,9 @@ impl Machine {
         }
         self.queue.push_upstream(Pending {
             statement,
-            ..Pending::new(RequestKind::Pull, Role::Client)
+            ..Pending::new(fetch_kind, Role::Client)
         });
-        Some([reset, &again, pull].concat().into())
+        Some([fixed::RESET, &again, &fetch].concat().into())
     }
 
     /// Holds a RECORD of a wrapped write (see [`Wrapped::records`]).

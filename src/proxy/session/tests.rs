@@ -175,6 +175,33 @@ fn a_transient_commit_failure_of_a_wrapped_write_is_retried_unseen() {
     ));
 }
 
+/// Found by the session fuzz target: a retry fetched the result with PULL although the
+/// client had sent DISCARD, so the client got RECORDs it had discarded. A retry sends the
+/// client's own PULL or DISCARD.
+#[test]
+fn a_retried_wrapped_write_fetches_its_result_the_way_the_client_asked() {
+    let mut h = Harness::logged_in(true, "writer");
+    h.client(run("CREATE (n:A)"));
+    h.client(Request::Discard(boltward_protocol::message::Pull::new(-1)));
+    h.server(OK); // BEGIN
+    h.server(OK); // RUN
+    h.server(OK); // DISCARD
+    h.server(Answer::Transient); // COMMIT fails: run again under a new intent
+    for _ in 0..3 {
+        h.server(OK); // RESET, BEGIN, RUN
+    }
+    answer_all(&mut h);
+    assert_eq!(
+        after_login(&h),
+        ["BEGIN", "RUN", "DISCARD", "COMMIT", "RESET", "BEGIN", "RUN", "DISCARD", "COMMIT"]
+    );
+    assert_eq!(h.summaries(), "SSSS");
+    assert!(
+        !h.received.iter().any(|r| matches!(r, Response::Record(_))),
+        "a DISCARD is never answered with RECORDs"
+    );
+}
+
 #[test]
 fn a_wrapped_write_reset_before_its_commit_is_rolled_back() {
     let mut h = Harness::logged_in(true, "writer");
@@ -522,4 +549,12 @@ fn the_delete_rate_breaker_refuses_deletes_past_the_rate() {
     h.client(pull(-1));
     answer_all(&mut h);
     assert!(h.summaries().ends_with("SS"), "a create still runs");
+}
+
+/// Found by the session fuzz target (a harness bug, kept as a regression test): as
+/// `nobody`, COMMIT, a refused RUN, COMMIT, GOODBYE. The GOODBYE goes to the server after
+/// the refusal, as it may; it is no request of the count.
+#[test]
+fn fuzz_a_goodbye_after_a_refusal() {
+    super::harness::fuzz(&[116, 235, 1, 102, 0, 123, 255, 255, 255, 255, 255]);
 }
